@@ -1,0 +1,343 @@
+//! The validated journey model.
+//!
+//! Everything here has passed parsing and validation (see [`super::parse`]):
+//! durations are parsed, regexes and JSONPaths compiled, templates checked for
+//! syntax and for variables used before they are defined. The runner consumes
+//! these types and never re-validates them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json_path::JsonPath;
+
+/// A 1-based position in a journey source file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+/// A string that may contain template expressions (`{{ base }}/api/orders`).
+///
+/// Its syntax was checked at load time; rendering happens per run in
+/// [`super::template`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// The source text as written in the journey file.
+    pub source: String,
+    /// Where the template was written.
+    pub loc: Location,
+}
+
+impl Template {
+    /// A template at an unknown location (tests, command-line `--var`).
+    pub fn new(source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            loc: Location::default(),
+        }
+    }
+
+    /// True when the text holds no template syntax and renders to itself.
+    pub fn is_literal(&self) -> bool {
+        !self.source.contains("{{") && !self.source.contains("{%") && !self.source.contains("{#")
+    }
+}
+
+/// One journey: named steps run in order, plus cleanup steps.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    /// Unique name; used in metrics, alerts and the API.
+    pub name: String,
+    /// Human description.
+    pub description: Option<String>,
+    /// The file the journey was loaded from.
+    pub source: PathBuf,
+    /// How often the daemon runs it.
+    pub interval: Duration,
+    /// Hard limit for the whole run, cleanup included.
+    pub timeout: Duration,
+    /// Static labels added to metrics and alerts (`team`, `channel`).
+    pub labels: BTreeMap<String, String>,
+    /// Link to the runbook for on-call.
+    pub runbook: Option<String>,
+    /// Variables, rendered in order once at the start of each run; each may use the ones before it.
+    pub vars: Vec<(String, Template)>,
+    /// Maximum response body size read per request, in bytes.
+    pub max_body_bytes: u64,
+    /// TLS options for every request of the journey.
+    pub tls: TlsOptions,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// Steps that always run after `steps`, pass or fail.
+    pub cleanup: Vec<Step>,
+}
+
+/// TLS settings of a journey.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Extra PEM CA bundle trusted in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) for mTLS.
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key matching `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Explicit opt-out of certificate verification.
+    pub insecure_skip_verify: bool,
+}
+
+/// One HTTP request with expectations and captures.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Unique (within the journey) step name.
+    pub name: String,
+    /// Where the step starts in the file.
+    pub loc: Location,
+    /// The back-end process this step proves (`fulfillment`).
+    pub backend: Option<String>,
+    /// The request to send (journey defaults already merged in).
+    pub request: RequestSpec,
+    /// Per-request timeout (journey default merged in).
+    pub timeout: Duration,
+    /// What the response must satisfy.
+    pub expect: Vec<Expectation>,
+    /// Expectations that, when they *all* hold during `eventually`, end the wait with `backend_failed`.
+    pub fail_fast: Vec<Expectation>,
+    /// Values taken from the response into variables.
+    pub captures: Vec<Capture>,
+    /// Repeat until the expectations hold.
+    pub eventually: Option<Eventually>,
+    /// A step slower than this passes but marks the run degraded.
+    pub warn_duration: Option<Duration>,
+    /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
+    /// whose inputs were never captured.
+    pub uses: Vec<String>,
+}
+
+/// The request part of a step.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Absolute URL.
+    pub url: Template,
+    /// Query parameters appended to the URL.
+    pub query: Vec<(String, Template)>,
+    /// Request headers (journey defaults first, step headers override by name).
+    pub headers: Vec<(String, Template)>,
+    /// Optional body.
+    pub body: Option<BodySpec>,
+    /// Redirect handling.
+    pub redirects: Redirects,
+}
+
+/// Redirect policy of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redirects {
+    /// Follow 3xx responses with a `Location`.
+    pub follow: bool,
+    /// At most this many hops when following.
+    pub max: u32,
+}
+
+impl Default for Redirects {
+    fn default() -> Self {
+        Self {
+            follow: true,
+            max: 10,
+        }
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum BodySpec {
+    /// JSON document; every string leaf is a template. A leaf that is exactly one
+    /// `{{ expression }}` keeps the expression's JSON type (number, bool, object).
+    Json(serde_json::Value),
+    /// `application/x-www-form-urlencoded` fields.
+    Form(Vec<(String, Template)>),
+    /// Raw text, sent as is (set `content-type` yourself).
+    Raw(Template),
+}
+
+/// Repeat a step until its expectations hold, or fail when `within` passes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Eventually {
+    /// Deadline for the back-end process to finish, measured from the first attempt.
+    pub within: Duration,
+    /// Pause between attempts (the first pause when backing off).
+    pub every: Duration,
+    /// Multiply the pause by this after each attempt (1.0 = fixed interval).
+    pub backoff: f64,
+    /// Upper bound for the pause when backing off.
+    pub max_every: Duration,
+    /// A back-end process that finishes but slower than this marks the run degraded.
+    pub warn_after: Option<Duration>,
+}
+
+/// One check on a response.
+#[derive(Debug, Clone)]
+pub enum Expectation {
+    /// The status code is one of these.
+    Status(Vec<StatusMatch>),
+    /// A response header check.
+    Header {
+        /// Lower-case header name.
+        name: String,
+        /// The check.
+        check: HeaderCheck,
+    },
+    /// The body contains this text.
+    BodyContains(Template),
+    /// The body matches this regex.
+    BodyMatches(Regex),
+    /// A JSONPath predicate on the (JSON) body.
+    Json {
+        /// The path as written.
+        path_source: String,
+        /// The compiled path.
+        path: JsonPath,
+        /// What the selected node(s) must satisfy.
+        predicate: Predicate,
+    },
+    /// Whole-request duration limit (all attempts' last attempt for eventually steps).
+    MaxDuration(Duration),
+    /// The peer certificate stays valid for at least this many days.
+    CertValidDays(u32),
+}
+
+/// One accepted status: an exact code or a class like `2xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMatch {
+    /// Exactly this code.
+    Code(u16),
+    /// Any code in `class*100 ..= class*100+99`.
+    Class(u16),
+}
+
+/// A header check.
+#[derive(Debug, Clone)]
+pub enum HeaderCheck {
+    /// Header value equals (after rendering).
+    Equals(Template),
+    /// Header value matches.
+    Matches(Regex),
+    /// Header is present (`true`) or absent (`false`).
+    Exists(bool),
+}
+
+/// JSON types for the `type` predicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    /// `null`
+    Null,
+    /// `true`/`false`
+    Bool,
+    /// any number
+    Number,
+    /// string
+    String,
+    /// array
+    Array,
+    /// object
+    Object,
+}
+
+impl JsonType {
+    /// Name used in messages and the journey format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonType::Null => "null",
+            JsonType::Bool => "bool",
+            JsonType::Number => "number",
+            JsonType::String => "string",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+        }
+    }
+}
+
+/// What a JSONPath selection must satisfy. Values that are strings are templates.
+#[derive(Debug, Clone)]
+pub enum Predicate {
+    /// Equal (numbers compare numerically, `1` equals `1.0`).
+    Eq(serde_json::Value),
+    /// Not equal.
+    Ne(serde_json::Value),
+    /// Greater than.
+    Gt(f64),
+    /// Greater or equal.
+    Gte(f64),
+    /// Less than.
+    Lt(f64),
+    /// Less or equal.
+    Lte(f64),
+    /// String contains substring, or array contains element.
+    Contains(serde_json::Value),
+    /// String matches regex.
+    Matches(Regex),
+    /// The path selects something (`true`) or nothing (`false`).
+    Exists(bool),
+    /// Array/string/object length equals.
+    Len(usize),
+    /// Length greater than.
+    LenGt(usize),
+    /// Length less than.
+    LenLt(usize),
+    /// Equal to one of these.
+    OneOf(Vec<serde_json::Value>),
+    /// JSON type of the value.
+    Type(JsonType),
+}
+
+/// A value taken from a response into a variable.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// Variable name.
+    pub name: String,
+    /// Where to take it from.
+    pub source: CaptureSource,
+    /// Redact the value everywhere.
+    pub secret: bool,
+}
+
+/// Where a capture takes its value from.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    /// First node selected by a JSONPath (keeps its JSON type).
+    Json {
+        /// The path as written.
+        path_source: String,
+        /// The compiled path.
+        path: JsonPath,
+    },
+    /// A response header (lower-case name).
+    Header(String),
+    /// A cookie set by the response (`Set-Cookie`).
+    Cookie(String),
+    /// A regex group on the body.
+    Regex {
+        /// The regex.
+        regex: Regex,
+        /// Group number (0 = whole match) or name.
+        group: RegexGroup,
+    },
+    /// The HTTP status code.
+    Status,
+    /// The final URL after redirects.
+    Url,
+}
+
+/// A regex capture group reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegexGroup {
+    /// By index.
+    Index(usize),
+    /// By name.
+    Name(String),
+}

@@ -1,0 +1,1 @@
+//! Parsing. OWNER: main — stub.

@@ -1,0 +1,26 @@
+//! journeyd replays scripted customer journeys against a company's web
+//! endpoints, step by step, proves that the asynchronous back-end processes
+//! behind them finish, and reports what broke, where and why.
+//!
+//! # Layout
+//!
+//! - [`journey`]: the journey model (validated, pure types), parsing and
+//!   validation with `file:line:col` errors, templating, secrets.
+//! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
+//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`].
+//! - [`redact`]: the single place secrets are scrubbed from everything a run produces.
+//! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
+//! - [`demo`]: the demo company back-end used by the README demo and the tests.
+
+pub mod demo;
+pub mod journey;
+pub mod redact;
+pub mod report;
+pub mod runner;
+
+/// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.
+pub const USER_AGENT: &str = concat!(
+    "journeyd/",
+    env!("CARGO_PKG_VERSION"),
+    " (synthetic journey monitor)"
+);

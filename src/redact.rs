@@ -1,0 +1,1 @@
+//! Redaction. OWNER: main — stub.

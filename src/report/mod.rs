@@ -1,0 +1,1 @@
+//! Output formats. OWNER: main — stub.

@@ -1,0 +1,12 @@
+//! Runs one journey: renders each step's request, sends it over a per-run
+//! HTTP client, evaluates expectations and captures, polls `eventually`
+//! steps, always runs cleanup, and returns a [`JourneyRun`].
+
+pub mod capture;
+pub mod expect;
+pub mod http;
+pub mod result;
+mod run;
+
+pub use result::*;
+pub use run::{RunEvent, RunOptions, run_journey};

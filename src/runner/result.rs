@@ -1,0 +1,278 @@
+//! The result of a run: one [`JourneyRun`] feeds every consumer (CLI output,
+//! store, metrics, alerts, API), so nothing downstream re-derives what the
+//! runner already knows.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a step failed. A small closed set: used verbatim as metric label,
+/// alert label and API value through [`FailureClass::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The host name did not resolve.
+    Dns,
+    /// The TCP connection could not be established (refused, unreachable).
+    Connect,
+    /// The TLS handshake or certificate verification failed.
+    Tls,
+    /// No complete response within the step timeout (or the journey's).
+    Timeout,
+    /// The server closed or reset the connection before a complete response.
+    ConnectionReset,
+    /// Too many redirects, or a redirect loop.
+    Redirect,
+    /// The server answered something that is not valid HTTP.
+    Protocol,
+    /// The response status was not the expected one.
+    HttpStatus,
+    /// A status-independent expectation failed (JSON, header, body, duration, certificate).
+    Assertion,
+    /// A capture found nothing.
+    Capture,
+    /// The response body exceeded the configured cap.
+    BodyTooLarge,
+    /// The back-end process did not finish within `eventually.within`.
+    BackendTimeout,
+    /// The back-end process reached a terminal bad state (`fail_fast`).
+    BackendFailed,
+    /// A template could not be rendered (undefined variable, missing secret).
+    Template,
+}
+
+impl FailureClass {
+    /// Every class, for documentation and exhaustive metric initialisation.
+    pub const ALL: [FailureClass; 14] = [
+        FailureClass::Dns,
+        FailureClass::Connect,
+        FailureClass::Tls,
+        FailureClass::Timeout,
+        FailureClass::ConnectionReset,
+        FailureClass::Redirect,
+        FailureClass::Protocol,
+        FailureClass::HttpStatus,
+        FailureClass::Assertion,
+        FailureClass::Capture,
+        FailureClass::BodyTooLarge,
+        FailureClass::BackendTimeout,
+        FailureClass::BackendFailed,
+        FailureClass::Template,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Dns => "dns",
+            FailureClass::Connect => "connect",
+            FailureClass::Tls => "tls",
+            FailureClass::Timeout => "timeout",
+            FailureClass::ConnectionReset => "connection_reset",
+            FailureClass::Redirect => "redirect",
+            FailureClass::Protocol => "protocol",
+            FailureClass::HttpStatus => "http_status",
+            FailureClass::Assertion => "assertion",
+            FailureClass::Capture => "capture",
+            FailureClass::BodyTooLarge => "body_too_large",
+            FailureClass::BackendTimeout => "backend_timeout",
+            FailureClass::BackendFailed => "backend_failed",
+            FailureClass::Template => "template",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Verdict of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every step passed.
+    Pass,
+    /// A step failed.
+    Fail,
+}
+
+/// Verdict of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepVerdict {
+    /// Expectations held.
+    Pass,
+    /// The step failed; see `failure`.
+    Fail,
+    /// Not run (an earlier step failed, or a cleanup step lacked its variables).
+    Skipped,
+}
+
+/// Time spent in each phase of the step's last request, in seconds, in the spirit of
+/// blackbox_exporter's `probe_http_duration_seconds{phase}`. `connect` covers TCP and TLS.
+/// Phases are zero when a pooled connection was reused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTimings {
+    /// DNS resolution.
+    pub resolve: f64,
+    /// TCP connect plus TLS handshake.
+    pub connect: f64,
+    /// From request sent (connection ready) to response headers.
+    pub processing: f64,
+    /// Reading the body.
+    pub transfer: f64,
+}
+
+/// One failed expectation: what was wanted and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mismatch {
+    /// What was checked (`status`, `$.status`, `header content-type`).
+    pub subject: String,
+    /// What was expected, human readable (`eq "shipped"`).
+    pub expected: String,
+    /// What the response had (`"paid"`).
+    pub actual: String,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The class (metric/alert label).
+    pub class: FailureClass,
+    /// One sentence for a person.
+    pub message: String,
+    /// Every failed expectation of the deciding attempt (empty for transport failures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A redacted excerpt of the exchange, kept as evidence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The request as sent.
+    pub request: RequestExcerpt,
+    /// The response, when one arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseExcerpt>,
+}
+
+/// Request part of [`Evidence`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestExcerpt {
+    /// Method.
+    pub method: String,
+    /// URL with query.
+    pub url: String,
+    /// Headers as sent, sensitive ones replaced by `***`.
+    pub headers: Vec<(String, String)>,
+    /// Body excerpt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// Response part of [`Evidence`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResponseExcerpt {
+    /// Status code.
+    pub status: u16,
+    /// Headers, sensitive ones replaced by `***`.
+    pub headers: Vec<(String, String)>,
+    /// First bytes of the body (lossy UTF-8), with a note when truncated.
+    pub body: String,
+    /// True when `body` is shorter than what was received.
+    pub truncated: bool,
+}
+
+/// Outcome of one step (or cleanup step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// Step name.
+    pub name: String,
+    /// Back-end process the step proves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Verdict.
+    pub verdict: StepVerdict,
+    /// Why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// HTTP status of the last attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Wall time of the whole step (all attempts), seconds.
+    pub duration_seconds: f64,
+    /// Phases of the last attempt.
+    pub timings: PhaseTimings,
+    /// Number of requests sent (more than one for `eventually`).
+    pub attempts: u32,
+    /// For `eventually` steps that passed: how long the back-end process took, seconds,
+    /// from the first attempt to the passing response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_completion_seconds: Option<f64>,
+    /// Peer certificate expiry, HTTPS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_not_after: Option<DateTime<Utc>>,
+    /// Passed, but slower than its warning threshold.
+    #[serde(default)]
+    pub degraded: bool,
+    /// Names of the variables captured (values are never stored here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captured: Vec<String>,
+    /// On failure, why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Redacted excerpt of the last exchange (always kept on failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+impl StepOutcome {
+    /// A step that did not run.
+    pub fn skipped(name: &str, backend: Option<&str>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.to_string(),
+            backend: backend.map(str::to_string),
+            verdict: StepVerdict::Skipped,
+            skip_reason: Some(reason.into()),
+            http_status: None,
+            duration_seconds: 0.0,
+            timings: PhaseTimings::default(),
+            attempts: 0,
+            backend_completion_seconds: None,
+            cert_not_after: None,
+            degraded: false,
+            captured: Vec::new(),
+            failure: None,
+            evidence: None,
+        }
+    }
+}
+
+/// One execution of a journey.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyRun {
+    /// Unique run id.
+    pub run_id: uuid::Uuid,
+    /// Journey name.
+    pub journey: String,
+    /// Wall-clock start.
+    pub started_at: DateTime<Utc>,
+    /// Duration of steps and cleanup, seconds.
+    pub duration_seconds: f64,
+    /// Pass or fail (cleanup never changes it).
+    pub verdict: Verdict,
+    /// At least one step passed slower than its warning threshold.
+    #[serde(default)]
+    pub degraded: bool,
+    /// Steps in order; those after a failure are `skipped`.
+    pub steps: Vec<StepOutcome>,
+    /// Cleanup steps in order.
+    pub cleanup: Vec<StepOutcome>,
+}
+
+impl JourneyRun {
+    /// The first failed step, the one on-call needs.
+    pub fn failed_step(&self) -> Option<&StepOutcome> {
+        self.steps.iter().find(|s| s.verdict == StepVerdict::Fail)
+    }
+}
