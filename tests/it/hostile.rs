@@ -1,0 +1,1 @@
+//! Hostile targets: the HTTP client classifies every misbehaving server within its timeout.

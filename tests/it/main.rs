@@ -1,0 +1,4 @@
+//! journeyd's integration tests: one binary, a module per area, helpers in `util`.
+
+mod hostile;
+mod util;
