@@ -53,6 +53,8 @@ impl Template {
 pub struct Journey {
     /// Unique name; used in metrics, alerts and the API.
     pub name: String,
+    /// Where the name is written (for cross-file errors).
+    pub name_loc: Location,
     /// Human description.
     pub description: Option<String>,
     /// The file the journey was loaded from.
@@ -67,6 +69,8 @@ pub struct Journey {
     pub runbook: Option<String>,
     /// Variables, rendered in order once at the start of each run; each may use the ones before it.
     pub vars: Vec<(String, Template)>,
+    /// Names of the secrets the journey's templates read (`secret.NAME`), loaded per run.
+    pub secrets: Vec<String>,
     /// Maximum response body size read per request, in bytes.
     pub max_body_bytes: u64,
     /// TLS options for every request of the journey.

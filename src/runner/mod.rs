@@ -5,8 +5,10 @@
 pub mod capture;
 pub mod expect;
 pub mod http;
+mod prepare;
 pub mod result;
 mod run;
+mod step;
 
 pub use result::*;
 pub use run::{RunEvent, RunOptions, run_journey};

@@ -1,0 +1,168 @@
+//! Parsing and validation of journey files.
+//!
+//! A file goes through three stages, in the style of Vector's config: serde
+//! decodes it into private `Raw*` types (`raw.rs`), `build.rs` validates them
+//! purely and builds the model, and every problem becomes a [`Diagnostic`]
+//! naming `file:line:col`, the field path and what to do. All semantic
+//! problems of a file are collected; a structural error (unknown key, wrong
+//! type) stops serde at the first one, so it is reported alone for that file.
+
+mod build;
+mod decode;
+mod raw;
+mod units;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::model::{Journey, Location};
+use super::template::Engine;
+
+pub use units::{parse_duration, parse_size};
+
+/// One problem found in a journey file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as given on the command line.
+    pub file: PathBuf,
+    /// Where in the file (1-based); line 0 means the file itself.
+    pub loc: Location,
+    /// Field path like `steps[1].request.url`; empty for file-level problems.
+    pub path: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: ",
+            self.file.display(),
+            self.loc.line,
+            self.loc.col
+        )?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl Diagnostic {
+    /// The diagnostic line followed by the offending source line and a caret, like rustc.
+    pub fn render(&self, source: Option<&str>) -> String {
+        let mut out = self.to_string();
+        let line = source.and_then(|s| {
+            s.lines()
+                .nth((self.loc.line as usize).checked_sub(1)?)
+                .map(str::to_string)
+        });
+        if let Some(line) = line {
+            let num = self.loc.line.to_string();
+            let pad = " ".repeat(num.len());
+            let caret = " ".repeat((self.loc.col as usize).saturating_sub(1));
+            out.push_str(&format!("\n{pad} |\n{num} | {line}\n{pad} | {caret}^"));
+        }
+        out
+    }
+}
+
+/// Parses and validates one journey from its source text.
+pub fn parse_journey(
+    file: &Path,
+    source: &str,
+    engine: &Engine,
+) -> Result<Journey, Vec<Diagnostic>> {
+    let raw = build::decode_raw(file, source)?;
+    build::Builder::new(file, engine).build(raw)
+}
+
+/// Reads and validates one journey file.
+pub fn load_file(file: &Path, engine: &Engine) -> Result<Journey, Vec<Diagnostic>> {
+    match std::fs::read_to_string(file) {
+        Ok(source) => parse_journey(file, &source, engine),
+        Err(e) => Err(vec![file_diagnostic(
+            file,
+            format!("cannot read the file: {e}"),
+        )]),
+    }
+}
+
+/// Journeys and problems found under some paths.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Valid journeys, in file name order.
+    pub journeys: Vec<Journey>,
+    /// Every problem, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Number of files read.
+    pub files: usize,
+}
+
+/// Loads every journey under `paths` (files, or directories holding `*.yaml`/`*.yml`),
+/// checking that journey names are unique across files.
+pub fn load_paths(paths: &[PathBuf], engine: &Engine) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut files = Vec::new();
+    for p in paths {
+        match journey_files(p) {
+            Ok(mut found) => files.append(&mut found),
+            Err(d) => loaded.diagnostics.push(d),
+        }
+    }
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in files {
+        loaded.files += 1;
+        match load_file(&file, engine) {
+            Ok(j) => {
+                if let Some(first) = seen.get(&j.name) {
+                    loaded.diagnostics.push(Diagnostic {
+                        file: file.clone(),
+                        loc: j.name_loc,
+                        path: "name".into(),
+                        message: format!(
+                            "journey name `{}` is already used by {}; journey names must be unique",
+                            j.name,
+                            first.display()
+                        ),
+                    });
+                } else {
+                    seen.insert(j.name.clone(), file.clone());
+                    loaded.journeys.push(j);
+                }
+            }
+            Err(mut d) => loaded.diagnostics.append(&mut d),
+        }
+    }
+    loaded
+}
+
+/// The journey files a path stands for: itself, or the sorted YAML files of a directory.
+fn journey_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| file_diagnostic(path, format!("cannot read: {e}")))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| file_diagnostic(path, format!("cannot list the directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn file_diagnostic(file: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: file.to_path_buf(),
+        loc: Location { line: 0, col: 0 },
+        path: String::new(),
+        message,
+    }
+}

@@ -1,0 +1,339 @@
+//! Runs one step: a single attempt, or for `eventually` steps, attempts
+//! until the expectations hold, a `fail_fast` state is reached, or the
+//! deadline passes.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+
+use super::capture::eval_capture;
+use super::expect::{ResponseView, eval_expectations};
+use super::http::{HttpClient, HttpResponse};
+use super::prepare::{evidence, render_request};
+use super::result::*;
+use crate::journey::model::{Eventually, Step};
+use crate::journey::template::{Engine, Scope};
+use crate::redact::Redactor;
+
+/// What a step needs from its run.
+pub(super) struct StepCtx<'a> {
+    pub engine: &'a Engine,
+    pub client: &'a HttpClient,
+    pub max_body: u64,
+    /// Hard deadline for this step (journey timeout, minus the cleanup reserve for main steps).
+    pub deadline: Instant,
+}
+
+/// How one attempt ended.
+enum Verdict {
+    Pass(Vec<(String, serde_json::Value, bool)>),
+    /// Failed; worth retrying under `eventually`.
+    Fail(Failure),
+    /// Failed in a way retrying cannot fix (template, capture).
+    Fatal(Failure),
+    /// Every `fail_fast` expectation held: the back-end reached a terminal bad state.
+    FailFast(Vec<Mismatch>),
+}
+
+struct Attempt {
+    verdict: Verdict,
+    status: Option<u16>,
+    timings: PhaseTimings,
+    elapsed: Duration,
+    cert_not_after: Option<chrono::DateTime<Utc>>,
+    evidence: Option<Evidence>,
+}
+
+fn failure(class: FailureClass, message: impl Into<String>) -> Failure {
+    Failure {
+        class,
+        message: message.into(),
+        mismatches: Vec::new(),
+    }
+}
+
+/// "`$.status`: expected eq "shipped", got "paid" (and 1 more)".
+fn summarize(mismatches: &[Mismatch]) -> String {
+    let Some(first) = mismatches.first() else {
+        return String::new();
+    };
+    let mut s = format!(
+        "{}: expected {}, got {}",
+        first.subject, first.expected, first.actual
+    );
+    if mismatches.len() > 1 {
+        s.push_str(&format!(" (and {} more)", mismatches.len() - 1));
+    }
+    s
+}
+
+fn parse_json(resp: &HttpResponse) -> Option<serde_json::Value> {
+    let is_json = resp
+        .headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.contains("json"));
+    let looks_json = resp
+        .body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[');
+    if is_json || looks_json {
+        serde_json::from_slice(&resp.body).ok()
+    } else {
+        None
+    }
+}
+
+async fn attempt(
+    step: &Step,
+    ctx: &StepCtx<'_>,
+    scope: &Scope,
+    timeout: Duration,
+    polling: bool,
+) -> Attempt {
+    let mut a = Attempt {
+        verdict: Verdict::Fatal(failure(FailureClass::Template, "")),
+        status: None,
+        timings: PhaseTimings::default(),
+        elapsed: Duration::ZERO,
+        cert_not_after: None,
+        evidence: None,
+    };
+    let req = match render_request(&step.request, ctx.engine, scope) {
+        Ok(r) => r,
+        Err(e) => {
+            a.verdict = Verdict::Fatal(failure(FailureClass::Template, e.message));
+            return a;
+        }
+    };
+    let ex = ctx.client.send(&req, timeout, ctx.max_body).await;
+    a.timings = ex.timings;
+    a.elapsed = ex.elapsed;
+    let resp = match ex.outcome {
+        Ok(r) => r,
+        Err(te) => {
+            a.status = te.partial.as_ref().map(|p| p.status);
+            a.evidence = Some(evidence(&req, te.partial.as_ref(), true));
+            a.verdict = Verdict::Fail(failure(te.class, te.message));
+            return a;
+        }
+    };
+    a.status = Some(resp.status);
+    a.cert_not_after = resp.cert_not_after;
+    let json = parse_json(&resp);
+    let view = ResponseView {
+        status: resp.status,
+        headers: &resp.headers,
+        body: &resp.body,
+        json: json.as_ref(),
+        final_url: &resp.final_url,
+        duration: ex.elapsed,
+        cert_not_after: resp.cert_not_after,
+        now: Utc::now(),
+    };
+    a.verdict = judge(step, ctx, scope, &view, polling);
+    let failed = !matches!(a.verdict, Verdict::Pass(_));
+    a.evidence = Some(evidence(&req, Some(&resp), failed));
+    a
+}
+
+/// Expectations, then fail_fast (while polling), then captures.
+fn judge(
+    step: &Step,
+    ctx: &StepCtx<'_>,
+    scope: &Scope,
+    view: &ResponseView<'_>,
+    polling: bool,
+) -> Verdict {
+    let mismatches = match eval_expectations(&step.expect, view, ctx.engine, scope) {
+        Ok(m) => m,
+        Err(e) => return Verdict::Fatal(failure(FailureClass::Template, e.message)),
+    };
+    if !mismatches.is_empty() {
+        if polling && !step.fail_fast.is_empty() {
+            match eval_expectations(&step.fail_fast, view, ctx.engine, scope) {
+                Ok(ff) if ff.is_empty() => return Verdict::FailFast(mismatches),
+                Ok(_) => {}
+                Err(e) => return Verdict::Fatal(failure(FailureClass::Template, e.message)),
+            }
+        }
+        let class = if mismatches.iter().any(|m| m.subject == "status") {
+            FailureClass::HttpStatus
+        } else {
+            FailureClass::Assertion
+        };
+        return Verdict::Fail(Failure {
+            class,
+            message: summarize(&mismatches),
+            mismatches,
+        });
+    }
+    let mut captured = Vec::with_capacity(step.captures.len());
+    for c in &step.captures {
+        match eval_capture(c, view) {
+            Ok(v) => captured.push((c.name.clone(), v, c.secret)),
+            Err(why) => {
+                return Verdict::Fatal(failure(
+                    FailureClass::Capture,
+                    format!("capture `{}`: {why}", c.name),
+                ));
+            }
+        }
+    }
+    Verdict::Pass(captured)
+}
+
+/// Runs a step and applies its captures to `scope`, registering secret ones with the redactor.
+pub(super) async fn run_step(
+    step: &Step,
+    ctx: &StepCtx<'_>,
+    scope: &mut Scope,
+    redactor: &mut Redactor,
+) -> StepOutcome {
+    let started = Instant::now();
+    let mut out = StepOutcome::skipped(&step.name, step.backend.as_deref(), "");
+    out.skip_reason = None;
+    let (last, attempts, completion) = match &step.eventually {
+        None => {
+            let timeout = step
+                .timeout
+                .min(ctx.deadline.saturating_duration_since(started));
+            let mut a = attempt(step, ctx, scope, timeout, false).await;
+            if timeout < step.timeout {
+                note_journey_deadline(&mut a.verdict);
+            }
+            (a, 1, None)
+        }
+        Some(ev) => poll(step, ev, ctx, scope).await,
+    };
+    out.attempts = attempts;
+    out.http_status = last.status;
+    out.timings = last.timings;
+    out.cert_not_after = last.cert_not_after;
+    out.evidence = last.evidence;
+    out.duration_seconds = started.elapsed().as_secs_f64();
+    match last.verdict {
+        Verdict::Pass(captured) => {
+            out.verdict = StepVerdict::Pass;
+            out.backend_completion_seconds = completion.map(|d: Duration| d.as_secs_f64());
+            out.degraded = is_degraded(step, last.elapsed, completion);
+            for (name, value, secret) in captured {
+                if secret {
+                    redactor.add(&value_text(&value));
+                }
+                out.captured.push(name.clone());
+                scope.vars.insert(name, value);
+            }
+        }
+        Verdict::Fail(f) | Verdict::Fatal(f) => {
+            out.verdict = StepVerdict::Fail;
+            out.failure = Some(f);
+        }
+        Verdict::FailFast(m) => {
+            out.verdict = StepVerdict::Fail;
+            out.failure = Some(backend_failed(step, attempts, m));
+        }
+    }
+    redactor.redact_step(&mut out);
+    out
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn is_degraded(step: &Step, elapsed: Duration, completion: Option<Duration>) -> bool {
+    let slow_step = step.warn_duration.is_some_and(|w| elapsed > w);
+    let slow_backend = match (step.eventually.and_then(|e| e.warn_after), completion) {
+        (Some(w), Some(c)) => c > w,
+        _ => false,
+    };
+    slow_step || slow_backend
+}
+
+fn note_journey_deadline(v: &mut Verdict) {
+    if let Verdict::Fail(f) = v
+        && f.class == FailureClass::Timeout
+    {
+        f.message
+            .push_str(" (the journey's own timeout was reached)");
+    }
+}
+
+fn process_name(step: &Step) -> String {
+    match &step.backend {
+        Some(b) => format!("back-end process `{b}`"),
+        None => "the back-end process".to_string(),
+    }
+}
+
+fn backend_failed(step: &Step, attempts: u32, mismatches: Vec<Mismatch>) -> Failure {
+    Failure {
+        class: FailureClass::BackendFailed,
+        message: format!(
+            "{} reached a terminal failure state after {attempts} attempt(s): {}",
+            process_name(step),
+            summarize(&mismatches)
+        ),
+        mismatches,
+    }
+}
+
+/// Attempts until pass, fail_fast, a fatal failure, or `within` (or the step deadline) passes.
+async fn poll(
+    step: &Step,
+    ev: &Eventually,
+    ctx: &StepCtx<'_>,
+    scope: &Scope,
+) -> (Attempt, u32, Option<Duration>) {
+    let first = Instant::now();
+    let until = (first + ev.within).min(ctx.deadline);
+    let cut_by_journey = until < first + ev.within;
+    let mut pause = ev.every;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let remaining = until.saturating_duration_since(Instant::now());
+        let a = attempt(step, ctx, scope, step.timeout.min(remaining), true).await;
+        match &a.verdict {
+            Verdict::Pass(_) => return (a, attempts, Some(first.elapsed())),
+            Verdict::Fatal(_) | Verdict::FailFast(_) => return (a, attempts, None),
+            Verdict::Fail(_) => {}
+        }
+        if Instant::now() + pause >= until {
+            let mut a = a;
+            if let Verdict::Fail(f) = &mut a.verdict {
+                give_up(f, step, ev, attempts, cut_by_journey);
+            }
+            return (a, attempts, None);
+        }
+        tokio::time::sleep(pause).await;
+        pause = pause.mul_f64(ev.backoff).min(ev.max_every);
+    }
+}
+
+/// The final failure of a poll: an unmet expectation means the back-end did not finish in time.
+fn give_up(f: &mut Failure, step: &Step, ev: &Eventually, attempts: u32, cut_by_journey: bool) {
+    let limit = if cut_by_journey {
+        "before the journey's timeout".to_string()
+    } else {
+        format!("within {}", humantime::format_duration(ev.within))
+    };
+    if f.class == FailureClass::Assertion {
+        f.class = FailureClass::BackendTimeout;
+        f.message = format!(
+            "{} did not finish {limit} ({attempts} attempts): {}",
+            process_name(step),
+            f.message
+        );
+    } else {
+        f.message = format!(
+            "still failing {limit} after {attempts} attempts: {}",
+            f.message
+        );
+    }
+}
