@@ -1,1 +1,25 @@
-fn main() {}
+//! The `journeyd` binary: parses the command line, sets up logging, runs a
+//! subcommand and maps its outcome to an exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_tracing(&args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(cli::EXIT_USAGE);
+        }
+    };
+    let code = runtime.block_on(cli::dispatch(args));
+    ExitCode::from(code)
+}

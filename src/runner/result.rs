@@ -264,6 +264,10 @@ pub struct JourneyRun {
     /// At least one step passed slower than its warning threshold.
     #[serde(default)]
     pub degraded: bool,
+    /// Values captured during the run (order ids and the like, for on-call), truncated;
+    /// captures marked secret show as `***`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub captures: std::collections::BTreeMap<String, String>,
     /// Steps in order; those after a failure are `skipped`.
     pub steps: Vec<StepOutcome>,
     /// Cleanup steps in order.

@@ -125,6 +125,7 @@ pub async fn run_journey(
         duration_seconds: start.elapsed().as_secs_f64(),
         verdict,
         degraded: verdict == Verdict::Pass && steps.iter().any(|s| s.degraded),
+        captures: captured_values(journey, &scope, &redactor),
         steps,
         cleanup,
     }
@@ -268,6 +269,38 @@ async fn run_cleanup(
             outcome: &outcome,
         });
         out.push(outcome);
+    }
+    out
+}
+
+/// Captured values worth showing to on-call; secret captures are hidden.
+fn captured_values(
+    journey: &Journey,
+    scope: &Scope,
+    redactor: &Redactor,
+) -> BTreeMap<String, String> {
+    const MAX: usize = 200;
+    let mut out = BTreeMap::new();
+    for c in journey
+        .steps
+        .iter()
+        .chain(&journey.cleanup)
+        .flat_map(|s| &s.captures)
+    {
+        let Some(v) = scope.vars.get(&c.name) else {
+            continue;
+        };
+        let text = if c.secret {
+            crate::redact::REDACTED.to_string()
+        } else {
+            let t = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let t: String = t.chars().take(MAX).collect();
+            redactor.redact(&t).into_owned()
+        };
+        out.insert(c.name.clone(), text);
     }
     out
 }

@@ -1,4 +1,5 @@
 //! journeyd's integration tests: one binary, a module per area, helpers in `util`.
 
+mod check;
 mod hostile;
 mod util;

@@ -71,7 +71,11 @@ fn clean_path(raw: &str) -> String {
         return String::new();
     }
     raw.split('.')
-        .filter(|seg| *seg != "value")
+        .filter(|seg| *seg != "value" && *seg != "?")
+        .map(|seg| match seg.strip_prefix("value") {
+            Some(rest) if rest.starts_with('[') => rest,
+            _ => seg,
+        })
         .collect::<Vec<_>>()
         .join(".")
         .replace(".[", "[")
@@ -178,11 +182,14 @@ impl<'a> Builder<'a> {
         let tls = raw.tls.as_ref().map(|t| self.tls(t)).unwrap_or_default();
         let vars = self.vars(&raw.vars);
         let defaults = self.defaults(raw.defaults.as_ref());
-        for (i, s) in raw.steps.value.iter().chain(raw.cleanup.iter()).enumerate() {
-            for key in s.value.capture.keys() {
-                self.all_captures
-                    .entry(key.clone())
-                    .or_insert_with(|| format!("`{}` (step {})", s.value.name.value, i + 1));
+        let sections = [("steps", &raw.steps.value), ("cleanup", &raw.cleanup)];
+        for (section, steps) in sections {
+            for (i, s) in steps.iter().enumerate() {
+                for key in s.value.capture.keys() {
+                    self.all_captures
+                        .entry(key.clone())
+                        .or_insert_with(|| format!("`{}` ({section}[{i}])", s.value.name.value));
+                }
             }
         }
         if raw.steps.value.is_empty() {
@@ -196,6 +203,7 @@ impl<'a> Builder<'a> {
         let cleanup = self.steps("cleanup", &raw.cleanup, &defaults);
         self.unique_step_names(&raw);
         if !self.diags.is_empty() {
+            self.diags.sort_by_key(|d| d.loc);
             return Err(self.diags);
         }
         Ok(Journey {
