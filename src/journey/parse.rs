@@ -1,1 +1,0 @@
-//! Parsing. OWNER: main — stub.
