@@ -1,5 +1,7 @@
 //! journeyd's integration tests: one binary, a module per area, helpers in `util`.
 
 mod check;
+mod docs;
 mod hostile;
+mod journeys;
 mod util;
