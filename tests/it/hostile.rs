@@ -296,6 +296,22 @@ async fn endless_body_stops_at_the_cap() {
 }
 
 #[tokio::test]
+async fn a_body_exactly_at_the_cap_passes_and_one_byte_more_fails() {
+    let server = hostile::respond(|head| {
+        let size = if head.starts_with("GET /big") { 11 } else { 10 };
+        response("200 OK", &[], &"x".repeat(size))
+    })
+    .await;
+    let client = client();
+    let ex = client.send(&get(&server.url("/fits")), TIMEOUT, 10).await;
+    assert_eq!(ex.outcome.unwrap().body.len(), 10);
+    let ex = client.send(&get(&server.url("/big")), TIMEOUT, 10).await;
+    let e = ex.outcome.unwrap_err();
+    assert_eq!(e.class, FailureClass::BodyTooLarge);
+    assert_eq!(e.partial.map(|p| p.body.len()), Some(10));
+}
+
+#[tokio::test]
 async fn redirect_loop_is_redirect() {
     let server = hostile::redirect_loop().await;
     let mut req = get(&server.url("/loop"));

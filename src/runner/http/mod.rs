@@ -1,0 +1,154 @@
+//! The per-run HTTP client: phase timings, body cap, TLS options, failure classification.
+//!
+//! Each journey run gets its own [`HttpClient`], built fresh, because a run plays one
+//! new customer: a cookie set at login must reach the next step, and nothing (neither
+//! cookies nor pooled connections) may leak from one run into the next, or a run would
+//! pass thanks to a connection or session another run opened. Within a run the pool is
+//! reused, so the first request pays for DNS, TCP and TLS and later ones show zero
+//! there, as a browser would.
+//!
+//! [`HttpClient::send`] never fails as a Rust error: whatever the target does (answer
+//! nothing, drip one byte a second, reset, stream forever, redirect in circles, present
+//! a bad certificate) comes back as an [`Exchange`] with a classified
+//! [`TransportError`], within the step timeout, holding at most `max_body` bytes.
+//!
+//! Layout: `timing.rs` (the per-client timing slot and the connector layer),
+//! `dns.rs` (timed resolver, system or hickory), `redirect.rs` (per-request redirect
+//! policy), `tls.rs` (CA bundle, client identity, certificate expiry), `classify.rs`
+//! (error chain to [`FailureClass`]).
+
+mod classify;
+mod dns;
+mod redirect;
+mod send;
+mod timing;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::result::{FailureClass, PhaseTimings};
+use crate::journey::model::{Redirects, TlsOptions};
+use redirect::RedirectBudget;
+use timing::{ConnectTimingLayer, TimingSlot};
+
+/// How to build a run's client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// TLS settings of the journey.
+    pub tls: TlsOptions,
+    /// DNS servers to use instead of the system resolver (empty = system).
+    pub dns_servers: Vec<SocketAddr>,
+}
+
+/// The client could not be built (unreadable CA bundle, bad client certificate).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(pub String);
+
+/// A fully rendered request.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedRequest {
+    /// Method, upper case.
+    pub method: String,
+    /// Absolute URL including query.
+    pub url: String,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Option<Vec<u8>>,
+    /// Redirect policy for this request.
+    pub redirects: Redirects,
+}
+
+/// A response read completely (body within the cap).
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers with lower-case names, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: bytes::Bytes,
+    /// URL after redirects.
+    pub final_url: String,
+    /// Peer certificate expiry for HTTPS.
+    pub cert_not_after: Option<DateTime<Utc>>,
+}
+
+/// A transport-level failure, already classified.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    /// dns, connect, tls, timeout, connection_reset, redirect, protocol or body_too_large.
+    pub class: FailureClass,
+    /// One sentence for a person.
+    pub message: String,
+    /// Status, headers and the first part of the body when the failure came after the headers.
+    pub partial: Option<HttpResponse>,
+}
+
+/// What one request produced.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The response or the classified failure.
+    pub outcome: Result<HttpResponse, TransportError>,
+    /// Phase timings.
+    pub timings: PhaseTimings,
+    /// Total wall time.
+    pub elapsed: Duration,
+}
+
+/// One run's HTTP client: its own connection pool and cookie jar.
+///
+/// Meant for one run's sequential requests: the timing slot and the redirect
+/// budget belong to the request in flight, so concurrent `send`s on one client
+/// would mix their timings (their outcomes stay correct).
+#[derive(Debug)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    slot: TimingSlot,
+    redirects: Arc<RedirectBudget>,
+}
+
+impl HttpClient {
+    /// Builds a fresh client: empty cookie jar, empty pool, the journey's TLS
+    /// settings, `crate::USER_AGENT` unless a request sets `user-agent`.
+    pub fn new(opts: &ClientOptions) -> Result<Self, ClientError> {
+        let slot = TimingSlot::default();
+        let redirects = Arc::new(RedirectBudget::default());
+        let resolver = dns::TimedResolver::new(&opts.dns_servers, slot.clone());
+        let builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_info(true)
+            .user_agent(crate::USER_AGENT)
+            .cookie_store(true)
+            // A probe measures the path to the target; an ambient HTTP_PROXY would
+            // silently measure the proxy instead (Prometheus' own HTTP client makes
+            // the same choice by default).
+            .no_proxy()
+            .redirect(redirect::policy(Arc::clone(&redirects)))
+            .dns_resolver(Arc::new(resolver))
+            .connector_layer(ConnectTimingLayer::new(slot.clone()));
+        let client = tls::apply(builder, &opts.tls)?.build().map_err(|e| {
+            ClientError(format!(
+                "cannot build the HTTP client: {}",
+                classify::describe(&e)
+            ))
+        })?;
+        Ok(Self {
+            client,
+            slot,
+            redirects,
+        })
+    }
+
+    /// Sends a request, reading at most `max_body` bytes, all within `timeout`.
+    ///
+    /// Never fails as a Rust error: target failures are in [`Exchange::outcome`].
+    pub async fn send(&self, req: &PreparedRequest, timeout: Duration, max_body: u64) -> Exchange {
+        send::send(self, req, timeout, max_body).await
+    }
+}
