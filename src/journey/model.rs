@@ -71,6 +71,8 @@ pub struct Journey {
     pub vars: Vec<(String, Template)>,
     /// Names of the secrets the journey's templates read (`secret.NAME`), loaded per run.
     pub secrets: Vec<String>,
+    /// Names of the environment variables the templates read (`env.NAME`).
+    pub env: Vec<String>,
     /// Maximum response body size read per request, in bytes.
     pub max_body_bytes: u64,
     /// TLS options for every request of the journey.

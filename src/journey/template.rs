@@ -104,6 +104,10 @@ pub struct Engine {
     /// Names of the environment's globals (builtin functions like `range`, and
     /// `random_digits`): defined everywhere, so never references.
     globals: BTreeSet<String>,
+    /// Same filters and functions, undefined values allowed: a dry run at load
+    /// time finds unknown filters and functions, which minijinja only reports
+    /// when rendering.
+    lenient: Environment<'static>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -136,9 +140,37 @@ impl Engine {
         env.add_filter("b64decode", b64decode_filter);
         env.add_function("random_digits", random_digits);
         let globals = env.globals().map(|(name, _)| name.to_string()).collect();
+        let mut lenient = Environment::new();
+        lenient.set_undefined_behavior(UndefinedBehavior::Lenient);
+        lenient.add_filter("base64", base64_filter);
+        lenient.add_filter("b64decode", b64decode_filter);
+        lenient.add_function("random_digits", random_digits);
         Self {
             env: RwLock::new(env),
             globals,
+            lenient,
+        }
+    }
+
+    /// Renders `source` with nothing defined and reports only unknown filters,
+    /// functions and tests (everything else depends on run-time values).
+    fn check_callables(&self, source: &str) -> Result<(), TemplateError> {
+        use minijinja::ErrorKind;
+        match self.lenient.render_str(source, minijinja::context! {}) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::UnknownFilter | ErrorKind::UnknownFunction | ErrorKind::UnknownTest
+                ) =>
+            {
+                Err(TemplateError {
+                    message: e
+                        .detail()
+                        .map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind())),
+                    offset: None,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -149,6 +181,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         let names = self.with_template(source, |t| t.undeclared_variables(true))?;
+        self.check_callables(source)?;
         let mut found: Vec<(usize, Reference)> = Vec::new();
         for name in names {
             let pos = find_name(source, &name);

@@ -70,8 +70,14 @@ pub async fn run_journey(
     let started_at = Utc::now();
     let start = Instant::now();
     let mut redactor = Redactor::default();
+    // Only the variables the journey reads: the scope is copied into every render.
+    let env = journey
+        .env
+        .iter()
+        .filter_map(|k| opts.env.get(k).map(|v| (k.clone(), v.clone())))
+        .collect();
     let mut scope = Scope {
-        env: opts.env.clone(),
+        env,
         secrets: opts.secrets.load(&journey.secrets),
         ..Scope::default()
     };

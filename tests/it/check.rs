@@ -29,13 +29,23 @@ fn fixtures() -> Vec<PathBuf> {
 fn invalid_fixtures_print_their_exact_errors() {
     let bless = std::env::var_os("JOURNEYD_BLESS").is_some();
     let files = fixtures();
-    assert!(files.len() >= 8, "expected the invalid fixtures, found {files:?}");
+    assert!(
+        files.len() >= 8,
+        "expected the invalid fixtures, found {files:?}"
+    );
     let mut failures = Vec::new();
     for file in files {
-        let rel = format!("tests/fixtures/invalid/{}", file.file_name().unwrap().to_string_lossy());
+        let rel = format!(
+            "tests/fixtures/invalid/{}",
+            file.file_name().unwrap().to_string_lossy()
+        );
         let out = journeyd().args(["check", &rel]).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(1), "{rel}: exit code; stderr:\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{rel}: exit code; stderr:\n{stderr}"
+        );
         let err_file = file.with_extension("err");
         if bless {
             std::fs::write(&err_file, &stderr).unwrap();
@@ -43,7 +53,9 @@ fn invalid_fixtures_print_their_exact_errors() {
         }
         let expected = std::fs::read_to_string(&err_file).unwrap_or_default();
         if expected != stderr {
-            failures.push(format!("--- {rel}\nexpected:\n{expected}\nactual:\n{stderr}"));
+            failures.push(format!(
+                "--- {rel}\nexpected:\n{expected}\nactual:\n{stderr}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -54,7 +66,10 @@ fn every_problem_line_names_file_line_and_column() {
     for file in fixtures() {
         let err = std::fs::read_to_string(file.with_extension("err")).unwrap();
         let first = err.lines().next().unwrap_or("");
-        let rel = format!("tests/fixtures/invalid/{}:", file.file_name().unwrap().to_string_lossy());
+        let rel = format!(
+            "tests/fixtures/invalid/{}:",
+            file.file_name().unwrap().to_string_lossy()
+        );
         assert!(first.starts_with(&rel), "{first}");
         let pos: Vec<&str> = first[rel.len()..].splitn(3, ':').collect();
         assert!(pos[0].parse::<u32>().unwrap() >= 1, "{first}");
@@ -70,9 +85,18 @@ fn shipped_journeys_are_valid() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let count = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("journeys"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
         .count();
-    assert!(stdout.contains(&format!("ok: {count} journey(s) valid")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ok: {count} journey(s) valid")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -84,14 +108,20 @@ fn duplicate_journey_names_across_files_are_rejected() {
     let out = journeyd().arg("check").arg(dir.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("b.yml:1:7: name: journey name `same` is already used by"), "{stderr}");
+    assert!(
+        stderr.contains("b.yml:1:7: name: journey name `same` is already used by"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let out = journeyd().args(["check", "no/such/dir"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = journeyd().args(["check", "--no-such-flag"]).output().unwrap();
+    let out = journeyd()
+        .args(["check", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let empty = tempfile::tempdir().unwrap();
     let out = journeyd().arg("check").arg(empty.path()).output().unwrap();

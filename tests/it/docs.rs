@@ -35,7 +35,10 @@ fn journey_examples_in_docs_are_valid() {
         .map(|e| e.unwrap().path())
         .collect();
     files.push(root.join("README.md"));
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "md")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "md"))
+    {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         for (line, block) in journey_blocks(&text) {
             checked += 1;
@@ -46,6 +49,9 @@ fn journey_examples_in_docs_are_valid() {
             }
         }
     }
-    assert!(checked >= 5, "expected journey examples in docs, found {checked}");
+    assert!(
+        checked >= 5,
+        "expected journey examples in docs, found {checked}"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -15,7 +15,10 @@ fn describe(run: &JourneyRun) -> String {
                 "{} {:?} {}",
                 s.name,
                 s.verdict,
-                s.failure.as_ref().map(|f| format!("{}: {}", f.class, f.message)).unwrap_or_default()
+                s.failure
+                    .as_ref()
+                    .map(|f| format!("{}: {}", f.class, f.message))
+                    .unwrap_or_default()
             )
         })
         .collect();
@@ -29,7 +32,10 @@ async fn every_shipped_journey_passes_against_a_healthy_demo() {
         let run = run_against(&shipped_journey(name), &demo).await;
         assert_eq!(run.verdict, Verdict::Pass, "{name}:\n{}", describe(&run));
         assert!(run.steps.iter().all(|s| s.verdict == StepVerdict::Pass));
-        assert!(run.cleanup.iter().all(|s| s.verdict == StepVerdict::Pass), "{name} cleanup");
+        assert!(
+            run.cleanup.iter().all(|s| s.verdict == StepVerdict::Pass),
+            "{name} cleanup"
+        );
         let polled = run.steps.iter().filter(|s| s.backend.is_some()).count();
         assert!(polled >= 1, "{name} proves a back-end process");
         for s in run.steps.iter().filter(|s| s.backend.is_some()) {
@@ -45,25 +51,97 @@ const FAULTS: &[(&str, &str, &str, &str, FailureClass)] = {
         ("purchase", "catalog", "stuck", "list products", Timeout),
         ("purchase", "catalog", "error", "list products", HttpStatus),
         ("purchase", "catalog", "slow", "list products", Timeout),
-        ("purchase", "catalog", "wrong_data", "list products", Assertion),
-        ("purchase", "catalog", "down", "list products", ConnectionReset),
+        (
+            "purchase",
+            "catalog",
+            "wrong_data",
+            "list products",
+            Assertion,
+        ),
+        (
+            "purchase",
+            "catalog",
+            "down",
+            "list products",
+            ConnectionReset,
+        ),
         ("purchase", "orders", "stuck", "checkout", Timeout),
         ("purchase", "orders", "error", "checkout", HttpStatus),
         ("purchase", "orders", "slow", "checkout", Timeout),
         ("purchase", "orders", "wrong_data", "checkout", Capture),
         ("purchase", "orders", "down", "checkout", ConnectionReset),
-        ("purchase", "payment", "stuck", "payment captured", BackendTimeout),
-        ("purchase", "payment", "error", "payment captured", HttpStatus),
+        (
+            "purchase",
+            "payment",
+            "stuck",
+            "payment captured",
+            BackendTimeout,
+        ),
+        (
+            "purchase",
+            "payment",
+            "error",
+            "payment captured",
+            HttpStatus,
+        ),
         ("purchase", "payment", "slow", "payment captured", Timeout),
-        ("purchase", "payment", "wrong_data", "order complete", Assertion),
-        ("purchase", "payment", "down", "payment captured", ConnectionReset),
-        ("purchase", "payment", "reject", "payment captured", BackendFailed),
-        ("purchase", "fulfillment", "stuck", "order ships", BackendTimeout),
-        ("purchase", "fulfillment", "error", "order ships", HttpStatus),
+        (
+            "purchase",
+            "payment",
+            "wrong_data",
+            "order complete",
+            Assertion,
+        ),
+        (
+            "purchase",
+            "payment",
+            "down",
+            "payment captured",
+            ConnectionReset,
+        ),
+        (
+            "purchase",
+            "payment",
+            "reject",
+            "payment captured",
+            BackendFailed,
+        ),
+        (
+            "purchase",
+            "fulfillment",
+            "stuck",
+            "order ships",
+            BackendTimeout,
+        ),
+        (
+            "purchase",
+            "fulfillment",
+            "error",
+            "order ships",
+            HttpStatus,
+        ),
         ("purchase", "fulfillment", "slow", "order ships", Timeout),
-        ("purchase", "fulfillment", "wrong_data", "order complete", Assertion),
-        ("purchase", "fulfillment", "down", "order ships", ConnectionReset),
-        ("purchase", "fulfillment", "reject", "order ships", BackendFailed),
+        (
+            "purchase",
+            "fulfillment",
+            "wrong_data",
+            "order complete",
+            Assertion,
+        ),
+        (
+            "purchase",
+            "fulfillment",
+            "down",
+            "order ships",
+            ConnectionReset,
+        ),
+        (
+            "purchase",
+            "fulfillment",
+            "reject",
+            "order ships",
+            BackendFailed,
+        ),
         ("contract", "auth", "stuck", "log in", Timeout),
         ("contract", "auth", "error", "log in", HttpStatus),
         ("contract", "auth", "slow", "log in", Timeout),
@@ -72,31 +150,133 @@ const FAULTS: &[(&str, &str, &str, &str, FailureClass)] = {
         ("contract", "contracts", "stuck", "get a quote", Timeout),
         ("contract", "contracts", "error", "get a quote", HttpStatus),
         ("contract", "contracts", "slow", "get a quote", Timeout),
-        ("contract", "contracts", "wrong_data", "get a quote", Assertion),
-        ("contract", "contracts", "down", "get a quote", ConnectionReset),
-        ("contract", "activation", "stuck", "contract activated", BackendTimeout),
-        ("contract", "activation", "error", "contract activated", HttpStatus),
-        ("contract", "activation", "slow", "contract activated", Timeout),
-        ("contract", "activation", "wrong_data", "contract details", Assertion),
-        ("contract", "activation", "down", "contract activated", ConnectionReset),
-        ("contract", "activation", "reject", "contract activated", BackendFailed),
+        (
+            "contract",
+            "contracts",
+            "wrong_data",
+            "get a quote",
+            Assertion,
+        ),
+        (
+            "contract",
+            "contracts",
+            "down",
+            "get a quote",
+            ConnectionReset,
+        ),
+        (
+            "contract",
+            "activation",
+            "stuck",
+            "contract activated",
+            BackendTimeout,
+        ),
+        (
+            "contract",
+            "activation",
+            "error",
+            "contract activated",
+            HttpStatus,
+        ),
+        (
+            "contract",
+            "activation",
+            "slow",
+            "contract activated",
+            Timeout,
+        ),
+        (
+            "contract",
+            "activation",
+            "wrong_data",
+            "contract details",
+            Assertion,
+        ),
+        (
+            "contract",
+            "activation",
+            "down",
+            "contract activated",
+            ConnectionReset,
+        ),
+        (
+            "contract",
+            "activation",
+            "reject",
+            "contract activated",
+            BackendFailed,
+        ),
         ("app-request", "auth", "error", "log in", HttpStatus),
         ("app-request", "app", "stuck", "file request", Timeout),
         ("app-request", "app", "error", "file request", HttpStatus),
         ("app-request", "app", "slow", "file request", Timeout),
-        ("app-request", "app", "wrong_data", "request on record", Assertion),
-        ("app-request", "app", "down", "file request", ConnectionReset),
-        ("app-request", "backoffice", "stuck", "request processed", BackendTimeout),
-        ("app-request", "backoffice", "error", "request processed", HttpStatus),
-        ("app-request", "backoffice", "slow", "request processed", Timeout),
-        ("app-request", "backoffice", "wrong_data", "customer notified", Assertion),
-        ("app-request", "backoffice", "down", "request processed", ConnectionReset),
-        ("app-request", "backoffice", "reject", "request processed", BackendFailed),
+        (
+            "app-request",
+            "app",
+            "wrong_data",
+            "request on record",
+            Assertion,
+        ),
+        (
+            "app-request",
+            "app",
+            "down",
+            "file request",
+            ConnectionReset,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "stuck",
+            "request processed",
+            BackendTimeout,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "error",
+            "request processed",
+            HttpStatus,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "slow",
+            "request processed",
+            Timeout,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "wrong_data",
+            "customer notified",
+            Assertion,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "down",
+            "request processed",
+            ConnectionReset,
+        ),
+        (
+            "app-request",
+            "backoffice",
+            "reject",
+            "request processed",
+            BackendFailed,
+        ),
     ]
 };
 
 /// Runs one fault case on its own demo company; returns a description of any mismatch.
-async fn fault_case(journey: &str, process: &str, mode: &str, step: &str, class: FailureClass) -> Option<String> {
+async fn fault_case(
+    journey: &str,
+    process: &str,
+    mode: &str,
+    step: &str,
+    class: FailureClass,
+) -> Option<String> {
     let demo = Demo::start().await;
     demo.inject(process, mode).await;
     let run = run_against(&shipped_journey(journey), &demo).await;
@@ -106,7 +286,10 @@ async fn fault_case(journey: &str, process: &str, mode: &str, step: &str, class:
     };
     let got = failed.failure.as_ref().map(|f| f.class);
     if failed.name != step || got != Some(class) {
-        return Some(format!("{case}: expected {class} at `{step}`, got:\n{}", describe(&run)));
+        return Some(format!(
+            "{case}: expected {class} at `{step}`, got:\n{}",
+            describe(&run)
+        ));
     }
     // Cleanup still runs after a failure for whatever was captured; no fault here breaks
     // the endpoint cleanup uses before its variables were captured.
@@ -126,7 +309,13 @@ async fn every_fault_fails_the_journey_at_the_right_step_with_the_right_class() 
             problems.push(p);
         }
     }
-    assert!(problems.is_empty(), "{} of {} cases wrong:\n{}", problems.len(), FAULTS.len(), problems.join("\n\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        problems.len(),
+        FAULTS.len(),
+        problems.join("\n\n")
+    );
 }
 
 #[tokio::test]
@@ -141,10 +330,22 @@ async fn removing_a_fault_makes_the_journey_pass_again() {
     let failure = failed.failure.as_ref().unwrap();
     assert_eq!(failure.class, FailureClass::BackendTimeout);
     assert_eq!(failure.mismatches[0].subject, "$.status");
-    assert!(failure.mismatches[0].actual.contains("preparing"), "{:?}", failure.mismatches);
+    assert!(
+        failure.mismatches[0].actual.contains("preparing"),
+        "{:?}",
+        failure.mismatches
+    );
     // The order id is there for on-call.
     let order_id = broken.captures.get("order_id").expect("order id captured");
-    assert!(failed.evidence.as_ref().unwrap().request.url.contains(order_id.as_str()));
+    assert!(
+        failed
+            .evidence
+            .as_ref()
+            .unwrap()
+            .request
+            .url
+            .contains(order_id.as_str())
+    );
     // Cleanup ran and cancelled the order.
     assert_eq!(broken.cleanup[0].verdict, StepVerdict::Pass);
 

@@ -142,6 +142,8 @@ pub(super) struct Builder<'a> {
     uses: BTreeSet<String>,
     /// Secrets referenced anywhere.
     secrets: BTreeSet<String>,
+    /// Environment variables referenced anywhere.
+    env: BTreeSet<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -154,6 +156,7 @@ impl<'a> Builder<'a> {
             all_captures: BTreeMap::new(),
             uses: BTreeSet::new(),
             secrets: BTreeSet::new(),
+            env: BTreeSet::new(),
         }
     }
 
@@ -217,6 +220,7 @@ impl<'a> Builder<'a> {
             runbook,
             vars,
             secrets: std::mem::take(&mut self.secrets).into_iter().collect(),
+            env: std::mem::take(&mut self.env).into_iter().collect(),
             max_body_bytes: max_body,
             tls,
             steps,
@@ -439,7 +443,9 @@ impl<'a> Builder<'a> {
                         Reference::Secret(s) => {
                             self.secrets.insert(s);
                         }
-                        Reference::Env(_) => {}
+                        Reference::Env(e) => {
+                            self.env.insert(e);
+                        }
                     }
                 }
             }

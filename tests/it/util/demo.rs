@@ -54,7 +54,11 @@ impl Demo {
             .send()
             .await
             .unwrap();
-        assert!(resp.status().is_success(), "inject {process} {mode}: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "inject {process} {mode}: {}",
+            resp.status()
+        );
     }
 
     /// Removes a fault.
