@@ -11,12 +11,21 @@
 //! - [`redact`]: the single place secrets are scrubbed from everything a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
+//! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown, and the
+//!   status board shared with the server.
+//! - [`store`]: SQLite run history.
+//! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
+//! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 
+pub mod daemon;
 pub mod demo;
 pub mod journey;
+pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod server;
+pub mod store;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.
 pub const USER_AGENT: &str = concat!(

@@ -280,3 +280,51 @@ impl JourneyRun {
         self.steps.iter().find(|s| s.verdict == StepVerdict::Fail)
     }
 }
+
+/// The one-line view of a run: what lists, strips and alerts need without the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run id.
+    pub run_id: uuid::Uuid,
+    /// Journey name.
+    pub journey: String,
+    /// Wall-clock start.
+    pub started_at: DateTime<Utc>,
+    /// Duration, seconds.
+    pub duration_seconds: f64,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// Passed but slow.
+    pub degraded: bool,
+    /// The failing step, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<String>,
+    /// Its backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_backend: Option<String>,
+    /// Its failure class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_class: Option<FailureClass>,
+    /// Its failure message (redacted like everything in a run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+impl JourneyRun {
+    /// The summary of this run.
+    pub fn summary(&self) -> RunSummary {
+        let failed = self.failed_step();
+        RunSummary {
+            run_id: self.run_id,
+            journey: self.journey.clone(),
+            started_at: self.started_at,
+            duration_seconds: self.duration_seconds,
+            verdict: self.verdict,
+            degraded: self.degraded,
+            failed_step: failed.map(|s| s.name.clone()),
+            failed_backend: failed.and_then(|s| s.backend.clone()),
+            failure_class: failed.and_then(|s| s.failure.as_ref().map(|f| f.class)),
+            failure_message: failed.and_then(|s| s.failure.as_ref().map(|f| f.message.clone())),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The status board: each journey's live state, as the API and the status
+//! page show it. The scheduler writes it after every run; readers take a
+//! snapshot. It is rebuilt from the store at start-up, so a restart shows the
+//! same states.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::RwLock;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::journey::Journey;
+use crate::runner::{RunSummary, Verdict};
+
+/// How many recent runs each journey keeps in memory (status strip, sparkline).
+pub const RECENT_RUNS: usize = 30;
+
+/// A journey's state at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyState {
+    /// Not run yet.
+    Unknown,
+    /// Last run passed.
+    Passing,
+    /// Last run passed, slower than a warning threshold.
+    Degraded,
+    /// Last run failed.
+    Failing,
+}
+
+/// One journey on the board.
+#[derive(Debug, Clone, Serialize)]
+pub struct JourneyStatus {
+    /// Journey name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Static labels.
+    pub labels: BTreeMap<String, String>,
+    /// Runbook link.
+    pub runbook: Option<String>,
+    /// Interval, seconds.
+    pub interval_seconds: f64,
+    /// Step names in order.
+    pub steps: Vec<String>,
+    /// Back-end processes it proves.
+    pub backends: Vec<String>,
+    /// State at a glance.
+    pub state: JourneyState,
+    /// Last run.
+    pub last_run: Option<RunSummary>,
+    /// Last passing run's start.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When it runs next.
+    pub next_run: Option<DateTime<Utc>>,
+    /// A run is in progress.
+    pub running: bool,
+    /// The most recent runs, newest first (at most [`RECENT_RUNS`]).
+    pub recent: VecDeque<RunSummary>,
+}
+
+impl JourneyStatus {
+    /// A journey with no runs yet.
+    pub fn new(j: &Journey) -> Self {
+        let mut backends: Vec<String> = j.steps.iter().filter_map(|s| s.backend.clone()).collect();
+        backends.dedup();
+        Self {
+            name: j.name.clone(),
+            description: j.description.clone(),
+            labels: j.labels.clone(),
+            runbook: j.runbook.clone(),
+            interval_seconds: j.interval.as_secs_f64(),
+            steps: j.steps.iter().map(|s| s.name.clone()).collect(),
+            backends,
+            state: JourneyState::Unknown,
+            last_run: None,
+            last_success: None,
+            next_run: None,
+            running: false,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Applies a finished run.
+    pub fn record(&mut self, run: RunSummary) {
+        self.state = match (run.verdict, run.degraded) {
+            (Verdict::Fail, _) => JourneyState::Failing,
+            (Verdict::Pass, true) => JourneyState::Degraded,
+            (Verdict::Pass, false) => JourneyState::Passing,
+        };
+        if run.verdict == Verdict::Pass {
+            self.last_success = Some(run.started_at);
+        }
+        self.recent.push_front(run.clone());
+        self.recent.truncate(RECENT_RUNS);
+        self.last_run = Some(run);
+    }
+}
+
+/// All journeys' states.
+#[derive(Debug, Default)]
+pub struct StatusBoard {
+    inner: RwLock<BTreeMap<String, JourneyStatus>>,
+}
+
+impl StatusBoard {
+    /// Every journey, by name.
+    pub fn snapshot(&self) -> Vec<JourneyStatus> {
+        self.read(|m| m.values().cloned().collect())
+    }
+
+    /// One journey.
+    pub fn get(&self, name: &str) -> Option<JourneyStatus> {
+        self.read(|m| m.get(name).cloned())
+    }
+
+    /// Replaces the set of journeys (after a reload), keeping the state of those that stay.
+    pub fn set_journeys(&self, journeys: &[Journey]) {
+        self.write(|m| {
+            let mut next = BTreeMap::new();
+            for j in journeys {
+                let mut fresh = JourneyStatus::new(j);
+                if let Some(old) = m.remove(&j.name) {
+                    fresh.state = old.state;
+                    fresh.last_run = old.last_run;
+                    fresh.last_success = old.last_success;
+                    fresh.next_run = old.next_run;
+                    fresh.running = old.running;
+                    fresh.recent = old.recent;
+                }
+                next.insert(j.name.clone(), fresh);
+            }
+            *m = next;
+        });
+    }
+
+    /// Changes one journey's status, if it exists.
+    pub fn update(&self, name: &str, f: impl FnOnce(&mut JourneyStatus)) {
+        self.write(|m| {
+            if let Some(s) = m.get_mut(name) {
+                f(s);
+            }
+        });
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&BTreeMap<String, JourneyStatus>) -> T) -> T {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    fn write(&self, f: impl FnOnce(&mut BTreeMap<String, JourneyStatus>)) {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard);
+    }
+}

@@ -1,0 +1,4 @@
+//! The long-running daemon (`journeyd run`). OWNER: main — in progress.
+
+pub mod board;
+pub mod control;
