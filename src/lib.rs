@@ -17,6 +17,7 @@
 //! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
 //! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 
+pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod journey;
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod server;
 pub mod store;
 

@@ -8,7 +8,10 @@ use journeyd::journey::template::Engine;
 use super::{EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 
 /// Prints diagnostics (with the source line) to stderr and a one-line verdict.
-pub fn run(mut paths: Vec<PathBuf>) -> u8 {
+pub fn run(mut paths: Vec<PathBuf>, config: Option<PathBuf>) -> u8 {
+    if let Some(config) = config {
+        return check_config(&config, paths);
+    }
     if paths.is_empty() {
         paths.push(PathBuf::from("journeys"));
     }
@@ -59,4 +62,31 @@ fn show(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `check --config`: the configuration and every journey it names, all problems at once.
+fn check_config(config: &std::path::Path, extra: Vec<PathBuf>) -> u8 {
+    if !config.exists() {
+        eprintln!("error: {} does not exist", config.display());
+        return EXIT_USAGE;
+    }
+    let engine = Engine::new();
+    match journeyd::config::load_all(config, &engine) {
+        Ok((_, journeys)) if extra.is_empty() => {
+            println!("ok: configuration {} and {} journey(s) valid", config.display(), journeys.len());
+            EXIT_OK
+        }
+        Ok((_, journeys)) => {
+            let code = run(extra, None);
+            if code == EXIT_OK {
+                println!("ok: configuration {} and {} journey(s) valid", config.display(), journeys.len());
+            }
+            code
+        }
+        Err(diags) => {
+            print_diagnostics(&diags);
+            eprintln!("error: {} problem(s)", diags.len());
+            EXIT_FAIL
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! Command-line interface: argument types, logging setup and dispatch.
 
 mod check;
+mod demo;
 mod demo_target;
 mod once;
+mod run;
 
 use std::path::PathBuf;
 
@@ -19,9 +21,9 @@ pub const EXIT_USAGE: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "journeyd", version, about, long_about = None)]
 pub struct Cli {
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain, env = "JOURNEYD_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    /// Log format (default: the configuration's `log_format`, else plain).
+    #[arg(long, global = true, value_enum, env = "JOURNEYD_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,9 +41,20 @@ pub enum LogFormat {
 pub enum Command {
     /// Validate journey files: reports every problem as file:line:col. Exit 0 valid, 1 invalid, 2 usage error.
     Check {
-        /// Journey files or directories (default: journeys/).
+        /// Journey files or directories (default: journeys/, or the configuration's).
         paths: Vec<PathBuf>,
+        /// Also validate this daemon configuration and the journeys it names.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
+    /// Run the daemon: schedule every journey, serve /metrics, the API and the status page.
+    Run {
+        /// The configuration file.
+        #[arg(long, short, default_value = "/etc/journeyd/journeyd.yaml", env = "JOURNEYD_CONFIG")]
+        config: PathBuf,
+    },
+    /// Start the demo company and journeyd watching it with the shipped journeys.
+    Demo,
     /// Run one journey now and report. Exit 0 pass, 1 journey failed, 2 configuration error.
     Once(once::OnceArgs),
     /// Serve the demo company (the back-end the shipped journeys test) until Ctrl-C.
@@ -67,15 +80,24 @@ pub enum Format {
 /// one-shot commands, so their stdout stays clean).
 pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
-        Command::DemoTarget { .. } => "info",
+        Command::DemoTarget { .. } | Command::Run { .. } | Command::Demo => "info",
         _ => "warn",
     };
+    // The daemon's configuration may choose the format; a flag or env var wins.
+    let configured = match &cli.command {
+        Command::Run { config } => journeyd::config::load(config).ok().map(|c| match c.log_format {
+            journeyd::config::LogFormat::Plain => LogFormat::Plain,
+            journeyd::config::LogFormat::Json => LogFormat::Json,
+        }),
+        _ => None,
+    };
+    let format = cli.log_format.or(configured).unwrap_or(LogFormat::Plain);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match cli.log_format {
+    match format {
         LogFormat::Plain => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
@@ -84,7 +106,9 @@ pub fn init_tracing(cli: &Cli) {
 /// Runs the subcommand and returns the exit code.
 pub async fn dispatch(cli: Cli) -> u8 {
     match cli.command {
-        Command::Check { paths } => check::run(paths),
+        Command::Check { paths, config } => check::run(paths, config),
+        Command::Run { config } => run::run(&config).await,
+        Command::Demo => demo::run().await,
         Command::Once(args) => once::run(args).await,
         Command::DemoTarget { listen } => demo_target::run(listen).await,
     }

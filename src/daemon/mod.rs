@@ -1,4 +1,275 @@
-//! The long-running daemon (`journeyd run`). OWNER: main — in progress.
+//! The long-running daemon (`journeyd run --config FILE`).
+//!
+//! Start-up loads and validates everything before anything runs (all errors,
+//! exit non-zero). Then: the store opens, the status board is rebuilt from
+//! history, the scheduler and the HTTP server start, and systemd is told
+//! READY. SIGHUP or `POST /-/reload` reloads: everything is validated first
+//! and on any error the old set keeps running. SIGTERM or SIGINT stops
+//! starting runs, lets running ones finish (cleanup included) within the
+//! grace period, flushes the store and exits 0.
 
 pub mod board;
 pub mod control;
+mod hooks;
+mod notify;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::journey::Journey;
+use crate::journey::parse::Diagnostic;
+use crate::journey::template::Engine;
+use crate::metrics::Metrics;
+use crate::runner::RunOptions;
+use crate::schedule::{Command, Scheduler};
+use crate::server::{self, ServerState};
+use crate::store::{Store, StoreOptions};
+use board::{RECENT_RUNS, StatusBoard};
+use control::{Control, Health};
+use hooks::{DaemonHooks, SharedHooks};
+
+/// Why the daemon did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration or a journey is invalid.
+    #[error("invalid configuration")]
+    Config(Vec<Diagnostic>),
+    /// Anything else (port in use, unwritable state directory).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (or `stop` is cancelled).
+pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), StartError> {
+    let engine = Arc::new(Engine::new());
+    let (config, journeys) = config::load_all(config_path, &engine).map_err(StartError::Config)?;
+    let daemon = Daemon::start(config_path.to_path_buf(), config, journeys, engine, stop).await?;
+    daemon.serve().await;
+    Ok(())
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    engine: Arc<Engine>,
+    hooks: Arc<DaemonHooks>,
+    scheduler_tx: mpsc::Sender<Command>,
+    control_rx: mpsc::Receiver<Control>,
+    scheduler: tokio::task::JoinHandle<usize>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+    scheduler_stop: CancellationToken,
+}
+
+fn run_options(config: &Config) -> RunOptions {
+    let mut o = RunOptions::from_process(config.secret_source());
+    o.dns_servers = config.dns_servers.clone();
+    o
+}
+
+fn names(journeys: &[Journey]) -> HashSet<String> {
+    journeys.iter().map(|j| j.name.clone()).collect()
+}
+
+impl Daemon {
+    async fn start(
+        config_path: PathBuf,
+        config: Config,
+        journeys: Vec<Journey>,
+        engine: Arc<Engine>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Daemon> {
+        let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
+        store_opts.retention = config.retention;
+        let store = Store::open(store_opts)
+            .with_context(|| format!("cannot open the history in {}", config.state_dir.display()))?;
+        let metrics = Arc::new(Metrics::new(&config.labels).context("cannot create the metrics registry")?);
+        metrics.set_journeys(&journeys);
+        metrics.config_reloaded(true);
+        let board = Arc::new(StatusBoard::default());
+        board.set_journeys(&journeys);
+        restore_board(&board, &store).await;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let bound = listener.local_addr().unwrap_or(config.listen);
+        let health = Arc::new(Health::default());
+        let hooks = Arc::new(DaemonHooks {
+            engine: engine.clone(),
+            options: ArcSwap::from_pointee(run_options(&config)),
+            configured: ArcSwap::from_pointee(names(&journeys)),
+            store: store.clone(),
+            metrics: metrics.clone(),
+            board: board.clone(),
+            health: health.clone(),
+            watchdog: notify::Watchdog::from_env(),
+        });
+        let (control_tx, control_rx) = mpsc::channel(16);
+        let state = ServerState {
+            board,
+            store,
+            metrics,
+            control: control_tx,
+            admin_token: config.admin_token(),
+            health: health.clone(),
+        };
+        let server_stop = stop.child_token();
+        let server = tokio::spawn(server::serve(listener, state, server_stop.cancelled_owned()));
+        let scheduler_stop = CancellationToken::new();
+        let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
+        let count = journeys.len();
+        let scheduler = Scheduler::new(
+            Arc::new(SharedHooks(hooks.clone())),
+            journeys,
+            config.concurrency,
+            scheduler_stop.clone(),
+            config.first_run_within,
+        );
+        let scheduler = tokio::spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
+        health.set_ready(true);
+        tracing::info!(listen = %bound, journeys = count, state_dir = %config.state_dir.display(), "journeyd started.");
+        notify::ready(&format!("monitoring {count} journeys"));
+        Ok(Daemon {
+            config_path,
+            config,
+            engine,
+            hooks,
+            scheduler_tx,
+            control_rx,
+            scheduler,
+            server,
+            stop,
+            scheduler_stop,
+        })
+    }
+
+    /// Handles signals and API requests until shutdown.
+    async fn serve(mut self) {
+        let mut hup = signal(tokio::signal::unix::SignalKind::hangup());
+        let mut term = signal(tokio::signal::unix::SignalKind::terminate());
+        let mut int = signal(tokio::signal::unix::SignalKind::interrupt());
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => break,
+                _ = recv(&mut term) => break,
+                _ = recv(&mut int) => break,
+                _ = recv(&mut hup) => {
+                    let _ = self.reload().await;
+                }
+                Some(c) = self.control_rx.recv() => self.control(c).await,
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn control(&mut self, c: Control) {
+        match c {
+            Control::RunNow { journey, reply } => {
+                let (tx, rx) = oneshot::channel();
+                let result = match self.scheduler_tx.send(Command::RunNow(journey, tx)).await {
+                    Ok(()) => rx.await.unwrap_or_else(|_| Err("the scheduler stopped".into())),
+                    Err(_) => Err("the scheduler stopped".into()),
+                };
+                let _ = reply.send(result);
+            }
+            Control::Reload { reply } => {
+                let _ = reply.send(self.reload().await);
+            }
+        }
+    }
+
+    /// Validates everything first; on any error the running set stays.
+    async fn reload(&mut self) -> Result<String, Vec<String>> {
+        notify::reloading();
+        let result = match config::load_all(&self.config_path, &self.engine) {
+            Err(diags) => {
+                let errors: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                for e in &errors {
+                    tracing::error!(error = %e, "Reload failed; keeping the running configuration.");
+                }
+                self.hooks.metrics.config_reloaded(false);
+                Err(errors)
+            }
+            Ok((config, journeys)) => Ok(self.apply(config, journeys).await),
+        };
+        notify::ready("reloaded");
+        result
+    }
+
+    async fn apply(&mut self, config: Config, journeys: Vec<Journey>) -> String {
+        for (what, changed) in [
+            ("listen", config.listen != self.config.listen),
+            ("state_dir", config.state_dir != self.config.state_dir),
+            ("concurrency", config.concurrency != self.config.concurrency),
+            ("labels", config.labels != self.config.labels),
+            ("admin_token_secret", config.admin_token_secret != self.config.admin_token_secret),
+        ] {
+            if changed {
+                tracing::warn!(setting = what, "This setting changes only at restart; the running value stays.");
+            }
+        }
+        let summary = format!("{} journeys", journeys.len());
+        self.hooks.options.store(Arc::new(run_options(&config)));
+        self.hooks.configured.store(Arc::new(names(&journeys)));
+        self.hooks.board.set_journeys(&journeys);
+        self.hooks.metrics.set_journeys(&journeys);
+        self.hooks.metrics.config_reloaded(true);
+        let _ = self.scheduler_tx.send(Command::Replace(journeys)).await;
+        self.config.shutdown_grace = config.shutdown_grace;
+        tracing::info!(journeys = %summary, "Configuration reloaded.");
+        summary
+    }
+
+    async fn shutdown(self) {
+        notify::stopping();
+        self.hooks.health.set_ready(false);
+        tracing::info!(grace_seconds = self.config.shutdown_grace.as_secs_f64(), "Shutting down: letting running journeys finish.");
+        self.scheduler_stop.cancel();
+        match self.scheduler.await {
+            Ok(0) => {}
+            Ok(cut) => tracing::warn!(runs = cut, "Runs still going at the end of the grace period were stopped."),
+            Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
+        }
+        self.hooks.store.flush().await;
+        self.stop.cancel();
+        if let Ok(Err(e)) = self.server.await {
+            tracing::error!(error = %e, "The HTTP server failed.");
+        }
+        tracing::info!("journeyd stopped.");
+    }
+}
+
+/// Rebuilds each journey's state from history, so a restart shows the same board.
+async fn restore_board(board: &StatusBoard, store: &Store) {
+    match store.histories(RECENT_RUNS).await {
+        Ok(histories) => {
+            for (name, h) in histories {
+                board.update(&name, |s| {
+                    for run in h.recent.into_iter().rev() {
+                        s.record(run);
+                    }
+                    s.last_success = h.last_success;
+                });
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "Cannot read history; journey states start unknown."),
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).ok()
+}
+
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -4,4 +4,5 @@ mod check;
 mod docs;
 mod hostile;
 mod journeys;
+mod once;
 mod util;

@@ -8,14 +8,18 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::Diagnostic;
+use super::{Diagnostic, JourneyDefaults};
+use super::yaml::decode_yaml;
 use super::raw::{RawDefaults, RawJourney, RawRequest, RawStep, RawTls, S, Value};
 use super::units::{closest, parse_duration, parse_size};
+
+/// Decodes a journey file into raw types.
+pub(super) fn decode_raw(file: &Path, source: &str) -> Result<RawJourney, Vec<Diagnostic>> {
+    decode_yaml(file, source)
+}
 use crate::journey::model::*;
 use crate::journey::template::{Engine, GENERATORS, Reference};
 
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_BODY: u64 = 1 << 20;
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -35,84 +39,6 @@ const RESERVED_LABELS: &[&str] = &[
     "job",
     "version",
 ];
-
-/// Decodes the YAML into raw types; a structural error becomes one diagnostic.
-pub(super) fn decode_raw(file: &Path, source: &str) -> Result<RawJourney, Vec<Diagnostic>> {
-    let mut opts = serde_saphyr::options::Options::default();
-    opts.strict_booleans = true;
-    opts.with_snippet = false;
-    let mut path = String::new();
-    let result = serde_saphyr::with_deserializer_from_str_with_options(source, opts, |de| {
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            path = clean_path(&e.path().to_string());
-            e.into_inner()
-        })
-    });
-    result.map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| Location {
-                line: l.line() as u32,
-                col: l.column() as u32,
-            })
-            .unwrap_or(Location { line: 1, col: 1 });
-        vec![Diagnostic {
-            file: file.to_path_buf(),
-            loc,
-            path,
-            message: friendly_serde_message(&e.to_string()),
-        }]
-    })
-}
-
-/// `steps.value[1].value.requst` (Spanned wrappers show up as `value`) → `steps[1].requst`.
-fn clean_path(raw: &str) -> String {
-    if raw == "." {
-        return String::new();
-    }
-    raw.split('.')
-        .filter(|seg| *seg != "value" && *seg != "?")
-        .map(|seg| match seg.strip_prefix("value") {
-            Some(rest) if rest.starts_with('[') => rest,
-            _ => seg,
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-        .replace(".[", "[")
-}
-
-/// Rewrites serde's wording into advice for a journey author.
-fn friendly_serde_message(raw: &str) -> String {
-    let msg = match raw.rfind(" at line ") {
-        Some(i) => &raw[..i],
-        None => raw,
-    };
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let valid: Vec<&str> = expected
-            .trim_start_matches(", expected one of ")
-            .trim_start_matches(", expected ")
-            .split(", ")
-            .map(|s| s.trim_matches('`'))
-            .filter(|s| !s.is_empty())
-            .collect();
-        return match closest(key, valid.iter().copied()) {
-            Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
-            None => format!("unknown key `{key}`; valid keys here: {}", valid.join(", ")),
-        };
-    }
-    if let Some(rest) = msg.strip_prefix("missing field `") {
-        return format!("missing required key `{}`", rest.trim_end_matches('`'));
-    }
-    match msg {
-        m if m.starts_with("invalid u32") || m.starts_with("invalid u16") => {
-            "expected a whole number".to_string()
-        }
-        m if m.starts_with("invalid f64") => "expected a number".to_string(),
-        "expected string scalar" => "expected a text value".to_string(),
-        m => m.to_string(),
-    }
-}
 
 /// Position of a spanned raw value.
 pub(super) fn loc<T>(s: &S<T>) -> Location {
@@ -140,6 +66,8 @@ pub(super) struct Builder<'a> {
     all_captures: BTreeMap<String, String>,
     /// Variables referenced by the step being built.
     uses: BTreeSet<String>,
+    /// Interval and timeout for journeys that set none.
+    defaults: JourneyDefaults,
     /// Secrets referenced anywhere.
     secrets: BTreeSet<String>,
     /// Environment variables referenced anywhere.
@@ -147,8 +75,9 @@ pub(super) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    pub(super) fn new(file: &'a Path, engine: &'a Engine) -> Self {
+    pub(super) fn new(file: &'a Path, engine: &'a Engine, defaults: JourneyDefaults) -> Self {
         Self {
+            defaults,
             file,
             engine,
             diags: Vec::new(),
@@ -172,8 +101,8 @@ impl<'a> Builder<'a> {
 
     pub(super) fn build(mut self, raw: RawJourney) -> Result<Journey, Vec<Diagnostic>> {
         let name = self.journey_name(&raw.name);
-        let interval = self.duration_or(raw.interval.as_ref(), "interval", DEFAULT_INTERVAL);
-        let timeout = self.duration_or(raw.timeout.as_ref(), "timeout", DEFAULT_TIMEOUT);
+        let interval = self.duration_or(raw.interval.as_ref(), "interval", self.defaults.interval);
+        let timeout = self.duration_or(raw.timeout.as_ref(), "timeout", self.defaults.timeout);
         let labels = self.labels(raw.labels.as_ref());
         let runbook = raw.runbook.as_ref().map(|r| {
             if !(r.value.starts_with("https://") || r.value.starts_with("http://")) {

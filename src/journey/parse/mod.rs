@@ -11,6 +11,7 @@ mod build;
 mod decode;
 mod raw;
 mod units;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,7 +20,8 @@ use std::path::{Path, PathBuf};
 use super::model::{Journey, Location};
 use super::template::Engine;
 
-pub use units::{parse_duration, parse_size};
+pub use units::{closest, parse_duration, parse_size};
+pub use yaml::decode_yaml;
 
 /// One problem found in a journey file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,24 +71,49 @@ impl Diagnostic {
     }
 }
 
+/// Defaults for journeys that do not set them (the daemon config can change them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JourneyDefaults {
+    /// `interval` when a journey has none.
+    pub interval: std::time::Duration,
+    /// `timeout` when a journey has none.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for JourneyDefaults {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(60),
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// Parses and validates one journey from its source text.
-pub fn parse_journey(
+pub fn parse_journey(file: &Path, source: &str, engine: &Engine) -> Result<Journey, Vec<Diagnostic>> {
+    parse_journey_with(file, source, engine, JourneyDefaults::default())
+}
+
+/// [`parse_journey`] with explicit defaults.
+pub fn parse_journey_with(
     file: &Path,
     source: &str,
     engine: &Engine,
+    defaults: JourneyDefaults,
 ) -> Result<Journey, Vec<Diagnostic>> {
     let raw = build::decode_raw(file, source)?;
-    build::Builder::new(file, engine).build(raw)
+    build::Builder::new(file, engine, defaults).build(raw)
 }
 
 /// Reads and validates one journey file.
 pub fn load_file(file: &Path, engine: &Engine) -> Result<Journey, Vec<Diagnostic>> {
+    load_file_with(file, engine, JourneyDefaults::default())
+}
+
+fn load_file_with(file: &Path, engine: &Engine, defaults: JourneyDefaults) -> Result<Journey, Vec<Diagnostic>> {
     match std::fs::read_to_string(file) {
-        Ok(source) => parse_journey(file, &source, engine),
-        Err(e) => Err(vec![file_diagnostic(
-            file,
-            format!("cannot read the file: {e}"),
-        )]),
+        Ok(source) => parse_journey_with(file, &source, engine, defaults),
+        Err(e) => Err(vec![file_diagnostic(file, format!("cannot read the file: {e}"))]),
     }
 }
 
@@ -112,10 +139,45 @@ pub fn load_paths(paths: &[PathBuf], engine: &Engine) -> Loaded {
             Err(d) => loaded.diagnostics.push(d),
         }
     }
+    load_files(files, engine, JourneyDefaults::default(), loaded)
+}
+
+/// Loads journeys from patterns: files, directories, or globs like `journeys/*.yaml`.
+/// A pattern that matches nothing is a problem (a typo would silently monitor nothing).
+pub fn load_patterns(patterns: &[String], engine: &Engine, defaults: JourneyDefaults) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let path = Path::new(pattern);
+        if path.exists() {
+            match journey_files(path) {
+                Ok(mut found) => files.append(&mut found),
+                Err(d) => loaded.diagnostics.push(d),
+            }
+            continue;
+        }
+        let matched: Vec<PathBuf> = match glob::glob(pattern) {
+            Ok(paths) => paths.filter_map(Result::ok).filter(|p| p.is_file()).collect(),
+            Err(e) => {
+                loaded.diagnostics.push(file_diagnostic(path, format!("invalid pattern: {e}")));
+                continue;
+            }
+        };
+        if matched.is_empty() {
+            loaded.diagnostics.push(file_diagnostic(path, "matches no journey file".to_string()));
+        }
+        files.extend(matched);
+    }
+    files.sort();
+    files.dedup();
+    load_files(files, engine, defaults, loaded)
+}
+
+fn load_files(files: Vec<PathBuf>, engine: &Engine, defaults: JourneyDefaults, mut loaded: Loaded) -> Loaded {
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         loaded.files += 1;
-        match load_file(&file, engine) {
+        match load_file_with(&file, engine, defaults) {
             Ok(j) => {
                 if let Some(first) = seen.get(&j.name) {
                     loaded.diagnostics.push(Diagnostic {

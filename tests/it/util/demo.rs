@@ -24,13 +24,19 @@ impl Demo {
     /// Starts the demo with fast workers. The listener is bound before this returns,
     /// so the server is reachable at once.
     pub async fn start() -> Demo {
+        Self::start_with(DemoConfig::default()).await
+    }
+
+    /// Starts the demo with fast workers and the given password (other fields of
+    /// `base` other than the password are replaced by test-sized values).
+    pub async fn start_with(base: DemoConfig) -> Demo {
         let config = DemoConfig {
             payment_delay: Duration::from_millis(50),
             fulfillment_delay: Duration::from_millis(100),
             activation_delay: Duration::from_millis(80),
             backoffice_delay: Duration::from_millis(70),
             worker_tick: Duration::from_millis(10),
-            ..DemoConfig::default()
+            ..base
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,0 +1,326 @@
+//! The daemon configuration (`journeyd run --config FILE`): parsed into raw
+//! types, validated purely, built into [`Config`]. Errors use the same
+//! `file:line:col: field.path: message` diagnostics as journeys, all at once.
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_saphyr::Spanned;
+
+use crate::journey::Journey;
+use crate::journey::model::Location;
+use crate::journey::parse::{Diagnostic, JourneyDefaults, decode_yaml, load_patterns, parse_duration};
+use crate::journey::secrets::SecretSource;
+use crate::journey::template::Engine;
+use crate::store::Retention;
+use raw::RawConfig;
+
+/// Where the daemon listens unless configured: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Journey files, directories or globs (relative ones resolved against the config's directory).
+    pub journeys: Vec<String>,
+    /// Where the SQLite history lives.
+    pub state_dir: PathBuf,
+    /// Where secrets are read from (besides `JOURNEYD_SECRET_*` and `$CREDENTIALS_DIRECTORY`).
+    pub secrets_dir: Option<PathBuf>,
+    /// Interval and timeout for journeys that set none.
+    pub journey_defaults: JourneyDefaults,
+    /// At most this many runs at the same time.
+    pub concurrency: usize,
+    /// History retention.
+    pub retention: Retention,
+    /// Static labels on every series and alert (e.g. `location`).
+    pub labels: BTreeMap<String, String>,
+    /// Name of the secret holding the admin bearer token.
+    pub admin_token_secret: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// How long running journeys may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// DNS servers to use instead of the system resolver.
+    pub dns_servers: Vec<SocketAddr>,
+    /// First run of each journey within this time of start-up (default: within its interval).
+    pub first_run_within: Option<Duration>,
+}
+
+impl Config {
+    /// Where secrets come from for this configuration.
+    pub fn secret_source(&self) -> SecretSource {
+        SecretSource::from_env(self.secrets_dir.clone())
+    }
+
+    /// The admin token, when configured (and found).
+    pub fn admin_token(&self) -> Option<String> {
+        self.admin_token_secret
+            .as_ref()
+            .and_then(|n| self.secret_source().get(n))
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic {
+            file: path.to_path_buf(),
+            loc: Location::default(),
+            path: String::new(),
+            message: format!("cannot read the configuration: {e}"),
+        }]
+    })?;
+    let raw: RawConfig = decode_yaml(path, &source)?;
+    let mut b = ConfigBuilder {
+        file: path,
+        diags: Vec::new(),
+    };
+    let config = b.build(raw);
+    if b.diags.is_empty() {
+        Ok(config)
+    } else {
+        b.diags.sort_by_key(|d| d.loc);
+        Err(b.diags)
+    }
+}
+
+/// Loads the configuration and every journey it names; all problems together.
+pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), Vec<Diagnostic>> {
+    let config = load(path)?;
+    let loaded = load_patterns(&config.journeys, engine, config.journey_defaults);
+    let mut diags = loaded.diagnostics;
+    if diags.is_empty() && loaded.journeys.is_empty() {
+        diags.push(Diagnostic {
+            file: path.to_path_buf(),
+            loc: Location { line: 1, col: 1 },
+            path: "journeys".into(),
+            message: "no journeys found: nothing to monitor".into(),
+        });
+    }
+    if let Some(name) = &config.admin_token_secret
+        && config.secret_source().get(name).is_none()
+    {
+        diags.push(Diagnostic {
+            file: path.to_path_buf(),
+            loc: Location { line: 1, col: 1 },
+            path: "admin_token_secret".into(),
+            message: format!(
+                "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
+                name.to_ascii_uppercase()
+            ),
+        });
+    }
+    if diags.is_empty() {
+        Ok((config, loaded.journeys))
+    } else {
+        Err(diags)
+    }
+}
+
+struct ConfigBuilder<'a> {
+    file: &'a Path,
+    diags: Vec<Diagnostic>,
+}
+
+fn loc<T>(s: &Spanned<T>) -> Location {
+    Location {
+        line: s.referenced.line() as u32,
+        col: s.referenced.column() as u32,
+    }
+}
+
+impl ConfigBuilder<'_> {
+    fn err(&mut self, at: Location, path: &str, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            loc: at,
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    }
+
+    fn duration(&mut self, d: &Option<Spanned<String>>, path: &str, default: Duration) -> Duration {
+        match d {
+            None => default,
+            Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
+                self.err(loc(d), path, m);
+                default
+            }),
+        }
+    }
+
+    fn build(&mut self, raw: RawConfig) -> Config {
+        let dir = self.dir();
+        let listen = match &raw.listen {
+            None => DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9750))),
+            Some(l) => l.value.parse().unwrap_or_else(|_| {
+                self.err(loc(l), "listen", format!("`{}` is not an address like 127.0.0.1:9750 or [::1]:9750", l.value));
+                SocketAddr::from(([127, 0, 0, 1], 9750))
+            }),
+        };
+        let journeys = match &raw.journeys {
+            Some(j) if j.value.is_empty() => {
+                self.err(loc(j), "journeys", "list at least one journey file, directory or glob");
+                Vec::new()
+            }
+            Some(j) => j.value.iter().map(|p| resolve(&dir, p)).collect(),
+            None => vec![resolve(&dir, "journeys")],
+        };
+        let state_dir = match &raw.state_dir {
+            Some(s) => PathBuf::from(resolve(&dir, &s.value)),
+            None => default_state_dir(&dir),
+        };
+        let secrets_dir = raw.secrets_dir.as_ref().map(|s| PathBuf::from(resolve(&dir, &s.value)));
+        let journey_defaults = self.journey_defaults(&raw);
+        let concurrency = match &raw.concurrency {
+            Some(c) if c.value == 0 => {
+                self.err(loc(c), "concurrency", "concurrency must be at least 1");
+                1
+            }
+            Some(c) => c.value as usize,
+            None => 32,
+        };
+        let retention = self.retention(&raw);
+        let labels = self.labels(&raw);
+        let log_format = match raw.log_format.as_ref().map(|l| (l, l.value.as_str())) {
+            None | Some((_, "plain")) => LogFormat::Plain,
+            Some((_, "json")) => LogFormat::Json,
+            Some((l, other)) => {
+                self.err(loc(l), "log_format", format!("unknown log format `{other}`: use plain or json"));
+                LogFormat::Plain
+            }
+        };
+        let shutdown_grace = self.duration(&raw.shutdown_grace, "shutdown_grace", Duration::from_secs(30));
+        let dns_servers = self.dns_servers(&raw);
+        let first_run_within = raw.first_run_within.as_ref().map(|_| {
+            self.duration(&raw.first_run_within, "first_run_within", Duration::from_secs(10))
+        });
+        let admin_token_secret = raw.admin_token_secret.as_ref().map(|s| {
+            if !s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || s.value.is_empty() {
+                self.err(loc(s), "admin_token_secret", "a secret name is letters, digits and `_`");
+            }
+            s.value.clone()
+        });
+        Config {
+            source: self.file.to_path_buf(),
+            listen,
+            journeys,
+            state_dir,
+            secrets_dir,
+            journey_defaults,
+            concurrency,
+            retention,
+            labels,
+            admin_token_secret,
+            log_format,
+            shutdown_grace,
+            dns_servers,
+            first_run_within,
+        }
+    }
+
+    fn journey_defaults(&mut self, raw: &RawConfig) -> JourneyDefaults {
+        let builtin = JourneyDefaults::default();
+        match &raw.defaults {
+            None => builtin,
+            Some(d) => JourneyDefaults {
+                interval: self.duration(&d.interval, "defaults.interval", builtin.interval),
+                timeout: self.duration(&d.timeout, "defaults.timeout", builtin.timeout),
+            },
+        }
+    }
+
+    fn retention(&mut self, raw: &RawConfig) -> Retention {
+        let mut r = Retention {
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_runs_per_journey: 10_000,
+        };
+        if let Some(h) = &raw.history {
+            r.max_age = self.duration(&h.max_age, "history.max_age", r.max_age);
+            if let Some(n) = &h.max_runs_per_journey {
+                if n.value == 0 {
+                    self.err(loc(n), "history.max_runs_per_journey", "keep at least 1 run per journey");
+                }
+                r.max_runs_per_journey = n.value.max(1) as usize;
+            }
+        }
+        r
+    }
+
+    fn labels(&mut self, raw: &RawConfig) -> BTreeMap<String, String> {
+        let Some(labels) = &raw.labels else {
+            return BTreeMap::new();
+        };
+        for k in labels.value.keys() {
+            let valid = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !k.starts_with("__");
+            if !valid {
+                self.err(loc(labels), &format!("labels.{k}"), format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]*"));
+            } else if ["journey", "step", "backend", "class", "result", "phase", "reason", "le", "version"].contains(&k.as_str()) {
+                self.err(loc(labels), &format!("labels.{k}"), format!("label `{k}` is set by journeyd itself; choose another name"));
+            }
+        }
+        labels.value.clone()
+    }
+
+    fn dns_servers(&mut self, raw: &RawConfig) -> Vec<SocketAddr> {
+        let Some(list) = &raw.dns_servers else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, s) in list.value.iter().enumerate() {
+            let parsed = s
+                .parse::<SocketAddr>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)));
+            match parsed {
+                Ok(a) => out.push(a),
+                Err(_) => self.err(loc(list), &format!("dns_servers[{i}]"), format!("`{s}` is not an IP address (with optional :port)")),
+            }
+        }
+        out
+    }
+}
+
+/// Relative paths and globs are relative to the configuration file's directory.
+fn resolve(dir: &Path, p: &str) -> String {
+    if Path::new(p).is_absolute() {
+        p.to_string()
+    } else {
+        dir.join(p).to_string_lossy().into_owned()
+    }
+}
+
+/// `$STATE_DIRECTORY` under systemd (first entry), else `state/` next to the configuration.
+fn default_state_dir(dir: &Path) -> PathBuf {
+    match std::env::var("STATE_DIRECTORY") {
+        Ok(s) if !s.is_empty() => PathBuf::from(s.split(':').next().unwrap_or(&s)),
+        _ => dir.join("state"),
+    }
+}

@@ -1,0 +1,119 @@
+//! What happens when the scheduler starts a journey: run it, then feed the
+//! one [`JourneyRun`](crate::runner::JourneyRun) to the store, the metrics and
+//! the status board, and log state changes.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::board::{JourneyState, StatusBoard};
+use super::control::Health;
+use super::notify::Watchdog;
+use crate::journey::Journey;
+use crate::journey::template::Engine;
+use crate::metrics::Metrics;
+use crate::runner::{JourneyRun, RunOptions, Verdict, run_journey};
+use crate::schedule::Hooks;
+use crate::store::Store;
+
+/// The daemon's scheduler hooks.
+pub struct DaemonHooks {
+    /// Template engine shared by all runs.
+    pub engine: Arc<Engine>,
+    /// Run options; swapped on reload.
+    pub options: ArcSwap<RunOptions>,
+    /// Names of the journeys currently configured; runs of journeys removed by a
+    /// reload while they ran are stored but no longer exported or shown.
+    pub configured: ArcSwap<HashSet<String>>,
+    /// History.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Status board.
+    pub board: Arc<StatusBoard>,
+    /// Liveness.
+    pub health: Arc<Health>,
+    /// systemd watchdog.
+    pub watchdog: Watchdog,
+}
+
+impl DaemonHooks {
+    async fn run_and_record(self: Arc<Self>, journey: Arc<Journey>) {
+        self.board.update(&journey.name, |s| s.running = true);
+        let options = self.options.load_full();
+        let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
+        let before = self.board.get(&journey.name).map(|s| s.state);
+        log_run(&run, before);
+        if self.configured.load().contains(&journey.name) {
+            self.metrics.observe_run(&journey, &run);
+            let summary = run.summary();
+            self.board.update(&journey.name, |s| {
+                s.running = false;
+                s.record(summary);
+            });
+        }
+        self.store.record(&run).await;
+    }
+}
+
+/// Failures at WARN with what on-call needs; recoveries at INFO; passes at DEBUG
+/// (a thousand journeys every 30 s would drown the log otherwise).
+fn log_run(run: &JourneyRun, before: Option<JourneyState>) {
+    let s = run.summary();
+    match s.verdict {
+        Verdict::Fail => tracing::warn!(
+            journey = %s.journey,
+            step = s.failed_step.as_deref().unwrap_or(""),
+            backend = s.failed_backend.as_deref().unwrap_or(""),
+            class = s.failure_class.map_or("", |c| c.as_str()),
+            run_id = %s.run_id,
+            message = s.failure_message.as_deref().unwrap_or(""),
+            "Journey failed."
+        ),
+        Verdict::Pass if before == Some(JourneyState::Failing) => tracing::info!(
+            journey = %s.journey,
+            run_id = %s.run_id,
+            "Journey recovered."
+        ),
+        Verdict::Pass => tracing::debug!(
+            journey = %s.journey,
+            duration_seconds = s.duration_seconds,
+            "Journey passed."
+        ),
+    }
+}
+
+/// `Arc<DaemonHooks>` so a run's future can own a handle.
+pub struct SharedHooks(pub Arc<DaemonHooks>);
+
+impl Hooks for SharedHooks {
+    fn run(&self, journey: Arc<Journey>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.0.clone().run_and_record(journey))
+    }
+
+    fn skipped(&self, journey: &str, reason: &str) {
+        tracing::info!(journey, reason, "Run skipped.");
+        self.0.metrics.run_skipped(journey, reason);
+    }
+
+    fn lag(&self, seconds: f64) {
+        self.0.metrics.observe_scheduling_lag(seconds);
+    }
+
+    fn next_run(&self, journey: &str, in_: Duration) {
+        let at = chrono::Utc::now() + chrono::Duration::from_std(in_).unwrap_or_default();
+        self.0.board.update(journey, |s| s.next_run = Some(at));
+    }
+
+    fn tick(&self) {
+        self.0.health.tick();
+        self.0.watchdog.ping();
+        self.0
+            .metrics
+            .set_store_queue(self.0.store.queue_depth(), self.0.store.dropped_total());
+    }
+}

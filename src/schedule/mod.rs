@@ -1,0 +1,247 @@
+//! When journeys run.
+//!
+//! Each journey runs every `interval`. Its start times sit at a fixed phase
+//! within the interval, derived from its name, plus a small jitter, so a
+//! thousand journeys never fire at the same instant and a restart keeps the
+//! same rhythm. A journey never overlaps itself: a start that finds the
+//! previous run still going is skipped and counted. A semaphore caps how many
+//! runs execute at once; how late a run starts against its schedule is
+//! reported as scheduling lag. Everything uses `tokio::time`, so tests pause
+//! and advance the clock instead of sleeping.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::journey::Journey;
+
+/// The scheduler loop wakes at least this often (health and watchdog ticks).
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// What the scheduler does with a due journey; implemented by the daemon
+/// (run, store, metrics, board) and by tests.
+pub trait Hooks: Send + Sync + 'static {
+    /// Runs the journey and records its result.
+    fn run(&self, journey: Arc<Journey>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// A start was skipped (`overlap`, `shutdown`).
+    fn skipped(&self, journey: &str, reason: &str);
+    /// A run started this late against its schedule.
+    fn lag(&self, seconds: f64);
+    /// The journey's next scheduled start.
+    fn next_run(&self, journey: &str, in_: Duration);
+    /// The loop is alive (health, systemd watchdog).
+    fn tick(&self);
+}
+
+/// Requests to a running scheduler.
+#[derive(Debug)]
+pub enum Command {
+    /// Replace the journey set (reload); unchanged journeys keep their rhythm.
+    Replace(Vec<Journey>),
+    /// Run a journey now; `Err` when unknown or already running.
+    RunNow(String, oneshot::Sender<Result<(), String>>),
+}
+
+struct Entry {
+    journey: Arc<Journey>,
+    next: Instant,
+}
+
+/// Schedules journeys; see the module docs.
+pub struct Scheduler<H: Hooks> {
+    hooks: Arc<H>,
+    entries: BTreeMap<String, Entry>,
+    running: Arc<Mutex<HashSet<String>>>,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    shutdown: CancellationToken,
+    first_within: Option<Duration>,
+}
+
+/// 64-bit FNV-1a: a stable hash of the journey name, so the phase survives
+/// restarts and Rust upgrades (std's hasher makes no such promise).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Where in the interval the journey starts: a deterministic phase plus up to 1%
+/// (at most 1 s) of random jitter.
+pub fn phase(name: &str, interval: Duration) -> Duration {
+    let ms = interval.as_millis().max(1) as u64;
+    let jitter_max = (ms / 100).min(1000);
+    let jitter = if jitter_max > 0 { rand::random_range(0..jitter_max) } else { 0 };
+    Duration::from_millis((fnv1a(name) % ms + jitter) % ms)
+}
+
+impl<H: Hooks> Scheduler<H> {
+    /// A scheduler running at most `concurrency` journeys at once. With
+    /// `first_within`, a journey's first run comes within that time of its
+    /// arrival (still spread by name) instead of within its interval.
+    pub fn new(
+        hooks: Arc<H>,
+        journeys: Vec<Journey>,
+        concurrency: usize,
+        shutdown: CancellationToken,
+        first_within: Option<Duration>,
+    ) -> Self {
+        let mut s = Self {
+            first_within,
+            hooks,
+            entries: BTreeMap::new(),
+            running: Arc::new(Mutex::new(HashSet::new())),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            tasks: JoinSet::new(),
+            shutdown,
+        };
+        s.replace(journeys);
+        s
+    }
+
+    fn replace(&mut self, journeys: Vec<Journey>) {
+        let now = Instant::now();
+        let mut next = BTreeMap::new();
+        for j in journeys {
+            let keep = self
+                .entries
+                .remove(&j.name)
+                .filter(|e| e.journey.interval == j.interval)
+                .map(|e| e.next);
+            let window = self.first_within.map_or(j.interval, |w| w.min(j.interval));
+            let at = keep.unwrap_or_else(|| now + phase(&j.name, window));
+            self.hooks.next_run(&j.name, at.saturating_duration_since(now));
+            next.insert(
+                j.name.clone(),
+                Entry {
+                    journey: Arc::new(j),
+                    next: at,
+                },
+            );
+        }
+        self.entries = next;
+    }
+
+    /// Runs until the shutdown token is cancelled, then waits up to `grace` for
+    /// running journeys (and their cleanup) to finish; returns how many were cut off.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>, grace: Duration) -> usize {
+        loop {
+            self.hooks.tick();
+            self.start_due();
+            let wake = self
+                .entries
+                .values()
+                .map(|e| e.next)
+                .min()
+                .map_or(Instant::now() + TICK, |n| n.min(Instant::now() + TICK));
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => break,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Replace(js)) => self.replace(js),
+                    Some(Command::RunNow(name, reply)) => {
+                        let _ = reply.send(self.run_now(&name));
+                    }
+                    None => {}
+                },
+                () = tokio::time::sleep_until(wake) => {}
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        self.drain(grace).await
+    }
+
+    fn start_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.next <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in due {
+            let Some(entry) = self.entries.get_mut(&name) else {
+                continue;
+            };
+            let scheduled = entry.next;
+            let interval = entry.journey.interval;
+            // Skip slots missed entirely (suspend, a very late tick) instead of bursting.
+            while entry.next <= now {
+                entry.next += interval;
+            }
+            let journey = entry.journey.clone();
+            self.hooks.next_run(&name, entry.next.saturating_duration_since(now));
+            if !self.start(journey, scheduled) {
+                self.hooks.skipped(&name, "overlap");
+            }
+        }
+    }
+
+    fn run_now(&mut self, name: &str) -> Result<(), String> {
+        let journey = self
+            .entries
+            .get(name)
+            .map(|e| e.journey.clone())
+            .ok_or_else(|| format!("no journey named `{name}`"))?;
+        if self.start(journey, Instant::now()) {
+            Ok(())
+        } else {
+            Err(format!("journey `{name}` is already running"))
+        }
+    }
+
+    /// Starts a run unless the journey is already running.
+    fn start(&mut self, journey: Arc<Journey>, scheduled: Instant) -> bool {
+        {
+            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            if !running.insert(journey.name.clone()) {
+                return false;
+            }
+        }
+        let hooks = self.hooks.clone();
+        let permits = self.permits.clone();
+        let running = self.running.clone();
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            let permit = tokio::select! {
+                p = permits.acquire_owned() => p.ok(),
+                () = shutdown.cancelled() => None,
+            };
+            match permit {
+                Some(_permit) => {
+                    hooks.lag(Instant::now().saturating_duration_since(scheduled).as_secs_f64());
+                    hooks.run(journey.clone()).await;
+                }
+                None => hooks.skipped(&journey.name, "shutdown"),
+            }
+            running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&journey.name);
+        });
+        true
+    }
+
+    async fn drain(mut self, grace: Duration) -> usize {
+        let deadline = Instant::now() + grace;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(_) => {}
+                Err(_) => {
+                    let cut = self.tasks.len();
+                    self.tasks.abort_all();
+                    return cut;
+                }
+            }
+        }
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests;
