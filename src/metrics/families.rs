@@ -1,0 +1,337 @@
+//! The metric families: every name, help text, label set and bucket layout, defined once,
+//! plus the label value combinations needed to delete a journey's or a step's series.
+
+use std::collections::BTreeSet;
+
+use prometheus::core::Collector;
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
+};
+
+use crate::runner::FailureClass;
+
+/// Whole runs and single steps: 5 ms to 2 minutes (the longest sensible journey timeout).
+const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+];
+/// Back-end processes (`eventually`): 100 ms to 10 minutes.
+const COMPLETION_BUCKETS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+/// Scheduling lag: a healthy scheduler is late by milliseconds; seconds mean starvation.
+const LAG_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Label names journeyd sets itself; the daemon's static labels may not reuse them.
+pub(super) const OWN_LABELS: &[&str] = &[
+    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "le",
+];
+/// Values of `result` on `journeyd_journey_runs_total`.
+pub(super) const RESULTS: [&str; 2] = ["pass", "fail"];
+/// Values of `phase` on `journeyd_step_http_duration_seconds`, in `PhaseTimings` order.
+pub(super) const PHASES: [&str; 4] = ["resolve", "connect", "processing", "transfer"];
+
+/// Families labelled by journey only (plus a closed set).
+pub(super) struct JourneyFamilies {
+    pub runs: IntCounterVec,
+    pub duration: HistogramVec,
+    pub success: IntGaugeVec,
+    pub degraded: IntGaugeVec,
+    pub last_run: GaugeVec,
+    pub last_success: GaugeVec,
+    pub skipped: IntCounterVec,
+}
+
+impl JourneyFamilies {
+    fn new(r: &Registry) -> prometheus::Result<Self> {
+        let j = &["journey"];
+        Ok(Self {
+            runs: counter_vec(
+                r,
+                "journeyd_journey_runs_total",
+                "Finished journey runs by result (pass or fail).",
+                &["journey", "result"],
+            )?,
+            duration: histogram_vec(
+                r,
+                "journeyd_journey_duration_seconds",
+                "Wall time of a journey run, steps and cleanup, in seconds.",
+                j,
+                DURATION_BUCKETS,
+            )?,
+            success: int_gauge_vec(
+                r,
+                "journeyd_journey_success",
+                "1 when the last run of the journey passed, 0 when it failed.",
+                j,
+            )?,
+            degraded: int_gauge_vec(
+                r,
+                "journeyd_journey_degraded",
+                "1 when the last run passed but a step was slower than its warning threshold.",
+                j,
+            )?,
+            last_run: gauge_vec(
+                r,
+                "journeyd_journey_last_run_timestamp_seconds",
+                "Unix time at which the last run of the journey finished.",
+                j,
+            )?,
+            last_success: gauge_vec(
+                r,
+                "journeyd_journey_last_success_timestamp_seconds",
+                "Unix time at which the last passing run of the journey finished.",
+                j,
+            )?,
+            skipped: counter_vec(
+                r,
+                "journeyd_runs_skipped_total",
+                "Runs that were due but not started, by reason (overlap, shutdown, concurrency).",
+                &["journey", "reason"],
+            )?,
+        })
+    }
+
+    /// Deletes every series of `journey`; `reasons` are the skip reasons it has used.
+    pub fn remove(&self, journey: &str, reasons: &BTreeSet<String>) {
+        // Errors only mean "no such series": nothing to delete.
+        for result in RESULTS {
+            let _ = self.runs.remove_label_values(&[journey, result]);
+        }
+        for reason in reasons {
+            let _ = self
+                .skipped
+                .remove_label_values(&[journey, reason.as_str()]);
+        }
+        let _ = self.duration.remove_label_values(&[journey]);
+        for g in [&self.success, &self.degraded] {
+            let _ = g.remove_label_values(&[journey]);
+        }
+        for g in [&self.last_run, &self.last_success] {
+            let _ = g.remove_label_values(&[journey]);
+        }
+    }
+}
+
+/// Families labelled by journey and step.
+pub(super) struct StepFamilies {
+    pub success: IntGaugeVec,
+    pub duration: HistogramVec,
+    pub failures: IntCounterVec,
+    pub http: GaugeVec,
+    pub attempts: IntGaugeVec,
+    pub completion: HistogramVec,
+    pub cert_not_after: GaugeVec,
+}
+
+impl StepFamilies {
+    fn new(r: &Registry) -> prometheus::Result<Self> {
+        let js = &["journey", "step"];
+        Ok(Self {
+            success: int_gauge_vec(
+                r,
+                "journeyd_step_success",
+                "1 when the step passed on its last run, 0 when it failed; skipped steps keep their value.",
+                js,
+            )?,
+            duration: histogram_vec(
+                r,
+                "journeyd_step_duration_seconds",
+                "Wall time of a step, all attempts, in seconds.",
+                js,
+                DURATION_BUCKETS,
+            )?,
+            failures: counter_vec(
+                r,
+                "journeyd_step_failures_total",
+                "Step failures by failure class.",
+                &["journey", "step", "class"],
+            )?,
+            http: gauge_vec(
+                r,
+                "journeyd_step_http_duration_seconds",
+                "Phases of the step's last request on its last run, in seconds; connect includes TLS.",
+                &["journey", "step", "phase"],
+            )?,
+            attempts: int_gauge_vec(
+                r,
+                "journeyd_step_attempts",
+                "Requests the step sent on its last run (more than one for eventually steps).",
+                js,
+            )?,
+            completion: histogram_vec(
+                r,
+                "journeyd_backend_completion_seconds",
+                "How long the back-end process took to finish, for eventually steps that passed, in seconds.",
+                &["journey", "step", "backend"],
+                COMPLETION_BUCKETS,
+            )?,
+            cert_not_after: gauge_vec(
+                r,
+                "journeyd_tls_cert_not_after_timestamp_seconds",
+                "Unix time at which the peer certificate seen by the step expires.",
+                js,
+            )?,
+        })
+    }
+
+    /// Deletes every series of one step; `backend` is the one it proved.
+    pub fn remove(&self, journey: &str, step: &str, backend: Option<&str>) {
+        // Errors only mean "no such series": nothing to delete.
+        for class in FailureClass::ALL {
+            let _ = self
+                .failures
+                .remove_label_values(&[journey, step, class.as_str()]);
+        }
+        for phase in PHASES {
+            let _ = self.http.remove_label_values(&[journey, step, phase]);
+        }
+        if let Some(backend) = backend {
+            self.remove_completion(journey, step, backend);
+        }
+        let _ = self.duration.remove_label_values(&[journey, step]);
+        for g in [&self.success, &self.attempts] {
+            let _ = g.remove_label_values(&[journey, step]);
+        }
+        let _ = self.cert_not_after.remove_label_values(&[journey, step]);
+    }
+
+    /// Deletes the completion histogram of a step for one backend.
+    pub fn remove_completion(&self, journey: &str, step: &str, backend: &str) {
+        let _ = self
+            .completion
+            .remove_label_values(&[journey, step, backend]);
+    }
+}
+
+/// Families about the daemon itself.
+pub(super) struct DaemonFamilies {
+    pub backend_up: IntGaugeVec,
+    pub scheduling_lag: Histogram,
+    pub store_queue_depth: IntGauge,
+    pub store_dropped: IntCounter,
+    pub reload_ok: IntGauge,
+    pub reload_time: Gauge,
+    pub build_info: IntGaugeVec,
+    pub journeys: IntGauge,
+}
+
+impl DaemonFamilies {
+    fn new(r: &Registry) -> prometheus::Result<Self> {
+        let lag = HistogramOpts::new(
+            "journeyd_scheduling_lag_seconds",
+            "How late runs started compared with their schedule, in seconds.",
+        )
+        .buckets(LAG_BUCKETS.to_vec());
+        Ok(Self {
+            backend_up: int_gauge_vec(
+                r,
+                "journeyd_backend_up",
+                "1 when every step proving the back-end process passed on its last run, 0 otherwise.",
+                &["backend"],
+            )?,
+            scheduling_lag: register(r, Histogram::with_opts(lag)?)?,
+            store_queue_depth: register(
+                r,
+                IntGauge::new(
+                    "journeyd_store_queue_depth",
+                    "Runs waiting to be written to the store.",
+                )?,
+            )?,
+            store_dropped: register(
+                r,
+                IntCounter::new(
+                    "journeyd_store_dropped_runs_total",
+                    "Runs dropped because the store queue was full.",
+                )?,
+            )?,
+            reload_ok: register(
+                r,
+                IntGauge::new(
+                    "journeyd_config_last_reload_successful",
+                    "1 when the last configuration reload succeeded, 0 when it failed or none happened yet.",
+                )?,
+            )?,
+            reload_time: register(
+                r,
+                Gauge::new(
+                    "journeyd_config_last_reload_success_timestamp_seconds",
+                    "Unix time of the last successful configuration reload.",
+                )?,
+            )?,
+            build_info: int_gauge_vec(
+                r,
+                "journeyd_build_info",
+                "Always 1; the version label carries the journeyd version.",
+                &["version"],
+            )?,
+            journeys: register(
+                r,
+                IntGauge::new("journeyd_journeys", "Number of journeys configured.")?,
+            )?,
+        })
+    }
+}
+
+/// Every family registered in one registry (except `journeyd_journey_info`, see `info.rs`).
+pub(super) struct Families {
+    pub journey: JourneyFamilies,
+    pub step: StepFamilies,
+    pub daemon: DaemonFamilies,
+}
+
+impl Families {
+    /// Creates and registers every family in `r`.
+    pub fn new(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            journey: JourneyFamilies::new(r)?,
+            step: StepFamilies::new(r)?,
+            daemon: DaemonFamilies::new(r)?,
+        })
+    }
+}
+
+fn register<C: Collector + Clone + 'static>(r: &Registry, c: C) -> prometheus::Result<C> {
+    r.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn counter_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    register(r, IntCounterVec::new(Opts::new(name, help), labels)?)
+}
+
+fn gauge_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<GaugeVec> {
+    register(r, GaugeVec::new(Opts::new(name, help), labels)?)
+}
+
+fn int_gauge_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntGaugeVec> {
+    register(r, IntGaugeVec::new(Opts::new(name, help), labels)?)
+}
+
+fn histogram_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> prometheus::Result<HistogramVec> {
+    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+    register(r, HistogramVec::new(opts, labels)?)
+}

@@ -1,0 +1,187 @@
+//! What the metrics remember between calls: the declared journeys (so the series of those
+//! that disappear can be deleted) and the last verdict of every step proving a backend
+//! (so `journeyd_backend_up` can be computed across journeys). Pure data, no registry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::journey::Journey;
+
+/// `(journey, step)`.
+pub(super) type StepKey = (String, String);
+
+/// The journeys declared by the last `set_journeys`, by name.
+pub(super) type Declared = BTreeMap<String, DeclaredJourney>;
+
+/// The shape of one declared journey.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct DeclaredJourney {
+    /// Step name -> the backend it proves. Cleanup steps are not listed: they are not exported.
+    pub steps: BTreeMap<String, Option<String>>,
+}
+
+/// Everything `Metrics` keeps behind its mutex.
+#[derive(Debug, Default)]
+pub(super) struct State {
+    /// The journeys currently declared.
+    pub journeys: Declared,
+    /// Skip reasons seen per journey, to delete their series.
+    pub reasons: BTreeMap<String, BTreeSet<String>>,
+    /// Last verdicts of backend-proving steps.
+    pub backends: Backends,
+    /// The store's running total of dropped runs at the last `set_store_queue`.
+    pub dropped_total: u64,
+}
+
+/// The shape of `journeys`, by name.
+pub(super) fn declare(journeys: &[Journey]) -> Declared {
+    journeys
+        .iter()
+        .map(|j| {
+            let steps = j
+                .steps
+                .iter()
+                .map(|s| (s.name.clone(), s.backend.clone()))
+                .collect();
+            (j.name.clone(), DeclaredJourney { steps })
+        })
+        .collect()
+}
+
+/// Something declared before and not any more, whose series must be deleted.
+#[derive(Debug, PartialEq)]
+pub(super) enum Gone<'a> {
+    /// A whole journey (with all the steps it had).
+    Journey(&'a str, &'a DeclaredJourney),
+    /// One step of a journey still declared.
+    Step(&'a str, &'a str, Option<&'a str>),
+    /// A step still declared that now proves another backend (or none): its old backend.
+    Backend(&'a str, &'a str, &'a str),
+}
+
+/// What `old` declared that `new` does not.
+pub(super) fn gone<'a>(old: &'a Declared, new: &Declared) -> Vec<Gone<'a>> {
+    let mut out = Vec::new();
+    for (journey, shape) in old {
+        let Some(now) = new.get(journey) else {
+            out.push(Gone::Journey(journey, shape));
+            continue;
+        };
+        for (step, backend) in &shape.steps {
+            match (now.steps.get(step), backend) {
+                (None, _) => out.push(Gone::Step(journey, step, backend.as_deref())),
+                (Some(b), Some(old_b)) if b.as_ref() != Some(old_b) => {
+                    out.push(Gone::Backend(journey, step, old_b));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// `backend -> (journey, step) -> passed on its last run`, `None` until the step ran.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Backends(BTreeMap<String, BTreeMap<StepKey, Option<bool>>>);
+
+impl Backends {
+    /// The map for `declared`, keeping the verdicts of steps that still prove the same backend.
+    pub fn redeclare(&self, declared: &Declared) -> Backends {
+        let mut out: BTreeMap<String, BTreeMap<StepKey, Option<bool>>> = BTreeMap::new();
+        for (journey, shape) in declared {
+            for (step, backend) in &shape.steps {
+                let Some(backend) = backend else { continue };
+                let key = (journey.clone(), step.clone());
+                let known = self.0.get(backend).and_then(|m| m.get(&key)).copied();
+                out.entry(backend.clone())
+                    .or_default()
+                    .insert(key, known.flatten());
+            }
+        }
+        Backends(out)
+    }
+
+    /// Records the verdict of a declared step; other steps are ignored.
+    pub fn record(&mut self, backend: &str, journey: &str, step: &str, passed: bool) {
+        let key = (journey.to_string(), step.to_string());
+        if let Some(slot) = self.0.get_mut(backend).and_then(|m| m.get_mut(&key)) {
+            *slot = Some(passed);
+        }
+    }
+
+    /// `Some(true)` when every proving step that ran passed on its last run, `Some(false)`
+    /// when one failed, `None` when none ran yet (or the backend is unknown).
+    pub fn up(&self, backend: &str) -> Option<bool> {
+        let verdicts = self.0.get(backend)?.values().flatten();
+        verdicts.fold(None, |acc, &passed| Some(acc.unwrap_or(true) && passed))
+    }
+
+    /// The backends proved by at least one declared step.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(steps: &[(&str, Option<&str>)]) -> DeclaredJourney {
+        DeclaredJourney {
+            steps: steps
+                .iter()
+                .map(|(s, b)| (s.to_string(), b.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn gone_lists_removed_journeys_steps_and_changed_backends() {
+        let old: Declared = [
+            (
+                "a".to_string(),
+                shape(&[("x", Some("f")), ("y", None), ("z", Some("g"))]),
+            ),
+            ("b".to_string(), shape(&[("x", None)])),
+        ]
+        .into();
+        let new: Declared = [(
+            "a".to_string(),
+            shape(&[("x", Some("h")), ("z", Some("g"))]),
+        )]
+        .into();
+        let gone = gone(&old, &new);
+        assert_eq!(
+            gone,
+            vec![
+                Gone::Backend("a", "x", "f"),
+                Gone::Step("a", "y", None),
+                Gone::Journey("b", &old["b"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn backend_up_needs_every_step_that_ran_to_pass() {
+        let declared: Declared = [
+            ("a".to_string(), shape(&[("s", Some("f"))])),
+            ("b".to_string(), shape(&[("s", Some("f"))])),
+        ]
+        .into();
+        let mut b = Backends::default().redeclare(&declared);
+        assert_eq!(b.up("f"), None, "nothing ran yet");
+        b.record("f", "a", "s", true);
+        assert_eq!(b.up("f"), Some(true));
+        b.record("f", "b", "s", false);
+        assert_eq!(b.up("f"), Some(false));
+        b.record("f", "b", "s", true);
+        assert_eq!(b.up("f"), Some(true));
+        b.record("f", "c", "s", false);
+        assert_eq!(b.up("f"), Some(true), "undeclared steps are ignored");
+        let b = b.redeclare(&[("a".to_string(), shape(&[("s", Some("g"))]))].into());
+        assert_eq!(
+            (b.up("f"), b.up("g")),
+            (None, None),
+            "a moved step starts unknown"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Tests of the exported text: exact sample lines, series deletion, backend_up, journey_info
+//! and `promtool check metrics`.
+
+mod daemon;
+mod reload;
+mod runs;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use chrono::DateTime;
+
+use super::*;
+use crate::journey::parse::parse_journey;
+use crate::journey::template::Engine;
+use crate::runner::{Evidence, Failure, FailureClass, PhaseTimings, RequestExcerpt};
+
+const PURCHASE: &str = r#"
+name: purchase
+labels: { team: shop }
+steps:
+  - name: place order
+    request: { method: POST, url: "https://shop.example/api/orders" }
+    expect: { status: 201 }
+  - name: order shipped
+    backend: fulfillment
+    request: { url: "https://shop.example/api/orders/1" }
+    eventually: { within: 30s, every: 1s }
+    expect: { status: 200 }
+cleanup:
+  - name: cancel order
+    request: { method: DELETE, url: "https://shop.example/api/orders/1" }
+"#;
+
+/// A journey with one step proving `backend`.
+fn single(name: &str, step: &str, backend: &str, labels: &str) -> Journey {
+    journey(&format!(
+        "name: {name}\nlabels: {labels}\nsteps:\n  - name: {step}\n    backend: {backend}\n    \
+         request: {{ url: \"http://127.0.0.1:1/x\" }}\n    expect: {{ status: 200 }}\n"
+    ))
+}
+
+fn journey(src: &str) -> Journey {
+    parse_journey(Path::new("t.yaml"), src, &Engine::new()).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+fn metrics() -> Metrics {
+    let labels = BTreeMap::from([("location".to_string(), "lab".to_string())]);
+    Metrics::new(&labels).unwrap()
+}
+
+fn passed(name: &str, backend: Option<&str>) -> StepOutcome {
+    StepOutcome {
+        verdict: StepVerdict::Pass,
+        skip_reason: None,
+        http_status: Some(200),
+        duration_seconds: 0.3,
+        timings: PhaseTimings {
+            resolve: 0.001,
+            connect: 0.02,
+            processing: 0.25,
+            transfer: 0.004,
+        },
+        attempts: 1,
+        cert_not_after: DateTime::from_timestamp(1_800_000_000, 0),
+        ..StepOutcome::skipped(name, backend, "")
+    }
+}
+
+fn failed(name: &str, backend: Option<&str>, class: FailureClass) -> StepOutcome {
+    let message = "GET https://shop.example/api/orders/1 still said \"paid\"".to_string();
+    let request = RequestExcerpt {
+        url: "https://shop.example/api/orders/1".into(),
+        ..Default::default()
+    };
+    StepOutcome {
+        verdict: StepVerdict::Fail,
+        attempts: 7,
+        failure: Some(Failure {
+            class,
+            message,
+            mismatches: Vec::new(),
+        }),
+        evidence: Some(Evidence {
+            request,
+            response: None,
+        }),
+        ..passed(name, backend)
+    }
+}
+
+fn run(journey: &str, verdict: Verdict, steps: Vec<StepOutcome>) -> JourneyRun {
+    JourneyRun {
+        run_id: uuid::Uuid::new_v4(),
+        journey: journey.to_string(),
+        started_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        duration_seconds: 2.5,
+        verdict,
+        degraded: false,
+        captures: BTreeMap::from([("order_id".to_string(), "ord-4711".to_string())]),
+        steps,
+        cleanup: vec![passed("cancel order", None)],
+    }
+}
+
+fn passing_purchase() -> JourneyRun {
+    let mut shipped = passed("order shipped", Some("fulfillment"));
+    shipped.attempts = 4;
+    shipped.backend_completion_seconds = Some(3.2);
+    run(
+        "purchase",
+        Verdict::Pass,
+        vec![passed("place order", None), shipped],
+    )
+}
+
+fn failing_purchase() -> JourneyRun {
+    let shipped = failed(
+        "order shipped",
+        Some("fulfillment"),
+        FailureClass::BackendTimeout,
+    );
+    run(
+        "purchase",
+        Verdict::Fail,
+        vec![passed("place order", None), shipped],
+    )
+}
+
+#[track_caller]
+fn assert_lines(text: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(
+            text.lines().any(|l| l == *line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+}
