@@ -17,6 +17,7 @@
 //! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
 //! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 
+pub mod alert;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -1,0 +1,4 @@
+//! Alerting: the pure alert lifecycle ([`state`]). Delivery (receivers, the
+//! durable outbox) builds on it.
+
+pub mod state;

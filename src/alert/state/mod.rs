@@ -1,0 +1,332 @@
+//! The alert lifecycle of one journey, as a pure state machine:
+//! OK → PENDING → FIRING → OK, plus DEGRADED (slow but correct) at warning
+//! severity. It sees each run's facts and says which alerts start and end;
+//! it does no I/O and reads no clock, so every transition is table-tested.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{FailureClass, JourneyRun, StepVerdict, Verdict};
+
+/// When a journey's failures page and when they stop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AlertPolicy {
+    /// Re-runs right after a failed run, before the failure counts twice.
+    pub confirm: u32,
+    /// Pause before a confirmation re-run.
+    pub confirm_delay: Duration,
+    /// Consecutive failed runs (confirmations included) to fire.
+    pub failure_threshold: u32,
+    /// Consecutive passing runs to resolve.
+    pub success_threshold: u32,
+    /// Also fire when `m` of the last `n` runs failed.
+    pub window: Option<(u32, u32)>,
+    /// Reminder interval while firing.
+    pub repeat_interval: Duration,
+}
+
+impl Default for AlertPolicy {
+    fn default() -> Self {
+        Self {
+            confirm: 1,
+            confirm_delay: Duration::from_secs(2),
+            failure_threshold: 2,
+            success_threshold: 2,
+            window: None,
+            repeat_interval: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// Where a journey stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Passing.
+    #[default]
+    Ok,
+    /// Failing, below the threshold.
+    Pending,
+    /// Alert firing.
+    Firing,
+}
+
+/// What of a run matters to alerting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFacts {
+    /// Run id.
+    pub run_id: uuid::Uuid,
+    /// Start of the run.
+    pub started_at: DateTime<Utc>,
+    /// Passed?
+    pub passed: bool,
+    /// Passed but slower than a warning threshold.
+    pub degraded: bool,
+    /// The failing (or, for degraded runs, the slow) step.
+    pub step: Option<String>,
+    /// Its backend.
+    pub backend: Option<String>,
+    /// Failure class.
+    pub class: Option<FailureClass>,
+    /// The failure message.
+    pub message: Option<String>,
+    /// First expected value.
+    pub expected: Option<String>,
+    /// First actual value.
+    pub actual: Option<String>,
+}
+
+impl RunFacts {
+    /// Facts of a finished run.
+    pub fn of(run: &JourneyRun) -> Self {
+        let failed = run.failed_step();
+        let slow = run.steps.iter().find(|s| s.verdict == StepVerdict::Pass && s.degraded);
+        let step = failed.or(slow);
+        let failure = failed.and_then(|s| s.failure.as_ref());
+        let first = failure.and_then(|f| f.mismatches.first());
+        Self {
+            run_id: run.run_id,
+            started_at: run.started_at,
+            passed: run.verdict == Verdict::Pass,
+            degraded: run.degraded,
+            step: step.map(|s| s.name.clone()),
+            backend: step.and_then(|s| s.backend.clone()),
+            class: failure.map(|f| f.class),
+            message: failure.map(|f| f.message.clone()),
+            expected: first.map(|m| format!("{} {}", m.subject, m.expected)),
+            actual: first.map(|m| m.actual.clone()),
+        }
+    }
+}
+
+/// What a firing alert says; its labels are its identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Identity: alertname, journey, severity, step, backend, class, static labels.
+    pub labels: BTreeMap<String, String>,
+    /// Human text: summary, expected, actual, streak, last success, run link, runbook.
+    pub annotations: BTreeMap<String, String>,
+    /// When it started firing.
+    pub starts_at: DateTime<Utc>,
+}
+
+/// A change receivers must hear about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlertEvent {
+    /// Starts (or restates) an alert.
+    Firing(Alert),
+    /// Ends an alert, at this time.
+    Resolved(Alert, DateTime<Utc>),
+}
+
+/// Static context for building alerts.
+#[derive(Debug, Clone, Default)]
+pub struct AlertContext {
+    /// Journey name.
+    pub journey: String,
+    /// Journey labels (team, channel) and daemon labels (location).
+    pub labels: BTreeMap<String, String>,
+    /// Runbook link.
+    pub runbook: Option<String>,
+    /// Base URL of the status page, for run links (`http://host:9750`).
+    pub base_url: Option<String>,
+}
+
+/// The alert state of one journey; persisted so restarts neither re-page nor forget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertTracker {
+    /// Where the journey stands.
+    pub phase: Phase,
+    /// Consecutive failed runs.
+    pub failures: u32,
+    /// Consecutive passing runs.
+    pub passes: u32,
+    /// Last runs, newest last: true = failed (for M-of-N).
+    pub recent: VecDeque<bool>,
+    /// Consecutive degraded runs.
+    pub slow_runs: u32,
+    /// The critical alert currently firing.
+    pub firing: Option<Alert>,
+    /// The warning (degraded) alert currently firing.
+    pub degraded: Option<Alert>,
+    /// Start of the last passing run.
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl AlertTracker {
+    /// Applies one run; returns the alerts that start or end.
+    pub fn observe(&mut self, f: &RunFacts, policy: &AlertPolicy, ctx: &AlertContext) -> Vec<AlertEvent> {
+        self.count(f, policy);
+        let mut events = Vec::new();
+        if f.passed {
+            self.last_success = Some(f.started_at);
+            if self.phase == Phase::Firing && self.passes >= policy.success_threshold.max(1) {
+                events.extend(self.firing.take().map(|a| AlertEvent::Resolved(a, f.started_at)));
+                self.phase = Phase::Ok;
+            } else if self.phase == Phase::Pending {
+                self.phase = Phase::Ok;
+            }
+        } else if self.should_fire(policy) {
+            let alert = failing_alert(f, self, ctx);
+            match self.firing.take() {
+                // Same thing still broken: keep the alert, refresh its text silently.
+                Some(old) if old.labels == alert.labels => {
+                    self.firing = Some(Alert {
+                        starts_at: old.starts_at,
+                        ..alert
+                    });
+                }
+                // What broke changed (another step, class): end the old, start the new.
+                Some(old) => {
+                    events.push(AlertEvent::Resolved(old, f.started_at));
+                    events.push(AlertEvent::Firing(alert.clone()));
+                    self.firing = Some(alert);
+                }
+                None => {
+                    events.push(AlertEvent::Firing(alert.clone()));
+                    self.firing = Some(alert);
+                }
+            }
+            self.phase = Phase::Firing;
+        } else if self.phase == Phase::Ok {
+            self.phase = Phase::Pending;
+        }
+        events.extend(self.observe_degraded(f, policy, ctx));
+        events
+    }
+
+    fn count(&mut self, f: &RunFacts, policy: &AlertPolicy) {
+        if f.passed {
+            self.passes += 1;
+            self.failures = 0;
+        } else {
+            self.failures += 1;
+            self.passes = 0;
+        }
+        let keep = policy.window.map_or(0, |(_, n)| n as usize);
+        self.recent.push_back(!f.passed);
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
+    }
+
+    fn should_fire(&self, policy: &AlertPolicy) -> bool {
+        let streak = self.failures >= policy.failure_threshold.max(1);
+        let window = policy.window.is_some_and(|(m, n)| {
+            self.recent.len() >= n as usize && self.recent.iter().filter(|x| **x).count() >= m as usize
+        });
+        streak || window
+    }
+
+    /// Degraded: warning severity, same thresholds; never while the journey fails.
+    fn observe_degraded(&mut self, f: &RunFacts, policy: &AlertPolicy, ctx: &AlertContext) -> Vec<AlertEvent> {
+        let slow = f.passed && f.degraded;
+        self.slow_runs = if slow { self.slow_runs + 1 } else { 0 };
+        match (&self.degraded, slow) {
+            (None, true) if self.slow_runs >= policy.failure_threshold.max(1) => {
+                let alert = degraded_alert(f, ctx);
+                self.degraded = Some(alert.clone());
+                vec![AlertEvent::Firing(alert)]
+            }
+            (Some(_), false) if f.passed && self.passes >= policy.success_threshold.max(1) => self
+                .degraded
+                .take()
+                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn identity(alertname: &str, severity: &str, f: &RunFacts, ctx: &AlertContext) -> BTreeMap<String, String> {
+    let mut labels = ctx.labels.clone();
+    labels.insert("alertname".into(), alertname.into());
+    labels.insert("journey".into(), ctx.journey.clone());
+    labels.insert("severity".into(), severity.into());
+    if let Some(s) = &f.step {
+        labels.insert("step".into(), s.clone());
+    }
+    if let Some(b) = &f.backend {
+        labels.insert("backend".into(), b.clone());
+    }
+    if let Some(c) = f.class {
+        labels.insert("class".into(), c.as_str().into());
+    }
+    labels
+}
+
+/// "purchase: order never reached 'shipped' within 20s (backend fulfillment)" style.
+fn summary(f: &RunFacts, ctx: &AlertContext) -> String {
+    let step = f.step.as_deref().unwrap_or("?");
+    let backend = f.backend.as_ref().map(|b| format!(" (backend {b})")).unwrap_or_default();
+    let what = match (f.class, &f.message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => "failed".to_string(),
+    };
+    format!("{}: step '{step}' failed{backend}: {what}", ctx.journey)
+}
+
+fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) -> Alert {
+    let mut a = BTreeMap::new();
+    a.insert("summary".to_string(), truncate(&summary(f, ctx), 300));
+    if let Some(e) = &f.expected {
+        a.insert("expected".into(), truncate(e, 300));
+    }
+    if let Some(x) = &f.actual {
+        a.insert("actual".into(), truncate(x, 300));
+    }
+    a.insert("failure_streak".into(), t.failures.to_string());
+    a.insert(
+        "last_success".into(),
+        t.last_success.map_or_else(|| "never".into(), |s| s.to_rfc3339()),
+    );
+    if let Some(base) = &ctx.base_url {
+        a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
+    }
+    if let Some(r) = &ctx.runbook {
+        a.insert("runbook_url".into(), r.clone());
+    }
+    Alert {
+        labels: identity("JourneyFailing", "critical", f, ctx),
+        annotations: a,
+        starts_at: f.started_at,
+    }
+}
+
+fn degraded_alert(f: &RunFacts, ctx: &AlertContext) -> Alert {
+    let mut a = BTreeMap::new();
+    let step = f.step.as_deref().unwrap_or("?");
+    a.insert(
+        "summary".into(),
+        format!("{}: step '{step}' is slower than its warning threshold", ctx.journey),
+    );
+    if let Some(base) = &ctx.base_url {
+        a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
+    }
+    if let Some(r) = &ctx.runbook {
+        a.insert("runbook_url".into(), r.clone());
+    }
+    Alert {
+        labels: identity("JourneyDegraded", "warning", f, ctx),
+        annotations: a,
+        starts_at: f.started_at,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests;

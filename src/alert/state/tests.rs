@@ -1,0 +1,145 @@
+//! Alert transitions, table-driven: a sequence of runs in, alerts out.
+
+use super::*;
+
+fn ctx() -> AlertContext {
+    AlertContext {
+        journey: "purchase".into(),
+        labels: [("team".to_string(), "checkout".to_string()), ("location".to_string(), "paris".to_string())].into(),
+        runbook: Some("https://runbooks.example.com/purchase".into()),
+        base_url: Some("http://127.0.0.1:9750".into()),
+    }
+}
+
+/// `P` pass, `F` fail at order ships (backend_timeout), `C` fail at checkout (http_status), `S` slow pass.
+fn facts(kind: char, n: i64) -> RunFacts {
+    let at = DateTime::<Utc>::from_timestamp(1_700_000_000 + n * 30, 0).unwrap();
+    let base = RunFacts {
+        run_id: uuid::Uuid::from_u128(n as u128),
+        started_at: at,
+        passed: true,
+        degraded: false,
+        step: None,
+        backend: None,
+        class: None,
+        message: None,
+        expected: None,
+        actual: None,
+    };
+    match kind {
+        'P' => base,
+        'S' => RunFacts {
+            degraded: true,
+            step: Some("order ships".into()),
+            backend: Some("fulfillment".into()),
+            ..base
+        },
+        'F' => RunFacts {
+            passed: false,
+            step: Some("order ships".into()),
+            backend: Some("fulfillment".into()),
+            class: Some(FailureClass::BackendTimeout),
+            message: Some("back-end process `fulfillment` did not finish within 20s".into()),
+            expected: Some("$.status eq \"shipped\"".into()),
+            actual: Some("\"preparing\"".into()),
+            ..base
+        },
+        'C' => RunFacts {
+            passed: false,
+            step: Some("checkout".into()),
+            class: Some(FailureClass::HttpStatus),
+            message: Some("status: expected 202, got 503".into()),
+            ..base
+        },
+        _ => unreachable!(),
+    }
+}
+
+/// Runs a sequence; returns a compact log like `+JourneyFailing@order ships -JourneyFailing`.
+fn play(seq: &str, policy: &AlertPolicy, t: &mut AlertTracker) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, k) in seq.chars().filter(|c| !c.is_whitespace()).enumerate() {
+        for e in t.observe(&facts(k, i as i64), policy, &ctx()) {
+            out.push(match e {
+                AlertEvent::Firing(a) => format!("+{}@{}", a.labels["alertname"], a.labels.get("step").map_or("", String::as_str)),
+                AlertEvent::Resolved(a, _) => format!("-{}@{}", a.labels["alertname"], a.labels.get("step").map_or("", String::as_str)),
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn transitions_follow_the_policy() {
+    let default = AlertPolicy::default();
+    let m_of_n = AlertPolicy {
+        failure_threshold: 5,
+        window: Some((3, 5)),
+        ..AlertPolicy::default()
+    };
+    let cases: &[(&str, &AlertPolicy, &str, &[&str])] = &[
+        ("a single blip does not page", &default, "PPFPPP", &[]),
+        ("an outage fires after the confirmation", &default, "PFF", &["+JourneyFailing@order ships"]),
+        ("still failing does not page twice", &default, "FFFFFF", &["+JourneyFailing@order ships"]),
+        ("resolves after the success threshold", &default, "FFP", &["+JourneyFailing@order ships"]),
+        ("resolves after two successes", &default, "FFPP", &["+JourneyFailing@order ships", "-JourneyFailing@order ships"]),
+        ("a pass between failures resets the streak", &default, "FPFPFP", &[]),
+        ("a new failing step ends the old alert and starts a new one", &default, "FFC", &["+JourneyFailing@order ships", "-JourneyFailing@order ships", "+JourneyFailing@checkout"]),
+        ("m of n fires on flapping", &m_of_n, "FPFPF", &["+JourneyFailing@order ships"]),
+        ("m of n needs a full window", &m_of_n, "FPF", &[]),
+        ("degraded warns after the threshold, never pages", &default, "SS", &["+JourneyDegraded@order ships"]),
+        ("one slow run is a blip", &default, "SPSP", &[]),
+        ("degraded resolves when fast again", &default, "SSPP", &["+JourneyDegraded@order ships", "-JourneyDegraded@order ships"]),
+    ];
+    for (name, policy, seq, want) in cases {
+        let mut t = AlertTracker::default();
+        assert_eq!(play(seq, policy, &mut t), *want, "{name}");
+    }
+}
+
+#[test]
+fn firing_alert_says_what_broke_and_where_to_look() {
+    let mut t = AlertTracker::default();
+    let policy = AlertPolicy::default();
+    t.observe(&facts('P', 0), &policy, &ctx());
+    t.observe(&facts('F', 1), &policy, &ctx());
+    let events = t.observe(&facts('F', 2), &policy, &ctx());
+    let [AlertEvent::Firing(a)] = events.as_slice() else {
+        panic!("{events:?}");
+    };
+    let want: BTreeMap<String, String> = [
+        ("alertname", "JourneyFailing"),
+        ("backend", "fulfillment"),
+        ("class", "backend_timeout"),
+        ("journey", "purchase"),
+        ("location", "paris"),
+        ("severity", "critical"),
+        ("step", "order ships"),
+        ("team", "checkout"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(a.labels, want);
+    assert!(a.annotations["summary"].starts_with("purchase: step 'order ships' failed (backend fulfillment): backend_timeout"));
+    assert_eq!(a.annotations["expected"], "$.status eq \"shipped\"");
+    assert_eq!(a.annotations["actual"], "\"preparing\"");
+    assert_eq!(a.annotations["failure_streak"], "2");
+    assert_eq!(a.annotations["last_success"], facts('P', 0).started_at.to_rfc3339());
+    assert_eq!(a.annotations["run_url"], format!("http://127.0.0.1:9750/runs/{}", uuid::Uuid::from_u128(2)));
+    assert_eq!(a.annotations["runbook_url"], "https://runbooks.example.com/purchase");
+    assert_eq!(a.starts_at, facts('F', 2).started_at);
+}
+
+#[test]
+fn state_survives_a_round_trip_through_json() {
+    let mut t = AlertTracker::default();
+    let policy = AlertPolicy::default();
+    play("FF", &policy, &mut t);
+    let stored = serde_json::to_string(&t).unwrap();
+    let mut restored: AlertTracker = serde_json::from_str(&stored).unwrap();
+    assert_eq!(restored, t);
+    // After a restart, still firing: a failure does not re-page; two passes resolve once.
+    assert_eq!(play("F", &policy, &mut restored), Vec::<String>::new());
+    assert_eq!(play("PP", &policy, &mut restored), vec!["-JourneyFailing@order ships"]);
+}
