@@ -1,0 +1,216 @@
+//! Store tests on real SQLite files in temporary directories: round trips,
+//! ordering, histories, reopening and refusing files that are not ours.
+//! Helpers shared by the other test modules live here.
+
+mod crash;
+mod fixtures;
+mod queue;
+mod retention;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+use super::writer::Command;
+use super::*;
+use crate::runner::{FailureClass, JourneyRun, Verdict};
+use fixtures::sample_run;
+
+/// A start time with sub-millisecond precision, `minutes` after a fixed instant.
+fn at(minutes: i64) -> DateTime<Utc> {
+    let base = Utc.timestamp_opt(1_750_000_000, 123_456_789).single();
+    base.unwrap_or_default() + TimeDelta::minutes(minutes)
+}
+
+/// What the summary columns keep of a start time.
+fn millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or_default()
+}
+
+/// The summary the store should return for `run`.
+fn stored_summary(run: &JourneyRun) -> RunSummary {
+    let mut s = run.summary();
+    s.started_at = millis(s.started_at);
+    s
+}
+
+/// Long enough that `at()` times, fixed in 2025, are never pruned for age.
+const FOREVER: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Defaults, except that no test run is too old to keep.
+fn options_at(path: impl Into<std::path::PathBuf>) -> StoreOptions {
+    let mut opts = StoreOptions::new(path);
+    opts.retention.max_age = FOREVER;
+    opts
+}
+
+fn options(dir: &TempDir) -> StoreOptions {
+    options_at(dir.path().join("history.db"))
+}
+
+/// Blocks the writer until the returned sender is dropped.
+async fn pause_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
+    let (paused, paused_rx) = oneshot::channel();
+    let (resume_tx, resume) = std::sync::mpsc::channel();
+    let cmd = Command::Pause { paused, resume };
+    assert!(store.inner.queue.send(cmd).await.is_ok());
+    paused_rx.await.expect("writer paused");
+    resume_tx
+}
+
+/// Runs `f` on the writer's connection, in queue order.
+async fn with_writer_conn(store: &Store, f: impl FnOnce(&rusqlite::Connection) + Send + 'static) {
+    let (done, done_rx) = oneshot::channel();
+    let cmd = Command::WithConn(Box::new(f), done);
+    assert!(store.inner.queue.send(cmd).await.is_ok());
+    done_rx.await.expect("writer ran the closure");
+}
+
+#[tokio::test]
+async fn get_run_returns_the_recorded_run_identically() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(options(&dir)).unwrap();
+    let run = sample_run("purchase", at(0), Verdict::Fail);
+    store.record(&run).await;
+    store.flush().await;
+    assert_eq!(store.get_run(run.run_id).await.unwrap(), Some(run));
+    assert_eq!(store.get_run(uuid::Uuid::new_v4()).await.unwrap(), None);
+    assert_eq!(store.queue_depth(), 0);
+}
+
+#[tokio::test]
+async fn recent_runs_are_newest_first_and_limited() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(options(&dir)).unwrap();
+    let runs: Vec<JourneyRun> = [3, 0, 4, 1, 2]
+        .into_iter()
+        .map(|m| {
+            sample_run(
+                "purchase",
+                at(m),
+                if m == 4 { Verdict::Fail } else { Verdict::Pass },
+            )
+        })
+        .collect();
+    for run in &runs {
+        store.record(run).await;
+    }
+    store
+        .record(&sample_run("contract", at(9), Verdict::Pass))
+        .await;
+    store.flush().await;
+
+    let got = store.recent_runs("purchase", 3).await.unwrap();
+    // Minutes 4, 3, 2: indexes 2, 0, 4 in `runs`.
+    let want: Vec<RunSummary> = [2, 0, 4]
+        .iter()
+        .map(|&i| stored_summary(&runs[i]))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got[0].failed_step.as_deref(), Some("ship"));
+    assert_eq!(got[0].failure_class, Some(FailureClass::BackendTimeout));
+    assert_eq!(store.recent_runs("purchase", 10).await.unwrap().len(), 5);
+    assert_eq!(store.recent_runs("contract", 10).await.unwrap().len(), 1);
+    assert!(store.recent_runs("unknown", 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn histories_report_the_latest_pass_even_after_failures() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(options(&dir)).unwrap();
+    let verdicts = [Verdict::Pass, Verdict::Pass, Verdict::Fail, Verdict::Fail];
+    let runs: Vec<JourneyRun> = verdicts
+        .iter()
+        .enumerate()
+        .map(|(m, v)| sample_run("purchase", at(m as i64), *v))
+        .collect();
+    for run in runs.iter().rev() {
+        store.record(run).await;
+    }
+    store
+        .record(&sample_run("contract", at(1), Verdict::Fail))
+        .await;
+    store.flush().await;
+
+    let h = store.histories(2).await.unwrap();
+    assert_eq!(h.keys().collect::<Vec<_>>(), ["contract", "purchase"]);
+    let purchase = &h["purchase"];
+    assert_eq!(purchase.last_success, Some(millis(at(1))));
+    let want: Vec<RunSummary> = [&runs[3], &runs[2]].map(stored_summary).to_vec();
+    assert_eq!(purchase.recent, want);
+    assert_eq!(h["contract"].last_success, None);
+    assert_eq!(h["contract"].recent.len(), 1);
+}
+
+#[tokio::test]
+async fn reopened_store_keeps_its_runs_and_schema() {
+    let dir = TempDir::new().unwrap();
+    let opts = options_at(dir.path().join("nested/dirs/history.db"));
+    let run = sample_run("purchase", at(0), Verdict::Pass);
+    {
+        let store = Store::open(opts.clone()).unwrap();
+        store.record(&run).await;
+        store.flush().await;
+    }
+    let store = Store::open(opts.clone()).unwrap();
+    assert_eq!(store.get_run(run.run_id).await.unwrap(), Some(run));
+    store.close().await;
+
+    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    let pragma = |name: &str| -> String {
+        conn.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+    };
+    assert_eq!(pragma("user_version"), format!("Integer({SCHEMA_VERSION})"));
+    assert_eq!(pragma("journal_mode"), "Text(\"wal\")");
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT run_id FROM runs WHERE journey = 'x' \
+             ORDER BY started_at DESC LIMIT 5",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("runs_journey_started"), "{plan}");
+}
+
+#[tokio::test]
+async fn garbage_file_is_refused_with_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let opts = options(&dir);
+    std::fs::write(&opts.path, "journey: purchase\n".repeat(500)).unwrap();
+    let err = Store::open(opts.clone()).unwrap_err().to_string();
+    assert!(err.starts_with(&opts.path.display().to_string()), "{err}");
+    assert!(err.contains("not a SQLite database"), "{err}");
+    assert!(err.contains("move the file aside"), "{err}");
+    // Refusing must not have touched the file.
+    assert_eq!(std::fs::read(&opts.path).unwrap().len(), 18 * 500);
+}
+
+#[tokio::test]
+async fn newer_schema_version_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let opts = options(&dir);
+    Store::open(opts.clone()).unwrap().close().await;
+    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = Store::open(opts.clone()).unwrap_err().to_string();
+    assert!(err.starts_with(&opts.path.display().to_string()), "{err}");
+    assert!(err.contains("newer journeyd"), "{err}");
+    assert!(err.contains("Upgrade journeyd"), "{err}");
+}
+
+#[tokio::test]
+async fn another_programs_database_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let opts = options(&dir);
+    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    conn.execute_batch("CREATE TABLE runs (id INTEGER)")
+        .unwrap();
+    drop(conn);
+    let err = Store::open(opts).unwrap_err().to_string();
+    assert!(err.contains("not journeyd's run history"), "{err}");
+}

@@ -1,0 +1,257 @@
+//! The writer thread: the only read-write connection, fed by the bounded queue.
+//!
+//! One thread owns the connection so SQLite never sees two writers from this
+//! process (no `SQLITE_BUSY` between our own writes) and slow disk I/O never
+//! blocks a tokio worker. A failed write is logged and counted, and the thread
+//! goes on: a full disk must not stop the monitoring it records. Between
+//! commands it runs retention passes, one small batch at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::prune::Pruner;
+use super::{Retention, StoreError};
+use crate::runner::{JourneyRun, RunSummary, Verdict};
+
+/// What the writer is asked to do, in queue order.
+pub(super) enum Command {
+    /// Write one run.
+    Write(Box<RunRow>),
+    /// Reply once everything queued before (and any running prune) is done.
+    Flush(oneshot::Sender<()>),
+    /// Run a complete retention pass now, then reply.
+    Prune(oneshot::Sender<()>),
+    /// Test hook: reply on `paused`, then block until `resume` is dropped.
+    #[cfg(test)]
+    Pause {
+        paused: oneshot::Sender<()>,
+        resume: std::sync::mpsc::Receiver<()>,
+    },
+    /// Test hook: run a closure on the writer's connection (to fill the disk, say).
+    #[cfg(test)]
+    WithConn(Box<dyn FnOnce(&Connection) + Send>, oneshot::Sender<()>),
+}
+
+/// A run prepared for insertion: the summary columns and the full JSON.
+/// Built on the caller's side so the queue holds one string, not a deep clone.
+pub(super) struct RunRow {
+    summary: RunSummary,
+    json: String,
+}
+
+impl RunRow {
+    /// Serializes `run`.
+    pub(super) fn new(run: &JourneyRun) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            summary: run.summary(),
+            json: serde_json::to_string(run)?,
+        })
+    }
+
+    /// The run's id, for logs.
+    pub(super) fn run_id(&self) -> uuid::Uuid {
+        self.summary.run_id
+    }
+
+    /// The run's journey, for logs.
+    pub(super) fn journey(&self) -> &str {
+        &self.summary.journey
+    }
+}
+
+/// Counters shared by the handles and the writer.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    /// Runs accepted into the queue and not yet written (or failed).
+    pub(super) depth: AtomicUsize,
+    /// Runs dropped because the queue stayed full or the writer was gone.
+    pub(super) dropped: AtomicU64,
+    /// Runs the writer failed to write.
+    pub(super) write_errors: AtomicU64,
+}
+
+/// When the writer starts a retention pass on its own.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cadence {
+    /// At most this long between passes.
+    pub(super) interval: Duration,
+    /// A pass after this many writes, so bursts cannot outgrow the cap for long.
+    pub(super) every_writes: u64,
+}
+
+/// Starts the writer thread; it exits when every sender is dropped and the
+/// queue is drained.
+pub(super) fn spawn(
+    conn: Connection,
+    rx: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+    retention: Retention,
+    cadence: Cadence,
+) -> Result<JoinHandle<()>, StoreError> {
+    // A private current-thread runtime only to wait on the queue with a
+    // timeout; everything else on this thread is plain blocking code.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| StoreError(format!("cannot start the run history writer: {e}")))?;
+    let writer = Writer {
+        conn,
+        rx,
+        counters,
+        pruner: Pruner::new(retention),
+        cadence: Cadence {
+            interval: cadence.interval.max(Duration::from_secs(1)),
+            every_writes: cadence.every_writes.max(1),
+        },
+        last_prune: None,
+        writes_since_prune: 0,
+    };
+    std::thread::Builder::new()
+        .name("journeyd-store".into())
+        .spawn(move || writer.run(&rt))
+        .map_err(|e| StoreError(format!("cannot start the run history writer: {e}")))
+}
+
+/// State of the writer thread.
+struct Writer {
+    conn: Connection,
+    rx: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+    pruner: Pruner,
+    cadence: Cadence,
+    last_prune: Option<Instant>,
+    writes_since_prune: u64,
+}
+
+impl Writer {
+    /// The loop: take a command (without waiting while a prune is under way),
+    /// handle it, then advance retention by one batch.
+    fn run(mut self, rt: &tokio::runtime::Runtime) {
+        // A pass at start-up catches up after downtime, and gives the write
+        // count a fixed origin.
+        self.start_prune();
+        loop {
+            let next = if self.pruner.is_busy() {
+                match self.rx.try_recv() {
+                    Ok(cmd) => Some(cmd),
+                    Err(mpsc::error::TryRecvError::Empty) => None,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                let wait = self.until_prune_due();
+                // The timer must be created inside the runtime, hence the async block.
+                let recv = async { tokio::time::timeout(wait, self.rx.recv()).await };
+                match rt.block_on(recv) {
+                    Ok(Some(cmd)) => Some(cmd),
+                    Ok(None) => break,
+                    Err(_elapsed) => None,
+                }
+            };
+            if let Some(cmd) = next {
+                self.handle(cmd);
+            }
+            if self.pruner.is_busy() {
+                self.pruner.step(&self.conn);
+            } else if self.until_prune_due().is_zero() {
+                self.start_prune();
+            }
+        }
+        tracing::debug!("Run history writer stopped.");
+    }
+
+    /// Time left before the next scheduled pass; zero when one is due now.
+    fn until_prune_due(&self) -> Duration {
+        if self.writes_since_prune >= self.cadence.every_writes {
+            return Duration::ZERO;
+        }
+        self.last_prune.map_or(Duration::ZERO, |t| {
+            self.cadence.interval.saturating_sub(t.elapsed())
+        })
+    }
+
+    fn start_prune(&mut self) {
+        self.pruner.start(&self.conn);
+        self.last_prune = Some(Instant::now());
+        self.writes_since_prune = 0;
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Write(row) => {
+                self.write(&row);
+                self.counters.depth.fetch_sub(1, Ordering::Relaxed);
+                self.writes_since_prune += 1;
+            }
+            Command::Flush(done) => {
+                // A flush settles the store, so tests and shutdown see the
+                // result of a pass that had already started.
+                self.pruner.finish(&self.conn);
+                let _ = done.send(());
+            }
+            Command::Prune(done) => {
+                self.pruner.finish(&self.conn);
+                self.start_prune();
+                self.pruner.finish(&self.conn);
+                let _ = done.send(());
+            }
+            #[cfg(test)]
+            Command::Pause { paused, resume } => {
+                let _ = paused.send(());
+                let _ = resume.recv();
+            }
+            #[cfg(test)]
+            Command::WithConn(f, done) => {
+                f(&self.conn);
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Writes one run; a failure is the operator's problem (disk full,
+    /// permissions), so it is logged at ERROR and counted, and the writer goes on.
+    fn write(&mut self, row: &RunRow) {
+        if let Err(e) = insert(&mut self.conn, row) {
+            self.counters.write_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                run_id = %row.run_id(),
+                journey = %row.journey(),
+                error = %e,
+                "Cannot write a run to the history; it is lost."
+            );
+        }
+    }
+}
+
+/// Inserts one run in its own transaction. A repeated run id keeps the first copy.
+fn insert(conn: &mut Connection, row: &RunRow) -> rusqlite::Result<()> {
+    let s = &row.summary;
+    let tx = conn.transaction()?;
+    tx.prepare_cached(
+        "INSERT INTO runs (run_id, journey, started_at, duration_seconds, verdict, degraded,
+                           failed_step, failed_backend, failure_class, failure_message, run_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (run_id) DO NOTHING",
+    )?
+    .execute(rusqlite::params![
+        s.run_id.to_string(),
+        s.journey,
+        s.started_at.timestamp_millis(),
+        s.duration_seconds,
+        match s.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        },
+        s.degraded,
+        s.failed_step,
+        s.failed_backend,
+        s.failure_class.map(|c| c.as_str()),
+        s.failure_message,
+        row.json,
+    ])?;
+    tx.commit()
+}
