@@ -1,4 +1,5 @@
 //! Alerting: the pure alert lifecycle ([`state`]). Delivery (receivers, the
 //! durable outbox) builds on it.
 
+pub mod config;
 pub mod state;

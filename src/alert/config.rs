@@ -1,0 +1,213 @@
+//! Validated alerting configuration: policy, receivers, routes, maintenance
+//! windows. Built from the daemon configuration's `alerting:` section.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
+
+use super::state::AlertPolicy;
+
+/// The `alerting:` section.
+#[derive(Debug, Clone, Default)]
+pub struct AlertingConfig {
+    /// Base URL of this journeyd for run links in alerts (`http://journeyd.example.com:9750`).
+    pub external_url: Option<String>,
+    /// Default alert policy.
+    pub policy: AlertPolicy,
+    /// Where alerts go. Empty: the log receiver.
+    pub receivers: Vec<ReceiverConfig>,
+    /// Which alerts go where; the first matching route wins. Empty: every receiver.
+    pub routes: Vec<Route>,
+    /// Maintenance windows: notifications are held, runs and metrics go on.
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// A URL that must answer for journeyd to trust its own network.
+    pub connectivity_check: Option<String>,
+}
+
+/// One receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiverConfig {
+    /// Unique name, used in routes and metrics.
+    pub name: String,
+    /// Kind and settings.
+    pub kind: ReceiverKind,
+}
+
+/// Receiver kinds. Secret values (keys, webhook URLs) are named, never inline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiverKind {
+    /// Alertmanager API v2, every listed instance directly.
+    Alertmanager {
+        /// Base URLs (`http://127.0.0.1:9093`).
+        urls: Vec<String>,
+        /// Re-send firing alerts this often (their `endsAt` is a few of these ahead).
+        resend_interval: Duration,
+    },
+    /// PagerDuty Events API v2.
+    PagerDuty {
+        /// Events endpoint (default `https://events.pagerduty.com/v2/enqueue`).
+        url: String,
+        /// Secret holding the routing key.
+        routing_key_secret: String,
+    },
+    /// Slack incoming webhook.
+    Slack {
+        /// Secret holding the webhook URL.
+        url_secret: String,
+    },
+    /// Generic JSON webhook (Alertmanager webhook format, version 4).
+    Webhook {
+        /// Plain URL (when not secret).
+        url: Option<String>,
+        /// Secret holding the URL.
+        url_secret: Option<String>,
+        /// Secret holding the HMAC-SHA256 key; signs the body when set.
+        hmac_secret: Option<String>,
+    },
+    /// Structured log lines.
+    Log,
+}
+
+/// Sends alerts whose labels match all `matchers` to `receivers`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Label equality matchers; empty matches everything.
+    pub matchers: BTreeMap<String, String>,
+    /// Receiver names.
+    pub receivers: Vec<String>,
+}
+
+impl Route {
+    /// True when every matcher equals the label.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matchers.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+/// When notifications are held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaintenanceWindow {
+    /// Name, for logs and the API.
+    pub name: String,
+    /// Which alerts it holds (label equality); empty holds all.
+    pub matchers: BTreeMap<String, String>,
+    /// When.
+    pub schedule: Schedule,
+}
+
+/// One-off or recurring.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// From `start` to `end`.
+    Once {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+    },
+    /// Every listed weekday at `start` local time, for `duration`.
+    Weekly {
+        /// Days it starts on (empty: every day).
+        days: Vec<Weekday>,
+        /// Local start time.
+        start: NaiveTime,
+        /// Length.
+        duration: Duration,
+        /// Time zone of `start`.
+        tz: chrono_tz::Tz,
+    },
+}
+
+impl MaintenanceWindow {
+    /// Is the window open at `at` for an alert with `labels`?
+    pub fn holds(&self, labels: &BTreeMap<String, String>, at: DateTime<Utc>) -> bool {
+        self.matchers.iter().all(|(k, v)| labels.get(k) == Some(v)) && self.schedule.active(at)
+    }
+}
+
+impl Schedule {
+    /// Is the schedule active at `at`?
+    pub fn active(&self, at: DateTime<Utc>) -> bool {
+        match self {
+            Schedule::Once { start, end } => *start <= at && at < *end,
+            Schedule::Weekly {
+                days,
+                start,
+                duration,
+                tz,
+            } => {
+                let local = at.with_timezone(tz);
+                // A window that started on one of the last days may still be open.
+                let span_days = duration.as_secs().div_ceil(86_400) as i64;
+                (0..=span_days).any(|back| {
+                    let day = local.date_naive() - chrono::Days::new(back as u64);
+                    if !days.is_empty() && !days.contains(&day.weekday()) {
+                        return false;
+                    }
+                    let Some(begin) = tz.from_local_datetime(&day.and_time(*start)).earliest() else {
+                        return false;
+                    };
+                    let begin = begin.with_timezone(&Utc);
+                    let end = begin + chrono::Duration::from_std(*duration).unwrap_or_default();
+                    begin <= at && at < end
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn weekly_window_respects_its_time_zone_and_crosses_midnight() {
+        let w = Schedule::Weekly {
+            days: vec![Weekday::Mon],
+            start: NaiveTime::from_hms_opt(23, 30, 0).unwrap(),
+            duration: Duration::from_secs(3600),
+            tz: chrono_tz::Europe::Paris,
+        };
+        // Monday 2026-11-23 23:30 Paris = 22:30 UTC (winter time).
+        assert!(!w.active(utc("2026-11-23T22:29:00Z")));
+        assert!(w.active(utc("2026-11-23T22:30:00Z")));
+        assert!(w.active(utc("2026-11-23T23:29:00Z")), "still open after local midnight");
+        assert!(!w.active(utc("2026-11-23T23:30:00Z")));
+        assert!(!w.active(utc("2026-11-24T22:45:00Z")), "not on Tuesday");
+    }
+
+    #[test]
+    fn one_off_window_is_half_open() {
+        let w = Schedule::Once {
+            start: utc("2026-12-01T21:00:00Z"),
+            end: utc("2026-12-02T01:00:00Z"),
+        };
+        assert!(w.active(utc("2026-12-01T21:00:00Z")));
+        assert!(!w.active(utc("2026-12-02T01:00:00Z")));
+    }
+
+    #[test]
+    fn routes_and_windows_match_on_labels() {
+        let labels: BTreeMap<String, String> = [("team".to_string(), "checkout".to_string())].into();
+        let r = Route {
+            matchers: labels.clone(),
+            receivers: vec!["pd".into()],
+        };
+        assert!(r.matches(&labels));
+        assert!(!r.matches(&BTreeMap::new()));
+        let w = MaintenanceWindow {
+            name: "deploy".into(),
+            matchers: [("team".to_string(), "contracts".to_string())].into(),
+            schedule: Schedule::Once {
+                start: utc("2026-01-01T00:00:00Z"),
+                end: utc("2027-01-01T00:00:00Z"),
+            },
+        };
+        assert!(!w.holds(&labels, utc("2026-06-01T00:00:00Z")));
+    }
+}
