@@ -1,8 +1,32 @@
-//! HTTP server. OWNER: helper (server) — stub, to be implemented.
+//! The HTTP server: `/metrics` for Prometheus, `/healthz` and `/readyz` for the
+//! service manager, a JSON API, two admin endpoints, and a server-rendered
+//! status page for on-call.
+//!
+//! Every route reads shared state ([`ServerState`]); nothing here computes what
+//! the runner, the store or the metrics registry already did. Routes and JSON
+//! shapes are documented in `docs/api.md`.
+//!
+//! - [`health`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`api`]: read-only JSON API.
+//! - [`admin`]: `POST` endpoints (run now, reload), guarded by [`auth`].
+//! - [`pages`]: the HTML status page and run page.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod health;
+pub mod pages;
+
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use tokio::sync::mpsc;
 
 use crate::daemon::board::StatusBoard;
@@ -27,11 +51,43 @@ pub struct ServerState {
     pub health: Arc<Health>,
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, then stops accepting connections and
+/// waits for requests in flight to finish (idle keep-alive connections are
+/// closed). Callers that need a hard deadline wrap this future in a timeout.
 pub async fn serve(
-    _listener: tokio::net::TcpListener,
-    _state: ServerState,
-    _shutdown: impl Future<Output = ()> + Send + 'static,
+    listener: tokio::net::TcpListener,
+    state: ServerState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    todo!()
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Every route, with its state.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/", get(pages::index::page))
+        .route("/runs/{id}", get(pages::run::page))
+        .route("/metrics", get(health::metrics))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/journeys", get(api::journeys))
+        .route("/api/journeys/{name}", get(api::journey))
+        .route("/api/journeys/{name}/runs", get(api::journey_runs))
+        .route("/api/journeys/{name}/run", post(admin::run_now))
+        .route("/api/runs/{id}", get(api::run))
+        .route("/-/reload", post(admin::reload))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Unknown routes: JSON for API clients, a page for people.
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        api::error(StatusCode::NOT_FOUND, format!("no route for {path}"))
+    } else {
+        pages::not_found("Page not found", "There is no page at this address.").into_response()
+    }
 }

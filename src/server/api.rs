@@ -1,0 +1,182 @@
+//! The read-only JSON API: journeys from the status board, runs from the store.
+//!
+//! Errors are JSON too (`{"error": "..."}`), so a script never has to parse an
+//! HTML or plain-text body.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ServerState;
+use crate::daemon::board::{JourneyState, JourneyStatus};
+use crate::runner::{FailureClass, RunSummary};
+
+/// Runs returned by `/api/journeys/{name}/runs` when `limit` is not given.
+pub const DEFAULT_RUNS_LIMIT: usize = 50;
+/// The largest `limit` honoured; larger values are capped.
+pub const MAX_RUNS_LIMIT: usize = 500;
+
+/// A journey as the API shows it: the board's state plus, when failing, what broke.
+#[derive(Debug, Clone, Serialize)]
+pub struct JourneyView {
+    /// Journey name.
+    pub name: String,
+    /// `unknown`, `passing`, `degraded` or `failing`.
+    pub state: JourneyState,
+    /// Static labels.
+    pub labels: BTreeMap<String, String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Runbook link.
+    pub runbook: Option<String>,
+    /// Interval, seconds.
+    pub interval_seconds: f64,
+    /// Step names in order.
+    pub steps: Vec<String>,
+    /// Back-end processes the journey proves.
+    pub backends: Vec<String>,
+    /// Last run.
+    pub last_run: Option<RunSummary>,
+    /// Start of the last passing run.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When it runs next.
+    pub next_run: Option<DateTime<Utc>>,
+    /// A run is in progress.
+    pub running: bool,
+    /// The failing step, when failing.
+    pub failing_step: Option<String>,
+    /// Its backend, when failing and the step has one.
+    pub failing_backend: Option<String>,
+    /// Its failure class, when failing.
+    pub failure_class: Option<FailureClass>,
+}
+
+impl From<JourneyStatus> for JourneyView {
+    fn from(s: JourneyStatus) -> Self {
+        let failing = match (&s.last_run, s.state) {
+            (Some(run), JourneyState::Failing) => Some(run.clone()),
+            _ => None,
+        };
+        Self {
+            name: s.name,
+            state: s.state,
+            labels: s.labels,
+            description: s.description,
+            runbook: s.runbook,
+            interval_seconds: s.interval_seconds,
+            steps: s.steps,
+            backends: s.backends,
+            last_run: s.last_run,
+            last_success: s.last_success,
+            next_run: s.next_run,
+            running: s.running,
+            failing_step: failing.as_ref().and_then(|r| r.failed_step.clone()),
+            failing_backend: failing.as_ref().and_then(|r| r.failed_backend.clone()),
+            failure_class: failing.and_then(|r| r.failure_class),
+        }
+    }
+}
+
+/// `?limit=N` on the runs listing.
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    /// How many runs, newest first.
+    pub limit: Option<usize>,
+}
+
+/// A JSON error response: `{"error": message}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": message.into() });
+    (status, Json(body)).into_response()
+}
+
+/// The 404 for a journey that is not on the board.
+pub fn unknown_journey(name: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("unknown journey {name:?}"))
+}
+
+/// `GET /api/journeys`: every journey, by name.
+pub async fn journeys(State(state): State<ServerState>) -> Json<Vec<JourneyView>> {
+    Json(
+        state
+            .board
+            .snapshot()
+            .into_iter()
+            .map(JourneyView::from)
+            .collect(),
+    )
+}
+
+/// `GET /api/journeys/{name}`.
+pub async fn journey(State(state): State<ServerState>, Path(name): Path<String>) -> Response {
+    match state.board.get(&name) {
+        Some(s) => Json(JourneyView::from(s)).into_response(),
+        None => unknown_journey(&name),
+    }
+}
+
+/// `GET /api/journeys/{name}/runs?limit=N`: run summaries from the store, newest first.
+pub async fn journey_runs(
+    State(state): State<ServerState>,
+    Path(name): Path<String>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
+) -> Response {
+    let limit = match query {
+        Ok(Query(q)) => match eval_limit(q.limit) {
+            Ok(limit) => limit,
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        },
+        Err(_) => {
+            let message = format!("limit must be a whole number from 1 to {MAX_RUNS_LIMIT}");
+            return error(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    if state.board.get(&name).is_none() {
+        return unknown_journey(&name);
+    }
+    match state.store.recent_runs(&name, limit).await {
+        Ok(runs) => Json(runs).into_response(),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/runs/{id}`: the full run, as the runner recorded it (already redacted).
+pub async fn run(State(state): State<ServerState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("malformed run id {id:?}: expected a UUID"),
+        );
+    };
+    match state.store.get_run(id).await {
+        Ok(Some(run)) => Json(run).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("unknown run {id}")),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// The runs limit: default when absent, capped at [`MAX_RUNS_LIMIT`], at least 1.
+pub fn eval_limit(limit: Option<usize>) -> Result<usize, String> {
+    match limit {
+        None => Ok(DEFAULT_RUNS_LIMIT),
+        Some(0) => Err(format!(
+            "limit must be a whole number from 1 to {MAX_RUNS_LIMIT}"
+        )),
+        Some(n) => Ok(n.min(MAX_RUNS_LIMIT)),
+    }
+}
+
+/// A store failure is the daemon's problem, not the caller's: log it for the operator.
+pub fn store_error(e: &crate::store::StoreError) -> Response {
+    tracing::error!(error = %e, "Reading run history failed.");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("reading run history failed: {e}"),
+    )
+}

@@ -1,0 +1,77 @@
+//! `/metrics`, `/healthz` and `/readyz`.
+//!
+//! Liveness is the scheduler loop's heartbeat, not "the HTTP server answers": a
+//! daemon whose scheduler is stuck serves pages happily while nothing runs, and
+//! that is exactly the state a supervisor should restart.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::ServerState;
+
+/// The scheduler is considered stuck when it has not ticked for this long, seconds.
+pub const MAX_TICK_AGE_SECONDS: f64 = 30.0;
+
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics(State(state): State<ServerState>) -> Response {
+    // Queue gauges are read at scrape time so they are current whatever the
+    // scheduler is doing.
+    state
+        .metrics
+        .set_store_queue(state.store.queue_depth(), state.store.dropped_total());
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: 200 while the scheduler ticks, 503 with a reason otherwise.
+pub async fn healthz(State(state): State<ServerState>) -> Response {
+    let (status, body) = eval_liveness(state.health.since_tick());
+    (status, Json(body)).into_response()
+}
+
+/// `GET /readyz`: 200 once configuration is loaded and the store is open.
+pub async fn readyz(State(state): State<ServerState>) -> Response {
+    if state.health.is_ready() {
+        (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()
+    } else {
+        let body = json!({
+            "status": "not_ready",
+            "reason": "configuration not loaded or store not open yet",
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+/// Liveness from the age of the scheduler's last tick.
+pub fn eval_liveness(since_tick: Option<f64>) -> (StatusCode, Value) {
+    match since_tick {
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "unhealthy",
+                "reason": "the scheduler has not started yet",
+                "scheduler_tick_age_seconds": null,
+            }),
+        ),
+        Some(age) if age < MAX_TICK_AGE_SECONDS => (
+            StatusCode::OK,
+            json!({"status": "ok", "scheduler_tick_age_seconds": age}),
+        ),
+        Some(age) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "unhealthy",
+                "reason": format!(
+                    "the scheduler is stuck: last tick {age:.1}s ago (limit {MAX_TICK_AGE_SECONDS}s)"
+                ),
+                "scheduler_tick_age_seconds": age,
+            }),
+        ),
+    }
+}

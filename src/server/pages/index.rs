@@ -1,0 +1,241 @@
+//! The status page (`GET /`): one card per journey, failing ones first, each
+//! with its state, what broke, a strip of recent runs and a duration sparkline.
+
+use std::fmt::{self, Write};
+
+use axum::extract::State;
+use axum::response::Html;
+use chrono::{DateTime, Utc};
+
+use super::layout::{Esc, document, fmt_age, fmt_ago, fmt_interval, fmt_secs, fmt_time};
+use super::{state_name, svg};
+use crate::daemon::board::{JourneyState, JourneyStatus};
+use crate::runner::{RunSummary, Verdict};
+use crate::server::ServerState;
+
+/// How often an open status page reloads itself, seconds.
+pub const REFRESH_SECONDS: u32 = 10;
+
+/// `GET /`.
+pub async fn page(State(state): State<ServerState>) -> Html<String> {
+    Html(render(state.board.snapshot(), Utc::now()))
+}
+
+/// The whole page. Journeys are shown failing first, then degraded, unknown,
+/// passing, by name within each group: on-call reads from the top.
+pub fn render(mut journeys: Vec<JourneyStatus>, now: DateTime<Utc>) -> String {
+    journeys.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(a.name.cmp(&b.name)));
+    let failing = count(&journeys, JourneyState::Failing);
+    let mut body = String::new();
+    let _ = write_summary(&mut body, &journeys, now);
+    if journeys.is_empty() {
+        body.push_str("<section class=\"card\"><p>No journeys are configured.</p></section>");
+    }
+    for j in &journeys {
+        let _ = write_card(&mut body, j, now);
+    }
+    let title = if failing > 0 {
+        format!("{failing} failing")
+    } else {
+        "status".to_string()
+    };
+    document(&title, Some(REFRESH_SECONDS), &body)
+}
+
+fn rank(state: JourneyState) -> u8 {
+    match state {
+        JourneyState::Failing => 0,
+        JourneyState::Degraded => 1,
+        JourneyState::Unknown => 2,
+        JourneyState::Passing => 3,
+    }
+}
+
+fn count(journeys: &[JourneyStatus], state: JourneyState) -> usize {
+    journeys.iter().filter(|j| j.state == state).count()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn write_summary(out: &mut String, journeys: &[JourneyStatus], now: DateTime<Utc>) -> fmt::Result {
+    let failing = count(journeys, JourneyState::Failing);
+    let degraded = count(journeys, JourneyState::Degraded);
+    write!(
+        out,
+        "<section class=\"card row\"><strong>{}</strong>",
+        plural(journeys.len(), "journey")
+    )?;
+    let failing_class = if failing > 0 { "failing" } else { "passing" };
+    write!(
+        out,
+        "<span class=\"badge b-{failing_class}\">{failing} failing</span>"
+    )?;
+    if degraded > 0 {
+        write!(
+            out,
+            "<span class=\"badge b-degraded\">{degraded} degraded</span>"
+        )?;
+    }
+    write!(
+        out,
+        "<span class=\"small muted\">as of {}, refreshes every {REFRESH_SECONDS}s</span></section>",
+        fmt_time(now)
+    )
+}
+
+fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::Result {
+    let state = state_name(j.state);
+    let name = Esc(&j.name);
+    write!(
+        out,
+        "<section class=\"card {state}\" id=\"journey-{name}\">"
+    )?;
+    write!(out, "<div class=\"row\"><h2>{name}</h2>")?;
+    write!(out, "<span class=\"badge b-{state}\">{state}</span>")?;
+    if j.running {
+        out.push_str("<span class=\"badge b-running\">running</span>");
+    }
+    write!(
+        out,
+        "<span class=\"small muted\">every {}</span></div>",
+        fmt_interval(j.interval_seconds)
+    )?;
+    if let Some(d) = &j.description {
+        write!(
+            out,
+            "<p class=\"small muted\" style=\"margin:2px 0\">{}</p>",
+            Esc(d)
+        )?;
+    }
+    if let (JourneyState::Failing, Some(run)) = (j.state, &j.last_run) {
+        write_problem(out, run)?;
+    }
+    write_history(out, j)?;
+    write_facts(out, j, now)?;
+    out.push_str("</section>");
+    Ok(())
+}
+
+/// What broke in the last run: step, backend, class, message, and a link to the evidence.
+fn write_problem(out: &mut String, run: &RunSummary) -> fmt::Result {
+    out.push_str("<div class=\"problem\"><strong>Failing at step ");
+    match &run.failed_step {
+        Some(step) => write!(out, "&ldquo;{}&rdquo;", Esc(step))?,
+        None => out.push_str("(unknown)"),
+    }
+    out.push_str("</strong>");
+    if let Some(b) = &run.failed_backend {
+        write!(out, " &middot; backend <strong>{}</strong>", Esc(b))?;
+    }
+    if let Some(c) = run.failure_class {
+        write!(out, " &middot; <code>{c}</code>")?;
+    }
+    out.push_str("<br>");
+    if let Some(m) = &run.failure_message {
+        write!(out, "{} ", Esc(m))?;
+    }
+    write!(out, "<a href=\"/runs/{}\">evidence</a></div>", run.run_id)
+}
+
+/// The strip of recent runs (oldest to newest) and the duration sparkline.
+fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
+    if j.recent.is_empty() {
+        out.push_str("<p class=\"small muted\">No runs yet.</p>");
+        return Ok(());
+    }
+    write!(
+        out,
+        "<div class=\"row\"><div class=\"strip\" aria-label=\"last {} runs, oldest first\">",
+        j.recent.len()
+    )?;
+    for run in j.recent.iter().rev() {
+        let (class, tip) = cell(run);
+        write!(
+            out,
+            "<a class=\"{class}\" href=\"/runs/{}\" title=\"{t}\" aria-label=\"{t}\"></a>",
+            run.run_id,
+            t = Esc(&tip)
+        )?;
+    }
+    out.push_str("</div>");
+    let points: Vec<(f64, bool)> = j
+        .recent
+        .iter()
+        .rev()
+        .map(|r| (r.duration_seconds, r.verdict == Verdict::Fail))
+        .collect();
+    let max = points.iter().map(|p| p.0).fold(0.0, f64::max);
+    let last = j.recent.front().map_or(0.0, |r| r.duration_seconds);
+    let label = format!(
+        "durations of the last {} runs: last {}, slowest {}",
+        points.len(),
+        fmt_secs(last),
+        fmt_secs(max)
+    );
+    out.push_str(&svg::sparkline(&points, &label));
+    write!(
+        out,
+        "<span class=\"small muted\">last {}</span></div>",
+        fmt_secs(last)
+    )
+}
+
+/// The class and tooltip of one strip cell.
+fn cell(run: &RunSummary) -> (&'static str, String) {
+    let when = fmt_time(run.started_at);
+    let took = fmt_secs(run.duration_seconds);
+    match run.verdict {
+        Verdict::Fail => {
+            let step = run.failed_step.as_deref().unwrap_or("?");
+            let class = run.failure_class.map_or("?", |c| c.as_str());
+            ("fail", format!("{when}: fail at {step} ({class}), {took}"))
+        }
+        Verdict::Pass if run.degraded => ("degraded", format!("{when}: pass, slow, {took}")),
+        Verdict::Pass => ("pass", format!("{when}: pass, {took}")),
+    }
+}
+
+/// Last success, next run, labels, links.
+fn write_facts(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::Result {
+    out.push_str("<div class=\"row small muted\" style=\"margin-top:6px\">");
+    match j.last_success {
+        Some(t) => write!(
+            out,
+            "<span title=\"{}\">last success {}</span>",
+            fmt_time(t),
+            fmt_ago(now, t)
+        )?,
+        None => out.push_str("<span>last success never</span>"),
+    }
+    match (j.running, j.next_run) {
+        (true, _) => out.push_str("<span>running now</span>"),
+        (false, Some(t)) if t > now => write!(
+            out,
+            "<span title=\"{}\">next run in {}</span>",
+            fmt_time(t),
+            fmt_age((t - now).num_seconds())
+        )?,
+        (false, Some(_)) => out.push_str("<span>next run due</span>"),
+        (false, None) => {}
+    }
+    for (k, v) in &j.labels {
+        write!(out, "<span class=\"chip\">{}={}</span>", Esc(k), Esc(v))?;
+    }
+    // Only http(s) links: a `javascript:` runbook must not become a clickable link.
+    if let Some(r) = j.runbook.as_deref()
+        && (r.starts_with("https://") || r.starts_with("http://"))
+    {
+        write!(out, "<a href=\"{}\">runbook</a>", Esc(r))?;
+    }
+    write!(
+        out,
+        "<a href=\"/api/journeys/{}\">JSON</a></div>",
+        Esc(&j.name)
+    )
+}
