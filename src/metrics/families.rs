@@ -24,12 +24,20 @@ const LAG_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Notification delivery, from queueing to acceptance: 10 ms (a healthy receiver) to an
+/// hour (a receiver that was down, with retries backing off).
+const DELIVERY_BUCKETS: &[f64] = &[
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0,
+];
+
 /// Label names journeyd sets itself; the daemon's static labels may not reuse them.
 pub(super) const OWN_LABELS: &[&str] = &[
-    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "le",
+    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "receiver", "le",
 ];
 /// Values of `result` on `journeyd_journey_runs_total`.
 pub(super) const RESULTS: [&str; 2] = ["pass", "fail"];
+/// Values of `result` on `journeyd_notifications_total`.
+pub(super) const NOTIFICATION_RESULTS: [&str; 3] = ["delivered", "retry", "dropped"];
 /// Values of `phase` on `journeyd_step_http_duration_seconds`, in `PhaseTimings` order.
 pub(super) const PHASES: [&str; 4] = ["resolve", "connect", "processing", "transfer"];
 
@@ -275,11 +283,63 @@ impl DaemonFamilies {
     }
 }
 
+/// Alerting: notification delivery per receiver, alert state per journey.
+pub(super) struct AlertFamilies {
+    pub notifications: IntCounterVec,
+    pub queue_depth: IntGaugeVec,
+    pub delivery: HistogramVec,
+    pub state: IntGaugeVec,
+}
+
+impl AlertFamilies {
+    fn new(r: &Registry) -> prometheus::Result<Self> {
+        let receiver = &["receiver"];
+        Ok(Self {
+            notifications: counter_vec(
+                r,
+                "journeyd_notifications_total",
+                "Notification delivery attempts by result: delivered, retry (failed, tried again later), dropped (rejected for good).",
+                &["receiver", "result"],
+            )?,
+            queue_depth: int_gauge_vec(
+                r,
+                "journeyd_notification_queue_depth",
+                "Notifications stored and not yet accepted by the receiver.",
+                receiver,
+            )?,
+            delivery: histogram_vec(
+                r,
+                "journeyd_notification_delivery_seconds",
+                "Time from queueing a notification to its acceptance by the receiver, retries included, in seconds.",
+                receiver,
+                DELIVERY_BUCKETS,
+            )?,
+            state: int_gauge_vec(
+                r,
+                "journeyd_alert_state",
+                "Alert state of the journey: 0 ok, 1 pending (failing, below the threshold), 2 firing.",
+                &["journey"],
+            )?,
+        })
+    }
+
+    /// Deletes every series of one receiver.
+    pub fn remove_receiver(&self, receiver: &str) {
+        // Errors only mean "no such series": nothing to delete.
+        for result in NOTIFICATION_RESULTS {
+            let _ = self.notifications.remove_label_values(&[receiver, result]);
+        }
+        let _ = self.queue_depth.remove_label_values(&[receiver]);
+        let _ = self.delivery.remove_label_values(&[receiver]);
+    }
+}
+
 /// Every family registered in one registry (except `journeyd_journey_info`, see `info.rs`).
 pub(super) struct Families {
     pub journey: JourneyFamilies,
     pub step: StepFamilies,
     pub daemon: DaemonFamilies,
+    pub alert: AlertFamilies,
 }
 
 impl Families {
@@ -289,6 +349,7 @@ impl Families {
             journey: JourneyFamilies::new(r)?,
             step: StepFamilies::new(r)?,
             daemon: DaemonFamilies::new(r)?,
+            alert: AlertFamilies::new(r)?,
         })
     }
 }

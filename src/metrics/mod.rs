@@ -16,6 +16,7 @@
 //! - a skipped step (an earlier one failed) touches none of its series: its last real
 //!   verdict, attempts and timings stay, since the run says nothing new about it.
 
+mod alerting;
 mod families;
 mod info;
 mod state;
@@ -214,6 +215,7 @@ impl Metrics {
             Gone::Journey(journey, shape) => {
                 let seen = reasons.remove(journey).unwrap_or_default();
                 self.families.journey.remove(journey, &seen);
+                let _ = self.families.alert.state.remove_label_values(&[journey]);
                 for (name, backend) in &shape.steps {
                     step.remove(journey, name, backend.as_deref());
                 }

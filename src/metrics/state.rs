@@ -30,6 +30,8 @@ pub(super) struct State {
     pub backends: Backends,
     /// The store's running total of dropped runs at the last `set_store_queue`.
     pub dropped_total: u64,
+    /// The alert receivers declared by the last `set_receivers`.
+    pub receivers: BTreeSet<String>,
 }
 
 /// The shape of `journeys`, by name.

@@ -1,6 +1,7 @@
 //! Tests of the exported text: exact sample lines, series deletion, backend_up, journey_info
 //! and `promtool check metrics`.
 
+mod alerting;
 mod daemon;
 mod reload;
 mod runs;

@@ -1,0 +1,294 @@
+//! The durable alert outbox: alert state, pending notifications and silences in
+//! one SQLite file (`alerts.db` in the state directory), and the workers that
+//! deliver the notifications ([`delivery`]).
+//!
+//! - A notification is stored before it is sent and deleted only when its
+//!   receiver accepts it (or rejects it for good), so a crash at any point
+//!   delivers it after the restart: at least once, never zero times. The row id
+//!   travels with it ([`Notification::id`]) for receivers that de-duplicate.
+//! - [`AlertDb::commit`] writes a journey's new alert state and the
+//!   notifications of that transition in one transaction: after a crash either
+//!   both exist or neither does. That is what keeps a restart from re-paging a
+//!   firing alert (the state says it already fired) or losing a resolve (the
+//!   state cannot say "resolved" without the resolve being queued).
+//! - The file is separate from the run history, so alert writes never queue
+//!   behind history writes.
+//!
+//! Alert volume is tiny (a few rows per state change), so one connection
+//! behind a mutex serves every call, each in `spawn_blocking`: no pool, no
+//! writer thread.
+//!
+//! [`Notification::id`]: crate::alert::receivers::Notification::id
+
+mod db;
+pub mod delivery;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::receivers::fingerprint;
+use crate::alert::state::AlertEvent;
+use crate::store::StoreError;
+use db::NewRow;
+pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
+
+/// The schema version this build writes (`PRAGMA user_version` of `alerts.db`).
+pub const SCHEMA_VERSION: i64 = schema::SCHEMA_VERSION;
+
+/// The alert database; cheap to clone (every clone shares one connection).
+#[derive(Debug, Clone)]
+pub struct AlertDb {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+/// A notification waiting for its receiver.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pending {
+    /// Row id, also the notification's id.
+    pub id: i64,
+    /// Receiver name.
+    pub receiver: String,
+    /// Fingerprint of the alert's labels.
+    pub fingerprint: String,
+    /// What is to be sent.
+    pub event: AlertEvent,
+    /// When it was queued (millisecond precision).
+    pub created_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not retried before this time.
+    pub next_attempt_at: DateTime<Utc>,
+    /// What the last failed attempt said.
+    pub last_error: Option<String>,
+}
+
+/// A silence: notifications of alerts it matches are not sent while it is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Id.
+    pub id: i64,
+    /// Label name -> value; an alert matches when it has every one of them.
+    pub matchers: BTreeMap<String, String>,
+    /// In force from (millisecond precision).
+    pub starts_at: DateTime<Utc>,
+    /// In force until, excluded.
+    pub ends_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
+    /// Why.
+    pub comment: String,
+}
+
+impl Silence {
+    /// True when `labels` carry every matcher with the same value. A silence
+    /// without matchers matches nothing: silencing everything takes intent, not
+    /// an empty form.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        !self.matchers.is_empty()
+            && self
+                .matchers
+                .iter()
+                .all(|(name, value)| labels.get(name) == Some(value))
+    }
+}
+
+impl AlertDb {
+    /// Opens (creating if needed) the alert database at `path` (normally
+    /// `alerts.db` in the state directory). Errors name the file and what to do.
+    pub fn open(path: impl AsRef<Path>) -> Result<AlertDb, StoreError> {
+        let path = path.as_ref();
+        let conn = schema::open(path)?;
+        Ok(AlertDb {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                conn: Mutex::new(conn),
+            }),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Every journey's persisted alert state: journey -> the JSON the engine committed.
+    pub async fn load_states(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        self.run("loading alert states", |c| db::load_states(c))
+            .await
+    }
+
+    /// Writes `journey`'s state and queues `notifications` (`(receiver, event)`)
+    /// in one transaction: after a crash both exist or neither does. Call
+    /// [`DeliveryHandle::wake`] afterwards.
+    pub async fn commit(
+        &self,
+        journey: &str,
+        state_json: &str,
+        notifications: &[(String, AlertEvent)],
+    ) -> Result<(), StoreError> {
+        let rows = encode(notifications)?;
+        let (journey, state) = (journey.to_string(), state_json.to_string());
+        self.run("committing alert state", move |c| {
+            db::commit(c, &journey, &state, &rows, now_ms())
+        })
+        .await
+    }
+
+    /// Queues notifications without a state change (re-sends to Alertmanager).
+    /// A Firing whose alert is already the newest pending row for its receiver
+    /// is not queued again; that row takes the newer text. Returns the rows
+    /// inserted. Call [`DeliveryHandle::wake`] afterwards.
+    pub async fn enqueue(
+        &self,
+        notifications: &[(String, AlertEvent)],
+    ) -> Result<usize, StoreError> {
+        let rows = encode(notifications)?;
+        self.run("queueing notifications", move |c| {
+            db::enqueue(c, &rows, now_ms())
+        })
+        .await
+    }
+
+    /// Forgets the state of journeys not in `keep` (removed by a reload);
+    /// returns how many. Their pending notifications stay and are delivered.
+    pub async fn remove_journeys(&self, keep: &[String]) -> Result<usize, StoreError> {
+        let keep = keep.to_vec();
+        self.run("removing alert states", move |c| {
+            db::remove_journeys(c, &keep)
+        })
+        .await
+    }
+
+    /// Every pending notification, oldest first.
+    pub async fn pending(&self) -> Result<Vec<Pending>, StoreError> {
+        self.run("listing pending notifications", |c| db::pending(c))
+            .await
+    }
+
+    /// Stores a silence; returns its id.
+    pub async fn add_silence(
+        &self,
+        matchers: &BTreeMap<String, String>,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        created_by: &str,
+        comment: &str,
+    ) -> Result<i64, StoreError> {
+        let json = serde_json::to_string(matchers)
+            .map_err(|e| StoreError(format!("cannot serialize silence matchers: {e}")))?;
+        let (by, comment) = (created_by.to_string(), comment.to_string());
+        let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
+        self.run("adding a silence", move |c| {
+            db::add_silence(c, &json, starts, ends, &by, &comment)
+        })
+        .await
+    }
+
+    /// Silences in force at `now`, oldest first.
+    pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
+        let now = now.timestamp_millis();
+        self.run("reading silences", move |c| db::active_silences(c, now))
+            .await
+    }
+
+    /// Ends silence `id` at `now`; false when there is none or it already ended.
+    pub async fn expire_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let now = now.timestamp_millis();
+        self.run("expiring a silence", move |c| {
+            db::expire_silence(c, id, now)
+        })
+        .await
+    }
+
+    /// The oldest notification of `receiver` and how many it has (delivery).
+    async fn head(&self, receiver: &str) -> Result<(Option<db::HeadRow>, u64), StoreError> {
+        let receiver = receiver.to_string();
+        self.run("reading the outbox", move |c| db::head(c, &receiver))
+            .await
+    }
+
+    /// Deletes a delivered or dropped notification (delivery).
+    async fn delete(&self, id: i64) -> Result<bool, StoreError> {
+        self.run("deleting a notification", move |c| db::delete(c, id))
+            .await
+    }
+
+    /// Records a failed attempt (delivery).
+    async fn reschedule(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.run("rescheduling a notification", move |c| {
+            db::reschedule(c, id, attempts, next_attempt_at, &error)
+        })
+        .await
+    }
+
+    /// Receivers with pending notifications, and how many each has.
+    async fn queued_receivers(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.run("reading the outbox", |c| db::queued_receivers(c))
+            .await
+    }
+
+    /// Runs `f` on the connection in a blocking task.
+    async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::task::spawn_blocking(move || {
+            // A panic mid-call leaves no open transaction (dropping one rolls it
+            // back), so the connection is still consistent: ignore the poison.
+            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+                .map_err(|e| StoreError(format!("{}: {what} failed: {e}", inner.path.display())))
+        });
+        task.await
+            .map_err(|e| StoreError(format!("alert database task failed: {e}")))?
+    }
+}
+
+/// Serializes notifications on the caller's side, with their fingerprints.
+fn encode(notifications: &[(String, AlertEvent)]) -> Result<Vec<NewRow>, StoreError> {
+    notifications
+        .iter()
+        .map(|(receiver, event)| {
+            let json = serde_json::to_string(event)
+                .map_err(|e| StoreError(format!("cannot serialize a notification: {e}")))?;
+            let labels = match event {
+                AlertEvent::Firing(a) | AlertEvent::Resolved(a, _) => &a.labels,
+            };
+            Ok(NewRow {
+                receiver: receiver.clone(),
+                fingerprint: fingerprint(labels),
+                event: event.clone(),
+                json,
+            })
+        })
+        .collect()
+}
+
+/// Wall-clock Unix milliseconds: what the database stores.
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}

@@ -1,0 +1,266 @@
+//! The database alone: atomic commits, reopening, coalescing, silences, and
+//! refusing files that are not ours.
+
+use super::*;
+
+fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
+    pending
+        .iter()
+        .map(|p| (p.receiver.clone(), p.event.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn commit_writes_state_and_notifications_together() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    let mut sent = to("pager", &[firing("purchase")]);
+    sent.extend(to("chat", &[firing("purchase")]));
+    db.commit("purchase", r#"{"phase":"firing"}"#, &sent)
+        .await
+        .unwrap();
+
+    let states = db.load_states().await.unwrap();
+    assert_eq!(
+        states,
+        BTreeMap::from([("purchase".to_string(), r#"{"phase":"firing"}"#.to_string())])
+    );
+    let pending = db.pending().await.unwrap();
+    assert_eq!(receivers_and_events(&pending), sent);
+    let labels = &alert("purchase", 0).labels;
+    assert!(pending.iter().all(|p| p.fingerprint == fingerprint(labels)));
+    assert!(
+        pending
+            .iter()
+            .all(|p| p.attempts == 0 && p.last_error.is_none())
+    );
+    assert!(pending[0].id < pending[1].id);
+
+    // A second transition replaces the state and adds its rows after the first.
+    db.commit(
+        "purchase",
+        r#"{"phase":"ok"}"#,
+        &to("pager", &[resolved("purchase")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.load_states().await.unwrap()["purchase"],
+        r#"{"phase":"ok"}"#
+    );
+    let pending = db.pending().await.unwrap();
+    assert_eq!(pending.len(), 3);
+    assert_eq!(pending[2].event, resolved("purchase"));
+}
+
+#[tokio::test]
+async fn failed_commit_leaves_neither_state_nor_notifications() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    db.commit("purchase", "v1", &to("pager", &[firing("purchase")]))
+        .await
+        .unwrap();
+    // A second connection makes inserts for receiver `boom` fail, after the
+    // state and the first row of the batch were already written.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER boom BEFORE INSERT ON outbox WHEN NEW.receiver = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'boom refused'); END;",
+    )
+    .unwrap();
+
+    let mut batch = to("pager", &[resolved("purchase")]);
+    batch.extend(to("boom", &[resolved("purchase")]));
+    let err = db.commit("purchase", "v2", &batch).await.unwrap_err();
+    assert!(err.0.contains("boom refused"), "{err}");
+    assert!(err.0.contains("alerts.db"), "names the file: {err}");
+    let err = db.commit("signup", "v1", &batch).await.unwrap_err();
+    assert!(err.0.contains("boom refused"), "{err}");
+
+    assert_eq!(
+        db.load_states().await.unwrap(),
+        BTreeMap::from([("purchase".to_string(), "v1".to_string())]),
+        "the failed commits changed a state"
+    );
+    let pending = db.pending().await.unwrap();
+    assert_eq!(
+        receivers_and_events(&pending),
+        to("pager", &[firing("purchase")]),
+        "the failed commits left rows"
+    );
+}
+
+#[tokio::test]
+async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    for journey in ["purchase", "signup", "old"] {
+        db.commit(journey, journey, &to("pager", &[firing(journey)]))
+            .await
+            .unwrap();
+    }
+    drop(db);
+
+    let db = open(&dir);
+    assert_eq!(db.load_states().await.unwrap().len(), 3);
+    let removed = db
+        .remove_journeys(&["purchase".to_string(), "signup".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let states = db.load_states().await.unwrap();
+    assert_eq!(states.keys().collect::<Vec<_>>(), ["purchase", "signup"]);
+    // The removed journey's notification is still delivered.
+    let pending = db.pending().await.unwrap();
+    assert_eq!(pending.len(), 3);
+    assert_eq!(pending[2].event, firing("old"));
+}
+
+#[tokio::test]
+async fn resends_of_a_pending_firing_are_coalesced() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    let first = db.enqueue(&to("am", &[firing("purchase")])).await.unwrap();
+    assert_eq!(first, 1);
+    // The same alert again, identical or with refreshed text: no new row.
+    assert_eq!(
+        db.enqueue(&to("am", &[firing("purchase")])).await.unwrap(),
+        0
+    );
+    let mut newer = alert("purchase", 0);
+    newer
+        .annotations
+        .insert("failure_streak".into(), "7".into());
+    let refreshed = AlertEvent::Firing(newer);
+    let batch = to("am", &[refreshed.clone(), refreshed.clone()]);
+    assert_eq!(db.enqueue(&batch).await.unwrap(), 0);
+    let pending = db.pending().await.unwrap();
+    assert_eq!(
+        receivers_and_events(&pending),
+        to("am", std::slice::from_ref(&refreshed))
+    );
+
+    // Other receivers, other alerts and other starts are not the same notification.
+    let mut restarted = alert("purchase", 0);
+    restarted.starts_at = at(5);
+    let others = [
+        ("chat".to_string(), firing("purchase")),
+        ("am".to_string(), firing("signup")),
+        ("am".to_string(), AlertEvent::Firing(restarted)),
+    ];
+    assert_eq!(db.enqueue(&others).await.unwrap(), 3);
+
+    // After a queued resolve, firing again is news.
+    db.commit("signup", "ok", &to("am", &[resolved("signup")]))
+        .await
+        .unwrap();
+    assert_eq!(db.enqueue(&to("am", &[firing("signup")])).await.unwrap(), 1);
+    let pending = db.pending().await.unwrap();
+    assert_eq!(pending.len(), 6);
+    assert_eq!(pending[0].event, refreshed, "kept its place in the queue");
+}
+
+#[tokio::test]
+async fn silences_match_their_labels_and_expire() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    let matchers = BTreeMap::from([
+        ("journey".to_string(), "purchase".to_string()),
+        ("severity".to_string(), "critical".to_string()),
+    ]);
+    let id = db
+        .add_silence(&matchers, at(0), at(60), "ops@example.com", "deploy")
+        .await
+        .unwrap();
+    let empty = db
+        .add_silence(&BTreeMap::new(), at(0), at(60), "x", "no matchers")
+        .await
+        .unwrap();
+
+    assert!(
+        db.active_silences(at(-1)).await.unwrap().is_empty(),
+        "not started"
+    );
+    assert!(
+        db.active_silences(at(60)).await.unwrap().is_empty(),
+        "ended"
+    );
+    let active = db.active_silences(at(1)).await.unwrap();
+    assert_eq!(active.iter().map(|s| s.id).collect::<Vec<_>>(), [id, empty]);
+    let silence = &active[0];
+    assert_eq!(
+        (
+            silence.starts_at,
+            silence.ends_at,
+            silence.created_by.as_str(),
+            silence.comment.as_str()
+        ),
+        (at(0), at(60), "ops@example.com", "deploy")
+    );
+    let purchase = alert("purchase", 0).labels;
+    assert!(silence.matches(&purchase));
+    assert!(!silence.matches(&alert("signup", 0).labels));
+    let mut warning = purchase.clone();
+    warning.insert("severity".into(), "warning".into());
+    assert!(!silence.matches(&warning));
+    assert!(
+        !active[1].matches(&purchase),
+        "an empty silence matches nothing"
+    );
+
+    assert!(db.expire_silence(id, at(2)).await.unwrap());
+    assert!(
+        !db.expire_silence(id, at(3)).await.unwrap(),
+        "already ended"
+    );
+    assert!(
+        !db.expire_silence(999, at(3)).await.unwrap(),
+        "no such silence"
+    );
+    let active = db.active_silences(at(3)).await.unwrap();
+    assert_eq!(active.iter().map(|s| s.id).collect::<Vec<_>>(), [empty]);
+
+    // A silence expired before it started never comes into force.
+    let later = db
+        .add_silence(&matchers, at(100), at(200), "x", "later")
+        .await
+        .unwrap();
+    assert!(db.expire_silence(later, at(4)).await.unwrap());
+    assert!(db.active_silences(at(150)).await.unwrap().is_empty());
+}
+
+#[test]
+fn open_creates_the_file_and_refuses_other_files() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("state/alerts.db");
+    drop(AlertDb::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = AlertDb::open(&path).unwrap_err();
+    assert!(err.0.contains("newer journeyd"), "{err}");
+
+    // The run history (another application id) is not an alert database.
+    let history = dir.path().join("history.db");
+    let conn = rusqlite::Connection::open(&history).unwrap();
+    conn.execute_batch("PRAGMA application_id = 1246907993; CREATE TABLE runs (x);")
+        .unwrap();
+    drop(conn);
+    let err = AlertDb::open(&history).unwrap_err();
+    assert!(err.0.contains("not journeyd's alert database"), "{err}");
+    assert!(err.0.contains("history.db"), "{err}");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "x".repeat(4096)).unwrap();
+    let err = AlertDb::open(&text).unwrap_err();
+    assert!(err.0.contains("not a SQLite database"), "{err}");
+}
