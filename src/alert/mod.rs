@@ -2,4 +2,7 @@
 //! durable outbox) builds on it.
 
 pub mod config;
+pub mod engine;
+pub mod outbox;
+pub mod receivers;
 pub mod state;

@@ -2,6 +2,7 @@
 //! types, validated purely, built into [`Config`]. Errors use the same
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
+mod alerting;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -62,6 +63,8 @@ pub struct Config {
     pub dns_servers: Vec<SocketAddr>,
     /// First run of each journey within this time of start-up (default: within its interval).
     pub first_run_within: Option<Duration>,
+    /// Alert policy, receivers, routes, maintenance windows.
+    pub alerting: crate::alert::config::AlertingConfig,
 }
 
 impl Config {
@@ -115,18 +118,24 @@ pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), 
             message: "no journeys found: nothing to monitor".into(),
         });
     }
-    if let Some(name) = &config.admin_token_secret
-        && config.secret_source().get(name).is_none()
-    {
-        diags.push(Diagnostic {
-            file: path.to_path_buf(),
-            loc: Location { line: 1, col: 1 },
-            path: "admin_token_secret".into(),
-            message: format!(
-                "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
-                name.to_ascii_uppercase()
-            ),
-        });
+    let secrets = config.secret_source();
+    let named = config
+        .admin_token_secret
+        .iter()
+        .map(|n| ("admin_token_secret".to_string(), n.clone()))
+        .chain(config.alerting.secret_names());
+    for (field, name) in named {
+        if secrets.get(&name).is_none() {
+            diags.push(Diagnostic {
+                file: path.to_path_buf(),
+                loc: Location { line: 1, col: 1 },
+                path: field,
+                message: format!(
+                    "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
+                    name.to_ascii_uppercase()
+                ),
+            });
+        }
     }
     if diags.is_empty() {
         Ok((config, loaded.journeys))
@@ -135,12 +144,12 @@ pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), 
     }
 }
 
-struct ConfigBuilder<'a> {
+pub(crate) struct ConfigBuilder<'a> {
     file: &'a Path,
     diags: Vec<Diagnostic>,
 }
 
-fn loc<T>(s: &Spanned<T>) -> Location {
+pub(crate) fn loc<T>(s: &Spanned<T>) -> Location {
     Location {
         line: s.referenced.line() as u32,
         col: s.referenced.column() as u32,
@@ -148,7 +157,7 @@ fn loc<T>(s: &Spanned<T>) -> Location {
 }
 
 impl ConfigBuilder<'_> {
-    fn err(&mut self, at: Location, path: &str, message: impl Into<String>) {
+    pub(crate) fn err(&mut self, at: Location, path: &str, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             file: self.file.to_path_buf(),
             loc: at,
@@ -165,7 +174,7 @@ impl ConfigBuilder<'_> {
             .to_path_buf()
     }
 
-    fn duration(&mut self, d: &Option<Spanned<String>>, path: &str, default: Duration) -> Duration {
+    pub(crate) fn duration(&mut self, d: &Option<Spanned<String>>, path: &str, default: Duration) -> Duration {
         match d {
             None => default,
             Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
@@ -242,6 +251,7 @@ impl ConfigBuilder<'_> {
             shutdown_grace,
             dns_servers,
             first_run_within,
+            alerting: self.alerting(raw.alerting.as_ref()),
         }
     }
 

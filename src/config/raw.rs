@@ -34,6 +34,8 @@ pub(super) struct RawConfig {
     pub dns_servers: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub first_run_within: Option<Spanned<String>>,
+    #[serde(default)]
+    pub alerting: Option<super::alerting::RawAlerting>,
 }
 
 #[derive(Debug, Deserialize)]

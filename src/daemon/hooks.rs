@@ -13,6 +13,7 @@ use arc_swap::ArcSwap;
 use super::board::{JourneyState, StatusBoard};
 use super::control::Health;
 use super::notify::Watchdog;
+use crate::alert::engine::AlertEngine;
 use crate::journey::Journey;
 use crate::journey::template::Engine;
 use crate::metrics::Metrics;
@@ -39,24 +40,46 @@ pub struct DaemonHooks {
     pub health: Arc<Health>,
     /// systemd watchdog.
     pub watchdog: Watchdog,
+    /// Alerting.
+    pub alerts: Option<Arc<AlertEngine>>,
+    /// Confirmation re-runs after a failure, and the pause before each.
+    pub confirm: (u32, Duration),
 }
 
 impl DaemonHooks {
+    /// Runs the journey; a failure is confirmed by re-running it right away (after a
+    /// short pause) so a real outage is known within one interval and a blip never pages.
     async fn run_and_record(self: Arc<Self>, journey: Arc<Journey>) {
-        self.board.update(&journey.name, |s| s.running = true);
-        let options = self.options.load_full();
-        let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
-        let before = self.board.get(&journey.name).map(|s| s.state);
-        log_run(&run, before);
-        if self.configured.load().contains(&journey.name) {
-            self.metrics.observe_run(&journey, &run);
-            let summary = run.summary();
-            self.board.update(&journey.name, |s| {
-                s.running = false;
-                s.record(summary);
-            });
+        let (confirm, pause) = self.confirm;
+        let mut confirmations = 0;
+        loop {
+            self.board.update(&journey.name, |s| s.running = true);
+            let options = self.options.load_full();
+            let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
+            let failed = run.verdict == Verdict::Fail;
+            self.record(&journey, &run).await;
+            if !failed || confirmations >= confirm || !self.configured.load().contains(&journey.name) {
+                break;
+            }
+            confirmations += 1;
+            tracing::info!(journey = %journey.name, "Re-running to confirm the failure.");
+            tokio::time::sleep(pause).await;
         }
-        self.store.record(&run).await;
+        self.board.update(&journey.name, |s| s.running = false);
+    }
+
+    async fn record(&self, journey: &Journey, run: &JourneyRun) {
+        let before = self.board.get(&journey.name).map(|s| s.state);
+        log_run(run, before);
+        if self.configured.load().contains(&journey.name) {
+            self.metrics.observe_run(journey, run);
+            let summary = run.summary();
+            self.board.update(&journey.name, |s| s.record(summary));
+            if let Some(alerts) = &self.alerts {
+                alerts.observe(run).await;
+            }
+        }
+        self.store.record(run).await;
     }
 }
 

@@ -110,6 +110,8 @@ impl Daemon {
             board: board.clone(),
             health: health.clone(),
             watchdog: notify::Watchdog::from_env(),
+            alerts: None,
+            confirm: (config.alerting.policy.confirm, config.alerting.policy.confirm_delay),
         });
         let (control_tx, control_rx) = mpsc::channel(16);
         let state = ServerState {

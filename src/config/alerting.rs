@@ -1,0 +1,294 @@
+//! The `alerting:` section of the daemon configuration: raw serde types and
+//! their validation into [`AlertingConfig`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, Utc, Weekday};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{ConfigBuilder, loc};
+use crate::alert::config::*;
+use crate::alert::state::AlertPolicy;
+
+const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+const KINDS: &[&str] = &["alertmanager", "pagerduty", "slack", "webhook", "log"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerting {
+    #[serde(default)]
+    external_url: Option<Spanned<String>>,
+    #[serde(default)]
+    policy: Option<RawPolicy>,
+    #[serde(default)]
+    receivers: Vec<Spanned<RawReceiver>>,
+    #[serde(default)]
+    routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    maintenance: Vec<Spanned<RawWindow>>,
+    #[serde(default)]
+    connectivity_check: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    confirm: Option<u32>,
+    #[serde(default)]
+    confirm_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    failure_threshold: Option<Spanned<u32>>,
+    #[serde(default)]
+    success_threshold: Option<Spanned<u32>>,
+    #[serde(default)]
+    window: Option<Spanned<RawWindowCount>>,
+    #[serde(default)]
+    repeat_interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindowCount {
+    failures: u32,
+    runs: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReceiver {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    urls: Option<Vec<String>>,
+    #[serde(default)]
+    resend_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+    #[serde(default)]
+    url_secret: Option<Spanned<String>>,
+    #[serde(default)]
+    routing_key_secret: Option<Spanned<String>>,
+    #[serde(default)]
+    hmac_secret: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    #[serde(default, rename = "match")]
+    matchers: BTreeMap<String, String>,
+    receivers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    name: String,
+    #[serde(default, rename = "match")]
+    matchers: BTreeMap<String, String>,
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+    #[serde(default)]
+    days: Vec<String>,
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    duration: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+}
+
+impl ConfigBuilder<'_> {
+    pub(super) fn alerting(&mut self, raw: Option<&RawAlerting>) -> AlertingConfig {
+        let Some(raw) = raw else {
+            return AlertingConfig::default();
+        };
+        let receivers = self.receivers(&raw.receivers);
+        let names: BTreeSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
+        let routes = raw
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                for name in &r.value.receivers {
+                    if !names.contains(name.as_str()) {
+                        self.err(loc(r), &format!("alerting.routes[{i}].receivers"), format!("no receiver named `{name}`"));
+                    }
+                }
+                Route {
+                    matchers: r.value.matchers.clone(),
+                    receivers: r.value.receivers.clone(),
+                }
+            })
+            .collect();
+        let maintenance = raw
+            .maintenance
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| self.window(&format!("alerting.maintenance[{i}]"), w))
+            .collect();
+        for u in raw.external_url.iter().chain(raw.connectivity_check.iter()) {
+            if url::Url::parse(&u.value).is_err() {
+                self.err(loc(u), "alerting", format!("`{}` is not an absolute URL", u.value));
+            }
+        }
+        AlertingConfig {
+            external_url: raw.external_url.as_ref().map(|u| u.value.trim_end_matches('/').to_string()),
+            policy: self.policy(raw.policy.as_ref()),
+            receivers,
+            routes,
+            maintenance,
+            connectivity_check: raw.connectivity_check.as_ref().map(|u| u.value.clone()),
+        }
+    }
+
+    fn policy(&mut self, raw: Option<&RawPolicy>) -> AlertPolicy {
+        let mut p = AlertPolicy::default();
+        let Some(raw) = raw else {
+            return p;
+        };
+        if let Some(c) = raw.confirm {
+            p.confirm = c.min(5);
+        }
+        p.confirm_delay = self.duration(&raw.confirm_delay, "alerting.policy.confirm_delay", p.confirm_delay);
+        p.repeat_interval = self.duration(&raw.repeat_interval, "alerting.policy.repeat_interval", p.repeat_interval);
+        for (field, value, target) in [
+            ("failure_threshold", &raw.failure_threshold, &mut p.failure_threshold),
+            ("success_threshold", &raw.success_threshold, &mut p.success_threshold),
+        ] {
+            if let Some(v) = value {
+                if v.value == 0 {
+                    self.err(loc(v), &format!("alerting.policy.{field}"), "must be at least 1");
+                }
+                *target = v.value.max(1);
+            }
+        }
+        if let Some(w) = &raw.window {
+            if w.value.failures == 0 || w.value.failures > w.value.runs || w.value.runs > 100 {
+                self.err(loc(w), "alerting.policy.window", "need 1 ≤ failures ≤ runs ≤ 100, like `{ failures: 3, runs: 5 }`");
+            } else {
+                p.window = Some((w.value.failures, w.value.runs));
+            }
+        }
+        p
+    }
+
+    fn receivers(&mut self, raw: &[Spanned<RawReceiver>]) -> Vec<ReceiverConfig> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, r) in raw.iter().enumerate() {
+            let path = format!("alerting.receivers[{i}]");
+            if !seen.insert(r.value.name.value.clone()) {
+                self.err(loc(&r.value.name), &format!("{path}.name"), format!("receiver name `{}` is used twice", r.value.name.value));
+            }
+            if let Some(kind) = self.receiver_kind(&path, &r.value) {
+                out.push(ReceiverConfig {
+                    name: r.value.name.value.clone(),
+                    kind,
+                });
+            }
+        }
+        out
+    }
+
+    fn receiver_kind(&mut self, path: &str, r: &RawReceiver) -> Option<ReceiverKind> {
+        let secret = |b: &mut Self, s: &Option<Spanned<String>>, field: &str| -> Option<String> {
+            let s = s.as_ref()?;
+            if !s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || s.value.is_empty() {
+                b.err(loc(s), &format!("{path}.{field}"), "a secret name is letters, digits and `_`");
+            }
+            Some(s.value.clone())
+        };
+        let kind = match r.kind.value.as_str() {
+            "alertmanager" => {
+                let urls = r.urls.clone().unwrap_or_default();
+                if urls.is_empty() || urls.iter().any(|u| url::Url::parse(u).is_err()) {
+                    self.err(loc(&r.kind), &format!("{path}.urls"), "alertmanager needs `urls`: every Alertmanager, like [http://127.0.0.1:9093]");
+                }
+                ReceiverKind::Alertmanager {
+                    urls: urls.iter().map(|u| u.trim_end_matches('/').to_string()).collect(),
+                    resend_interval: self.duration(&r.resend_interval, &format!("{path}.resend_interval"), Duration::from_secs(60)),
+                }
+            }
+            "pagerduty" => ReceiverKind::PagerDuty {
+                url: r.url.as_ref().map_or(DEFAULT_PAGERDUTY_URL.to_string(), |u| u.value.clone()),
+                routing_key_secret: secret(self, &r.routing_key_secret, "routing_key_secret").unwrap_or_else(|| {
+                    self.err(loc(&r.kind), path, "pagerduty needs `routing_key_secret`: the name of the secret holding the routing key");
+                    String::new()
+                }),
+            },
+            "slack" => ReceiverKind::Slack {
+                url_secret: secret(self, &r.url_secret, "url_secret").unwrap_or_else(|| {
+                    self.err(loc(&r.kind), path, "slack needs `url_secret`: the name of the secret holding the webhook URL");
+                    String::new()
+                }),
+            },
+            "webhook" => {
+                let url_secret = secret(self, &r.url_secret, "url_secret");
+                if r.url.is_none() == url_secret.is_none() {
+                    self.err(loc(&r.kind), path, "webhook needs exactly one of `url` and `url_secret`");
+                }
+                ReceiverKind::Webhook {
+                    url: r.url.as_ref().map(|u| u.value.clone()),
+                    url_secret,
+                    hmac_secret: secret(self, &r.hmac_secret, "hmac_secret"),
+                }
+            }
+            "log" => ReceiverKind::Log,
+            other => {
+                let hint = crate::journey::parse::closest(other, KINDS.iter().copied())
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                self.err(loc(&r.kind), &format!("{path}.type"), format!("unknown receiver type `{other}`{hint} (one of {})", KINDS.join(", ")));
+                return None;
+            }
+        };
+        Some(kind)
+    }
+
+    fn window(&mut self, path: &str, w: &Spanned<RawWindow>) -> Option<MaintenanceWindow> {
+        let raw = &w.value;
+        let schedule = if let (Some(start), Some(end)) = (&raw.start, &raw.end) {
+            let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc));
+            match (parse(start), parse(end)) {
+                (Ok(start), Ok(end)) if start < end => Schedule::Once { start, end },
+                _ => {
+                    self.err(loc(w), path, "`start` and `end` must be RFC 3339 times with an offset, start before end, like 2026-12-01T22:00:00+01:00");
+                    return None;
+                }
+            }
+        } else if let (Some(at), Some(duration)) = (&raw.at, &raw.duration) {
+            let start = NaiveTime::parse_from_str(at, "%H:%M");
+            let duration = crate::journey::parse::parse_duration(duration);
+            let tz = chrono_tz::Tz::from_str(raw.timezone.as_deref().unwrap_or("UTC"));
+            let days: Result<Vec<Weekday>, _> = raw.days.iter().map(|d| Weekday::from_str(d)).collect();
+            match (start, duration, tz, days) {
+                (Ok(start), Ok(duration), Ok(tz), Ok(days)) => Schedule::Weekly {
+                    days,
+                    start,
+                    duration,
+                    tz,
+                },
+                _ => {
+                    self.err(loc(w), path, "a recurring window needs `at: \"02:00\"`, `duration: 30m`, optional `days: [mon, tue]` and `timezone: Europe/Paris` (IANA name)");
+                    return None;
+                }
+            }
+        } else {
+            self.err(loc(w), path, "a maintenance window needs `start` and `end`, or `at` and `duration`");
+            return None;
+        };
+        Some(MaintenanceWindow {
+            name: raw.name.clone(),
+            matchers: raw.matchers.clone(),
+            schedule,
+        })
+    }
+}
