@@ -14,6 +14,7 @@ command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need_packages+=(systemd)
+command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
 if [ ${#need_packages[@]} -gt 0 ]; then
     say "installing ${need_packages[*]}"
     SUDO=""

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::config::AlertingConfig;
-use super::outbox::{AlertDb, DeliveryHandle};
+use super::outbox::{AlertDb, DeliveryHandle, Silence};
 use super::receivers::{Receiver, fingerprint};
 use super::state::{Alert, AlertContext, AlertEvent, AlertTracker, Phase, RunFacts};
 use crate::journey::Journey;
@@ -172,20 +172,25 @@ impl AlertEngine {
         state.tracker.observe(&facts, &self.config.policy, &ctx);
         state.last_class = facts.class;
         let phase = state.tracker.phase;
-        let notes = self.reconcile(state, Utc::now(), held_by_probe).await;
+        let silences = self.silences().await;
+        let notes = self.reconcile(state, Utc::now(), held_by_probe, &silences);
         let json = serde_json::to_string(&*state).unwrap_or_default();
         self.metrics.set_alert_state(&run.journey, phase);
         self.commit(&run.journey, &json, &notes).await;
         let all_down = self.network_looks_down(&inner);
+        let probe_failing = inner.probe_failing;
         drop(inner);
         if all_down {
             self.set_probe(true, "every journey fails to resolve or connect").await;
+        } else if probe_failing && self.config.connectivity_check.is_none() && facts.passed {
+            self.set_probe(false, "").await;
         }
     }
 
     /// Reminders, held notifications whose hold ended, Alertmanager re-sends.
     pub async fn tick(&self) {
         let now = Utc::now();
+        let silences = self.silences().await;
         let mut inner = self.inner.lock().await;
         let held_by_probe = inner.probe_failing;
         let names: Vec<String> = inner.journeys.keys().cloned().collect();
@@ -193,7 +198,7 @@ impl AlertEngine {
             let Some(state) = inner.journeys.get_mut(&name) else {
                 continue;
             };
-            let notes = self.reconcile(state, now, held_by_probe).await;
+            let notes = self.reconcile(state, now, held_by_probe, &silences);
             if !notes.is_empty() {
                 let json = serde_json::to_string(&*state).unwrap_or_default();
                 self.commit(&name, &json, &notes).await;
@@ -221,7 +226,7 @@ impl AlertEngine {
         let state = &mut inner.probe;
         state.tracker.firing = alert;
         state.tracker.phase = if failing { Phase::Firing } else { Phase::Ok };
-        let notes = self.reconcile(state, now, false).await;
+        let notes = self.reconcile(state, now, false, &[]);
         let json = serde_json::to_string(&*state).unwrap_or_default();
         self.commit(PROBE, &json, &notes).await;
         if failing {
@@ -275,8 +280,13 @@ impl AlertEngine {
     }
 
     /// The notifications that bring receivers in line with the tracker.
-    async fn reconcile(&self, state: &mut JourneyAlerts, now: DateTime<Utc>, by_probe: bool) -> Vec<(String, AlertEvent)> {
-        let silences = self.db.active_silences(now).await.unwrap_or_default();
+    fn reconcile(
+        &self,
+        state: &mut JourneyAlerts,
+        now: DateTime<Utc>,
+        by_probe: bool,
+        silences: &[Silence],
+    ) -> Vec<(String, AlertEvent)> {
         let desired: BTreeMap<String, Alert> = [&state.tracker.firing, &state.tracker.degraded]
             .into_iter()
             .flatten()
@@ -344,6 +354,13 @@ impl AlertEngine {
             }
         }
         out
+    }
+
+    async fn silences(&self) -> Vec<Silence> {
+        self.db.active_silences(Utc::now()).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Cannot read silences.");
+            Vec::new()
+        })
     }
 
     async fn commit(&self, journey: &str, json: &str, notes: &[(String, AlertEvent)]) {

@@ -8,6 +8,7 @@
 //! starting runs, lets running ones finish (cleanup included) within the
 //! grace period, flushes the store and exits 0.
 
+mod alerting;
 pub mod board;
 pub mod control;
 mod hooks;
@@ -66,6 +67,7 @@ struct Daemon {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: CancellationToken,
     scheduler_stop: CancellationToken,
+    alerting: alerting::Alerting,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -100,6 +102,12 @@ impl Daemon {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr().unwrap_or(config.listen);
+        let base_url = config
+            .alerting
+            .external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let alerting = alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
         let health = Arc::new(Health::default());
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -110,7 +118,7 @@ impl Daemon {
             board: board.clone(),
             health: health.clone(),
             watchdog: notify::Watchdog::from_env(),
-            alerts: None,
+            alerts: Some(alerting.engine.clone()),
             confirm: (config.alerting.policy.confirm, config.alerting.policy.confirm_delay),
         });
         let (control_tx, control_rx) = mpsc::channel(16);
@@ -121,6 +129,7 @@ impl Daemon {
             control: control_tx,
             admin_token: config.admin_token(),
             health: health.clone(),
+            alert_db: Some(alerting.db.clone()),
         };
         let server_stop = stop.child_token();
         let server = tokio::spawn(server::serve(listener, state, server_stop.cancelled_owned()));
@@ -149,6 +158,7 @@ impl Daemon {
             server,
             stop,
             scheduler_stop,
+            alerting,
         })
     }
 
@@ -212,6 +222,11 @@ impl Daemon {
             ("concurrency", config.concurrency != self.config.concurrency),
             ("labels", config.labels != self.config.labels),
             ("admin_token_secret", config.admin_token_secret != self.config.admin_token_secret),
+            ("alerting", format!("{:?}", config.alerting) != format!("{:?}", self.config.alerting)),
+            ("history", format!("{:?}", config.retention) != format!("{:?}", self.config.retention)),
+            ("log_format", config.log_format != self.config.log_format),
+            ("shutdown_grace", config.shutdown_grace != self.config.shutdown_grace),
+            ("first_run_within", config.first_run_within != self.config.first_run_within),
         ] {
             if changed {
                 tracing::warn!(setting = what, "This setting changes only at restart; the running value stays.");
@@ -222,9 +237,11 @@ impl Daemon {
         self.hooks.configured.store(Arc::new(names(&journeys)));
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);
+        if let Some(alerts) = &self.hooks.alerts {
+            alerts.set_journeys(&journeys).await;
+        }
         self.hooks.metrics.config_reloaded(true);
         let _ = self.scheduler_tx.send(Command::Replace(journeys)).await;
-        self.config.shutdown_grace = config.shutdown_grace;
         tracing::info!(journeys = %summary, "Configuration reloaded.");
         summary
     }
@@ -240,6 +257,7 @@ impl Daemon {
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;
+        self.alerting.stop().await;
         self.stop.cancel();
         if let Ok(Err(e)) = self.server.await {
             tracing::error!(error = %e, "The HTTP server failed.");

@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod health;
 pub mod pages;
+pub mod silences;
 
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,8 @@ pub struct ServerState {
     pub admin_token: Option<String>,
     /// Liveness/readiness.
     pub health: Arc<Health>,
+    /// Alert database (silences); None when alerting is not running.
+    pub alert_db: Option<crate::alert::outbox::AlertDb>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting connections and
@@ -78,6 +81,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/journeys/{name}/run", post(admin::run_now))
         .route("/api/runs/{id}", get(api::run))
         .route("/-/reload", post(admin::reload))
+        .route("/api/silences", get(silences::list).post(silences::create))
+        .route("/api/silences/{id}", axum::routing::delete(silences::expire))
         .fallback(not_found)
         .with_state(state)
 }

@@ -93,6 +93,7 @@ impl Harness {
             control: tx,
             admin_token: admin_token.map(str::to_string),
             health: Arc::new(Health::default()),
+            alert_db: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,0 +1,101 @@
+//! Starting and stopping the daemon's alerting: the alert database, the
+//! receivers, their delivery workers, the engine, and its periodic tick
+//! (reminders, re-sends, holds that end, the connectivity check).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::engine::AlertEngine;
+use crate::alert::outbox::{AlertDb, DeliveryHandle, spawn_delivery};
+use crate::alert::receivers::build_all;
+use crate::config::Config;
+use crate::journey::Journey;
+use crate::metrics::Metrics;
+
+/// How often the engine looks at held, due and re-sendable alerts.
+const TICK: Duration = Duration::from_secs(5);
+/// How often the connectivity check runs.
+const PROBE_EVERY: Duration = Duration::from_secs(30);
+
+/// Running alerting.
+pub(super) struct Alerting {
+    pub engine: Arc<AlertEngine>,
+    pub db: AlertDb,
+    delivery: DeliveryHandle,
+    stop: CancellationToken,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Alerting {
+    pub(super) async fn start(
+        config: &Config,
+        metrics: Arc<Metrics>,
+        base_url: String,
+        journeys: &[Journey],
+    ) -> anyhow::Result<Alerting> {
+        let db = AlertDb::open(&config.state_dir.join("alerts.db"))
+            .with_context(|| format!("cannot open the alert database in {}", config.state_dir.display()))?;
+        let receivers = build_all(&config.alerting.receivers, &config.secret_source(), Some(&base_url))
+            .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
+        let stop = CancellationToken::new();
+        let delivery = spawn_delivery(db.clone(), receivers.clone(), metrics.clone(), stop.clone());
+        let engine = Arc::new(
+            AlertEngine::new(
+                config.alerting.clone(),
+                db.clone(),
+                delivery.clone(),
+                receivers,
+                metrics,
+                config.labels.clone(),
+                base_url,
+            )
+            .await,
+        );
+        engine.set_journeys(journeys).await;
+        let ticker = tokio::spawn(tick(engine.clone(), config.alerting.connectivity_check.clone(), stop.clone()));
+        Ok(Alerting {
+            engine,
+            db,
+            delivery,
+            stop,
+            ticker,
+        })
+    }
+
+    /// Stops the tick and the workers; undelivered notifications stay in the outbox.
+    pub(super) async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.ticker.await;
+        self.delivery.join().await;
+    }
+}
+
+async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: CancellationToken) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .user_agent(crate::USER_AGENT)
+        .build()
+        .ok();
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_probe: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        engine.tick().await;
+        let due = last_probe.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+        if let (Some(url), Some(client), true) = (&check, &client, due) {
+            last_probe = Some(tokio::time::Instant::now());
+            match client.get(url).send().await {
+                Ok(r) if r.status().is_success() => engine.set_probe(false, "").await,
+                Ok(r) => engine.set_probe(true, &format!("connectivity check answered {}", r.status())).await,
+                Err(e) => engine.set_probe(true, &format!("connectivity check failed: {}", e.without_url())).await,
+            }
+        }
+    }
+}
