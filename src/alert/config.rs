@@ -32,11 +32,19 @@ impl AlertingConfig {
         for (i, r) in self.receivers.iter().enumerate() {
             let path = |f: &str| format!("alerting.receivers[{i}].{f}");
             match &r.kind {
-                ReceiverKind::PagerDuty { routing_key_secret, .. } => {
+                ReceiverKind::PagerDuty {
+                    routing_key_secret, ..
+                } => {
                     out.push((path("routing_key_secret"), routing_key_secret.clone()));
                 }
-                ReceiverKind::Slack { url_secret } => out.push((path("url_secret"), url_secret.clone())),
-                ReceiverKind::Webhook { url_secret, hmac_secret, .. } => {
+                ReceiverKind::Slack { url_secret } => {
+                    out.push((path("url_secret"), url_secret.clone()))
+                }
+                ReceiverKind::Webhook {
+                    url_secret,
+                    hmac_secret,
+                    ..
+                } => {
                     out.extend(url_secret.iter().map(|s| (path("url_secret"), s.clone())));
                     out.extend(hmac_secret.iter().map(|s| (path("hmac_secret"), s.clone())));
                 }
@@ -167,7 +175,8 @@ impl Schedule {
                     if !days.is_empty() && !days.contains(&day.weekday()) {
                         return false;
                     }
-                    let Some(begin) = tz.from_local_datetime(&day.and_time(*start)).earliest() else {
+                    let Some(begin) = tz.from_local_datetime(&day.and_time(*start)).earliest()
+                    else {
                         return false;
                     };
                     let begin = begin.with_timezone(&Utc);
@@ -198,7 +207,10 @@ mod tests {
         // Monday 2026-11-23 23:30 Paris = 22:30 UTC (winter time).
         assert!(!w.active(utc("2026-11-23T22:29:00Z")));
         assert!(w.active(utc("2026-11-23T22:30:00Z")));
-        assert!(w.active(utc("2026-11-23T23:29:00Z")), "still open after local midnight");
+        assert!(
+            w.active(utc("2026-11-23T23:29:00Z")),
+            "still open after local midnight"
+        );
         assert!(!w.active(utc("2026-11-23T23:30:00Z")));
         assert!(!w.active(utc("2026-11-24T22:45:00Z")), "not on Tuesday");
     }
@@ -215,7 +227,8 @@ mod tests {
 
     #[test]
     fn routes_and_windows_match_on_labels() {
-        let labels: BTreeMap<String, String> = [("team".to_string(), "checkout".to_string())].into();
+        let labels: BTreeMap<String, String> =
+            [("team".to_string(), "checkout".to_string())].into();
         let r = Route {
             matchers: labels.clone(),
             receivers: vec!["pd".into()],

@@ -94,7 +94,9 @@ impl AlertEngine {
                         Ok(s) => {
                             journeys.insert(name, s);
                         }
-                        Err(e) => tracing::warn!(journey = %name, error = %e, "Stored alert state unreadable; starting it fresh."),
+                        Err(e) => {
+                            tracing::warn!(journey = %name, error = %e, "Stored alert state unreadable; starting it fresh.")
+                        }
                     }
                 }
             }
@@ -122,7 +124,10 @@ impl AlertEngine {
     /// The journeys now configured; alerts of removed journeys are resolved.
     pub async fn set_journeys(&self, journeys: &[Journey]) {
         let mut inner = self.inner.lock().await;
-        inner.contexts = journeys.iter().map(|j| (j.name.clone(), self.context(j))).collect();
+        inner.contexts = journeys
+            .iter()
+            .map(|j| (j.name.clone(), self.context(j)))
+            .collect();
         let removed: Vec<String> = inner
             .journeys
             .keys()
@@ -143,7 +148,12 @@ impl AlertEngine {
         if !notes.is_empty() {
             self.send(&notes).await;
         }
-        let keep: Vec<String> = inner.contexts.keys().cloned().chain([PROBE.to_string()]).collect();
+        let keep: Vec<String> = inner
+            .contexts
+            .keys()
+            .cloned()
+            .chain([PROBE.to_string()])
+            .collect();
         if let Err(e) = self.db.remove_journeys(&keep).await {
             tracing::error!(error = %e, "Cannot forget alert state of removed journeys.");
         }
@@ -181,7 +191,8 @@ impl AlertEngine {
         let probe_failing = inner.probe_failing;
         drop(inner);
         if all_down {
-            self.set_probe(true, "every journey fails to resolve or connect").await;
+            self.set_probe(true, "every journey fails to resolve or connect")
+                .await;
         } else if probe_failing && self.config.connectivity_check.is_none() && facts.passed {
             self.set_probe(false, "").await;
         }
@@ -230,7 +241,10 @@ impl AlertEngine {
         let json = serde_json::to_string(&*state).unwrap_or_default();
         self.commit(PROBE, &json, &notes).await;
         if failing {
-            tracing::error!(reason = why, "journeyd lost its network; journey alerts are held.");
+            tracing::error!(
+                reason = why,
+                "journeyd lost its network; journey alerts are held."
+            );
         } else {
             tracing::info!("journeyd's network is back; held journey alerts are released.");
         }
@@ -241,7 +255,12 @@ impl AlertEngine {
         labels.insert("alertname".into(), "JourneydProbeUnhealthy".into());
         labels.insert("severity".into(), "critical".into());
         let annotations = [
-            ("summary".to_string(), format!("journeyd cannot reach the network: {why}; journey alerts are held until it can")),
+            (
+                "summary".to_string(),
+                format!(
+                    "journeyd cannot reach the network: {why}; journey alerts are held until it can"
+                ),
+            ),
             ("run_url".to_string(), format!("{}/", self.base_url)),
         ]
         .into();
@@ -266,15 +285,18 @@ impl AlertEngine {
     }
 
     fn held(&self, labels: &BTreeMap<String, String>, now: DateTime<Utc>, by_probe: bool) -> bool {
-        by_probe
-            || self.config.maintenance.iter().any(|w| w.holds(labels, now))
+        by_probe || self.config.maintenance.iter().any(|w| w.holds(labels, now))
     }
 
     /// Receivers for an alert: the first matching route, else every receiver.
     fn route(&self, labels: &BTreeMap<String, String>) -> Vec<String> {
         match self.config.routes.iter().find(|r| r.matches(labels)) {
             Some(r) => r.receivers.clone(),
-            None if self.config.routes.is_empty() => self.receivers.iter().map(|r| r.name().to_string()).collect(),
+            None if self.config.routes.is_empty() => self
+                .receivers
+                .iter()
+                .map(|r| r.name().to_string())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -293,14 +315,25 @@ impl AlertEngine {
             .map(|a| (fingerprint(&a.labels), a.clone()))
             .collect();
         let mut notes = Vec::new();
-        let gone: Vec<String> = state.delivered.keys().filter(|k| !desired.contains_key(*k)).cloned().collect();
+        let gone: Vec<String> = state
+            .delivered
+            .keys()
+            .filter(|k| !desired.contains_key(*k))
+            .cloned()
+            .collect();
         for fp in gone {
-            let Some(d) = state.delivered.get(&fp) else { continue };
+            let Some(d) = state.delivered.get(&fp) else {
+                continue;
+            };
             if self.held(&d.alert.labels, now, by_probe) && !is_probe(&d.alert) {
                 continue;
             }
             if let Some(d) = state.delivered.remove(&fp) {
-                notes.extend(d.receivers.iter().map(|r| (r.clone(), AlertEvent::Resolved(d.alert.clone(), now))));
+                notes.extend(
+                    d.receivers
+                        .iter()
+                        .map(|r| (r.clone(), AlertEvent::Resolved(d.alert.clone(), now))),
+                );
             }
         }
         for (fp, alert) in desired {
@@ -311,13 +344,28 @@ impl AlertEngine {
             match state.delivered.get_mut(&fp) {
                 None => {
                     let receivers = self.route(&alert.labels);
-                    notes.extend(receivers.iter().map(|r| (r.clone(), AlertEvent::Firing(alert.clone()))));
-                    state.delivered.insert(fp, Delivered { alert, receivers, last_sent: now });
+                    notes.extend(
+                        receivers
+                            .iter()
+                            .map(|r| (r.clone(), AlertEvent::Firing(alert.clone()))),
+                    );
+                    state.delivered.insert(
+                        fp,
+                        Delivered {
+                            alert,
+                            receivers,
+                            last_sent: now,
+                        },
+                    );
                 }
                 Some(d) if elapsed(d.last_sent, now) >= self.config.policy.repeat_interval => {
                     d.alert.annotations = alert.annotations.clone();
                     d.last_sent = now;
-                    for r in d.receivers.iter().filter(|r| self.resend_interval(r).is_none()) {
+                    for r in d
+                        .receivers
+                        .iter()
+                        .filter(|r| self.resend_interval(r).is_none())
+                    {
                         notes.push((r.clone(), AlertEvent::Firing(d.alert.clone())));
                     }
                 }
@@ -338,7 +386,9 @@ impl AlertEngine {
     fn resends(&self, inner: &mut Inner, now: DateTime<Utc>) -> Vec<(String, AlertEvent)> {
         let mut due = Vec::new();
         for r in &self.receivers {
-            let Some(every) = r.resend_interval() else { continue };
+            let Some(every) = r.resend_interval() else {
+                continue;
+            };
             let last = inner.last_resend.get(r.name()).copied();
             if last.is_none_or(|l| elapsed(l, now) >= every) {
                 inner.last_resend.insert(r.name().to_string(), now);
@@ -357,10 +407,13 @@ impl AlertEngine {
     }
 
     async fn silences(&self) -> Vec<Silence> {
-        self.db.active_silences(Utc::now()).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "Cannot read silences.");
-            Vec::new()
-        })
+        self.db
+            .active_silences(Utc::now())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "Cannot read silences.");
+                Vec::new()
+            })
     }
 
     async fn commit(&self, journey: &str, json: &str, notes: &[(String, AlertEvent)]) {
@@ -381,7 +434,9 @@ impl AlertEngine {
 }
 
 fn is_probe(a: &Alert) -> bool {
-    a.labels.get("alertname").is_some_and(|n| n == "JourneydProbeUnhealthy")
+    a.labels
+        .get("alertname")
+        .is_some_and(|n| n == "JourneydProbeUnhealthy")
 }
 
 fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> std::time::Duration {

@@ -73,13 +73,21 @@ fn check_config(config: &std::path::Path, extra: Vec<PathBuf>) -> u8 {
     let engine = Engine::new();
     match journeyd::config::load_all(config, &engine) {
         Ok((_, journeys)) if extra.is_empty() => {
-            println!("ok: configuration {} and {} journey(s) valid", config.display(), journeys.len());
+            println!(
+                "ok: configuration {} and {} journey(s) valid",
+                config.display(),
+                journeys.len()
+            );
             EXIT_OK
         }
         Ok((_, journeys)) => {
             let code = run(extra, None);
             if code == EXIT_OK {
-                println!("ok: configuration {} and {} journey(s) valid", config.display(), journeys.len());
+                println!(
+                    "ok: configuration {} and {} journey(s) valid",
+                    config.display(),
+                    journeys.len()
+                );
             }
             code
         }

@@ -50,7 +50,12 @@ pub enum Command {
     /// Run the daemon: schedule every journey, serve /metrics, the API and the status page.
     Run {
         /// The configuration file.
-        #[arg(long, short, default_value = "/etc/journeyd/journeyd.yaml", env = "JOURNEYD_CONFIG")]
+        #[arg(
+            long,
+            short,
+            default_value = "/etc/journeyd/journeyd.yaml",
+            env = "JOURNEYD_CONFIG"
+        )]
         config: PathBuf,
     },
     /// Start the demo company and journeyd watching it with the shipped journeys.
@@ -85,10 +90,14 @@ pub fn init_tracing(cli: &Cli) {
     };
     // The daemon's configuration may choose the format; a flag or env var wins.
     let configured = match &cli.command {
-        Command::Run { config } => journeyd::config::load(config).ok().map(|c| match c.log_format {
-            journeyd::config::LogFormat::Plain => LogFormat::Plain,
-            journeyd::config::LogFormat::Json => LogFormat::Json,
-        }),
+        Command::Run { config } => {
+            journeyd::config::load(config)
+                .ok()
+                .map(|c| match c.log_format {
+                    journeyd::config::LogFormat::Plain => LogFormat::Plain,
+                    journeyd::config::LogFormat::Json => LogFormat::Json,
+                })
+        }
         _ => None,
     };
     let format = cli.log_format.or(configured).unwrap_or(LogFormat::Plain);

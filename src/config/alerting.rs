@@ -119,7 +119,11 @@ impl ConfigBuilder<'_> {
             .map(|(i, r)| {
                 for name in &r.value.receivers {
                     if !names.contains(name.as_str()) {
-                        self.err(loc(r), &format!("alerting.routes[{i}].receivers"), format!("no receiver named `{name}`"));
+                        self.err(
+                            loc(r),
+                            &format!("alerting.routes[{i}].receivers"),
+                            format!("no receiver named `{name}`"),
+                        );
                     }
                 }
                 Route {
@@ -136,11 +140,18 @@ impl ConfigBuilder<'_> {
             .collect();
         for u in raw.external_url.iter().chain(raw.connectivity_check.iter()) {
             if url::Url::parse(&u.value).is_err() {
-                self.err(loc(u), "alerting", format!("`{}` is not an absolute URL", u.value));
+                self.err(
+                    loc(u),
+                    "alerting",
+                    format!("`{}` is not an absolute URL", u.value),
+                );
             }
         }
         AlertingConfig {
-            external_url: raw.external_url.as_ref().map(|u| u.value.trim_end_matches('/').to_string()),
+            external_url: raw
+                .external_url
+                .as_ref()
+                .map(|u| u.value.trim_end_matches('/').to_string()),
             policy: self.policy(raw.policy.as_ref()),
             receivers,
             routes,
@@ -157,22 +168,46 @@ impl ConfigBuilder<'_> {
         if let Some(c) = raw.confirm {
             p.confirm = c.min(5);
         }
-        p.confirm_delay = self.duration(&raw.confirm_delay, "alerting.policy.confirm_delay", p.confirm_delay);
-        p.repeat_interval = self.duration(&raw.repeat_interval, "alerting.policy.repeat_interval", p.repeat_interval);
+        p.confirm_delay = self.duration(
+            &raw.confirm_delay,
+            "alerting.policy.confirm_delay",
+            p.confirm_delay,
+        );
+        p.repeat_interval = self.duration(
+            &raw.repeat_interval,
+            "alerting.policy.repeat_interval",
+            p.repeat_interval,
+        );
         for (field, value, target) in [
-            ("failure_threshold", &raw.failure_threshold, &mut p.failure_threshold),
-            ("success_threshold", &raw.success_threshold, &mut p.success_threshold),
+            (
+                "failure_threshold",
+                &raw.failure_threshold,
+                &mut p.failure_threshold,
+            ),
+            (
+                "success_threshold",
+                &raw.success_threshold,
+                &mut p.success_threshold,
+            ),
         ] {
             if let Some(v) = value {
                 if v.value == 0 {
-                    self.err(loc(v), &format!("alerting.policy.{field}"), "must be at least 1");
+                    self.err(
+                        loc(v),
+                        &format!("alerting.policy.{field}"),
+                        "must be at least 1",
+                    );
                 }
                 *target = v.value.max(1);
             }
         }
         if let Some(w) = &raw.window {
             if w.value.failures == 0 || w.value.failures > w.value.runs || w.value.runs > 100 {
-                self.err(loc(w), "alerting.policy.window", "need 1 ≤ failures ≤ runs ≤ 100, like `{ failures: 3, runs: 5 }`");
+                self.err(
+                    loc(w),
+                    "alerting.policy.window",
+                    "need 1 ≤ failures ≤ runs ≤ 100, like `{ failures: 3, runs: 5 }`",
+                );
             } else {
                 p.window = Some((w.value.failures, w.value.runs));
             }
@@ -186,7 +221,11 @@ impl ConfigBuilder<'_> {
         for (i, r) in raw.iter().enumerate() {
             let path = format!("alerting.receivers[{i}]");
             if !seen.insert(r.value.name.value.clone()) {
-                self.err(loc(&r.value.name), &format!("{path}.name"), format!("receiver name `{}` is used twice", r.value.name.value));
+                self.err(
+                    loc(&r.value.name),
+                    &format!("{path}.name"),
+                    format!("receiver name `{}` is used twice", r.value.name.value),
+                );
             }
             if let Some(kind) = self.receiver_kind(&path, &r.value) {
                 out.push(ReceiverConfig {
@@ -201,8 +240,17 @@ impl ConfigBuilder<'_> {
     fn receiver_kind(&mut self, path: &str, r: &RawReceiver) -> Option<ReceiverKind> {
         let secret = |b: &mut Self, s: &Option<Spanned<String>>, field: &str| -> Option<String> {
             let s = s.as_ref()?;
-            if !s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || s.value.is_empty() {
-                b.err(loc(s), &format!("{path}.{field}"), "a secret name is letters, digits and `_`");
+            if !s
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || s.value.is_empty()
+            {
+                b.err(
+                    loc(s),
+                    &format!("{path}.{field}"),
+                    "a secret name is letters, digits and `_`",
+                );
             }
             Some(s.value.clone())
         };
@@ -268,7 +316,8 @@ impl ConfigBuilder<'_> {
             let start = NaiveTime::parse_from_str(at, "%H:%M");
             let duration = crate::journey::parse::parse_duration(duration);
             let tz = chrono_tz::Tz::from_str(raw.timezone.as_deref().unwrap_or("UTC"));
-            let days: Result<Vec<Weekday>, _> = raw.days.iter().map(|d| Weekday::from_str(d)).collect();
+            let days: Result<Vec<Weekday>, _> =
+                raw.days.iter().map(|d| Weekday::from_str(d)).collect();
             match (start, duration, tz, days) {
                 (Ok(start), Ok(duration), Ok(tz), Ok(days)) => Schedule::Weekly {
                     days,
@@ -282,7 +331,11 @@ impl ConfigBuilder<'_> {
                 }
             }
         } else {
-            self.err(loc(w), path, "a maintenance window needs `start` and `end`, or `at` and `duration`");
+            self.err(
+                loc(w),
+                path,
+                "a maintenance window needs `start` and `end`, or `at` and `duration`",
+            );
             return None;
         };
         Some(MaintenanceWindow {

@@ -14,7 +14,9 @@ use serde_saphyr::Spanned;
 
 use crate::journey::Journey;
 use crate::journey::model::Location;
-use crate::journey::parse::{Diagnostic, JourneyDefaults, decode_yaml, load_patterns, parse_duration};
+use crate::journey::parse::{
+    Diagnostic, JourneyDefaults, decode_yaml, load_patterns, parse_duration,
+};
 use crate::journey::secrets::SecretSource;
 use crate::journey::template::Engine;
 use crate::store::Retention;
@@ -174,7 +176,12 @@ impl ConfigBuilder<'_> {
             .to_path_buf()
     }
 
-    pub(crate) fn duration(&mut self, d: &Option<Spanned<String>>, path: &str, default: Duration) -> Duration {
+    pub(crate) fn duration(
+        &mut self,
+        d: &Option<Spanned<String>>,
+        path: &str,
+        default: Duration,
+    ) -> Duration {
         match d {
             None => default,
             Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
@@ -187,15 +194,28 @@ impl ConfigBuilder<'_> {
     fn build(&mut self, raw: RawConfig) -> Config {
         let dir = self.dir();
         let listen = match &raw.listen {
-            None => DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9750))),
+            None => DEFAULT_LISTEN
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9750))),
             Some(l) => l.value.parse().unwrap_or_else(|_| {
-                self.err(loc(l), "listen", format!("`{}` is not an address like 127.0.0.1:9750 or [::1]:9750", l.value));
+                self.err(
+                    loc(l),
+                    "listen",
+                    format!(
+                        "`{}` is not an address like 127.0.0.1:9750 or [::1]:9750",
+                        l.value
+                    ),
+                );
                 SocketAddr::from(([127, 0, 0, 1], 9750))
             }),
         };
         let journeys = match &raw.journeys {
             Some(j) if j.value.is_empty() => {
-                self.err(loc(j), "journeys", "list at least one journey file, directory or glob");
+                self.err(
+                    loc(j),
+                    "journeys",
+                    "list at least one journey file, directory or glob",
+                );
                 Vec::new()
             }
             Some(j) => j.value.iter().map(|p| resolve(&dir, p)).collect(),
@@ -205,7 +225,10 @@ impl ConfigBuilder<'_> {
             Some(s) => PathBuf::from(resolve(&dir, &s.value)),
             None => default_state_dir(&dir),
         };
-        let secrets_dir = raw.secrets_dir.as_ref().map(|s| PathBuf::from(resolve(&dir, &s.value)));
+        let secrets_dir = raw
+            .secrets_dir
+            .as_ref()
+            .map(|s| PathBuf::from(resolve(&dir, &s.value)));
         let journey_defaults = self.journey_defaults(&raw);
         let concurrency = match &raw.concurrency {
             Some(c) if c.value == 0 => {
@@ -221,18 +244,39 @@ impl ConfigBuilder<'_> {
             None | Some((_, "plain")) => LogFormat::Plain,
             Some((_, "json")) => LogFormat::Json,
             Some((l, other)) => {
-                self.err(loc(l), "log_format", format!("unknown log format `{other}`: use plain or json"));
+                self.err(
+                    loc(l),
+                    "log_format",
+                    format!("unknown log format `{other}`: use plain or json"),
+                );
                 LogFormat::Plain
             }
         };
-        let shutdown_grace = self.duration(&raw.shutdown_grace, "shutdown_grace", Duration::from_secs(30));
+        let shutdown_grace = self.duration(
+            &raw.shutdown_grace,
+            "shutdown_grace",
+            Duration::from_secs(30),
+        );
         let dns_servers = self.dns_servers(&raw);
         let first_run_within = raw.first_run_within.as_ref().map(|_| {
-            self.duration(&raw.first_run_within, "first_run_within", Duration::from_secs(10))
+            self.duration(
+                &raw.first_run_within,
+                "first_run_within",
+                Duration::from_secs(10),
+            )
         });
         let admin_token_secret = raw.admin_token_secret.as_ref().map(|s| {
-            if !s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || s.value.is_empty() {
-                self.err(loc(s), "admin_token_secret", "a secret name is letters, digits and `_`");
+            if !s
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || s.value.is_empty()
+            {
+                self.err(
+                    loc(s),
+                    "admin_token_secret",
+                    "a secret name is letters, digits and `_`",
+                );
             }
             s.value.clone()
         });
@@ -275,7 +319,11 @@ impl ConfigBuilder<'_> {
             r.max_age = self.duration(&h.max_age, "history.max_age", r.max_age);
             if let Some(n) = &h.max_runs_per_journey {
                 if n.value == 0 {
-                    self.err(loc(n), "history.max_runs_per_journey", "keep at least 1 run per journey");
+                    self.err(
+                        loc(n),
+                        "history.max_runs_per_journey",
+                        "keep at least 1 run per journey",
+                    );
                 }
                 r.max_runs_per_journey = n.value.max(1) as usize;
             }
@@ -288,13 +336,28 @@ impl ConfigBuilder<'_> {
             return BTreeMap::new();
         };
         for k in labels.value.keys() {
-            let valid = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let valid = k
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && !k.starts_with("__");
             if !valid {
-                self.err(loc(labels), &format!("labels.{k}"), format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]*"));
-            } else if ["journey", "step", "backend", "class", "result", "phase", "reason", "le", "version"].contains(&k.as_str()) {
-                self.err(loc(labels), &format!("labels.{k}"), format!("label `{k}` is set by journeyd itself; choose another name"));
+                self.err(
+                    loc(labels),
+                    &format!("labels.{k}"),
+                    format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]*"),
+                );
+            } else if [
+                "journey", "step", "backend", "class", "result", "phase", "reason", "le", "version",
+            ]
+            .contains(&k.as_str())
+            {
+                self.err(
+                    loc(labels),
+                    &format!("labels.{k}"),
+                    format!("label `{k}` is set by journeyd itself; choose another name"),
+                );
             }
         }
         labels.value.clone()
@@ -306,12 +369,17 @@ impl ConfigBuilder<'_> {
         };
         let mut out = Vec::new();
         for (i, s) in list.value.iter().enumerate() {
-            let parsed = s
-                .parse::<SocketAddr>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)));
+            let parsed = s.parse::<SocketAddr>().or_else(|_| {
+                s.parse::<std::net::IpAddr>()
+                    .map(|ip| SocketAddr::new(ip, 53))
+            });
             match parsed {
                 Ok(a) => out.push(a),
-                Err(_) => self.err(loc(list), &format!("dns_servers[{i}]"), format!("`{s}` is not an IP address (with optional :port)")),
+                Err(_) => self.err(
+                    loc(list),
+                    &format!("dns_servers[{i}]"),
+                    format!("`{s}` is not an IP address (with optional :port)"),
+                ),
             }
         }
         out

@@ -36,10 +36,18 @@ impl Alerting {
         base_url: String,
         journeys: &[Journey],
     ) -> anyhow::Result<Alerting> {
-        let db = AlertDb::open(&config.state_dir.join("alerts.db"))
-            .with_context(|| format!("cannot open the alert database in {}", config.state_dir.display()))?;
-        let receivers = build_all(&config.alerting.receivers, &config.secret_source(), Some(&base_url))
-            .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
+        let db = AlertDb::open(config.state_dir.join("alerts.db")).with_context(|| {
+            format!(
+                "cannot open the alert database in {}",
+                config.state_dir.display()
+            )
+        })?;
+        let receivers = build_all(
+            &config.alerting.receivers,
+            &config.secret_source(),
+            Some(&base_url),
+        )
+        .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
         let stop = CancellationToken::new();
         let delivery = spawn_delivery(db.clone(), receivers.clone(), metrics.clone(), stop.clone());
         let engine = Arc::new(
@@ -55,7 +63,11 @@ impl Alerting {
             .await,
         );
         engine.set_journeys(journeys).await;
-        let ticker = tokio::spawn(tick(engine.clone(), config.alerting.connectivity_check.clone(), stop.clone()));
+        let ticker = tokio::spawn(tick(
+            engine.clone(),
+            config.alerting.connectivity_check.clone(),
+            stop.clone(),
+        ));
         Ok(Alerting {
             engine,
             db,
@@ -93,8 +105,19 @@ async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: Cancellatio
             last_probe = Some(tokio::time::Instant::now());
             match client.get(url).send().await {
                 Ok(r) if r.status().is_success() => engine.set_probe(false, "").await,
-                Ok(r) => engine.set_probe(true, &format!("connectivity check answered {}", r.status())).await,
-                Err(e) => engine.set_probe(true, &format!("connectivity check failed: {}", e.without_url())).await,
+                Ok(r) => {
+                    engine
+                        .set_probe(true, &format!("connectivity check answered {}", r.status()))
+                        .await
+                }
+                Err(e) => {
+                    engine
+                        .set_probe(
+                            true,
+                            &format!("connectivity check failed: {}", e.without_url()),
+                        )
+                        .await
+                }
             }
         }
     }

@@ -58,7 +58,10 @@ impl DaemonHooks {
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
             let failed = run.verdict == Verdict::Fail;
             self.record(&journey, &run).await;
-            if !failed || confirmations >= confirm || !self.configured.load().contains(&journey.name) {
+            if !failed
+                || confirmations >= confirm
+                || !self.configured.load().contains(&journey.name)
+            {
                 break;
             }
             confirmations += 1;

@@ -90,9 +90,11 @@ impl Daemon {
     ) -> anyhow::Result<Daemon> {
         let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
         store_opts.retention = config.retention;
-        let store = Store::open(store_opts)
-            .with_context(|| format!("cannot open the history in {}", config.state_dir.display()))?;
-        let metrics = Arc::new(Metrics::new(&config.labels).context("cannot create the metrics registry")?);
+        let store = Store::open(store_opts).with_context(|| {
+            format!("cannot open the history in {}", config.state_dir.display())
+        })?;
+        let metrics =
+            Arc::new(Metrics::new(&config.labels).context("cannot create the metrics registry")?);
         metrics.set_journeys(&journeys);
         metrics.config_reloaded(true);
         let board = Arc::new(StatusBoard::default());
@@ -107,7 +109,8 @@ impl Daemon {
             .external_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
-        let alerting = alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        let alerting =
+            alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
         let health = Arc::new(Health::default());
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -119,7 +122,10 @@ impl Daemon {
             health: health.clone(),
             watchdog: notify::Watchdog::from_env(),
             alerts: Some(alerting.engine.clone()),
-            confirm: (config.alerting.policy.confirm, config.alerting.policy.confirm_delay),
+            confirm: (
+                config.alerting.policy.confirm,
+                config.alerting.policy.confirm_delay,
+            ),
         });
         let (control_tx, control_rx) = mpsc::channel(16);
         let state = ServerState {
@@ -132,7 +138,11 @@ impl Daemon {
             alert_db: Some(alerting.db.clone()),
         };
         let server_stop = stop.child_token();
-        let server = tokio::spawn(server::serve(listener, state, server_stop.cancelled_owned()));
+        let server = tokio::spawn(server::serve(
+            listener,
+            state,
+            server_stop.cancelled_owned(),
+        ));
         let scheduler_stop = CancellationToken::new();
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
         let count = journeys.len();
@@ -186,7 +196,9 @@ impl Daemon {
             Control::RunNow { journey, reply } => {
                 let (tx, rx) = oneshot::channel();
                 let result = match self.scheduler_tx.send(Command::RunNow(journey, tx)).await {
-                    Ok(()) => rx.await.unwrap_or_else(|_| Err("the scheduler stopped".into())),
+                    Ok(()) => rx
+                        .await
+                        .unwrap_or_else(|_| Err("the scheduler stopped".into())),
                     Err(_) => Err("the scheduler stopped".into()),
                 };
                 let _ = reply.send(result);
@@ -221,15 +233,33 @@ impl Daemon {
             ("state_dir", config.state_dir != self.config.state_dir),
             ("concurrency", config.concurrency != self.config.concurrency),
             ("labels", config.labels != self.config.labels),
-            ("admin_token_secret", config.admin_token_secret != self.config.admin_token_secret),
-            ("alerting", format!("{:?}", config.alerting) != format!("{:?}", self.config.alerting)),
-            ("history", format!("{:?}", config.retention) != format!("{:?}", self.config.retention)),
+            (
+                "admin_token_secret",
+                config.admin_token_secret != self.config.admin_token_secret,
+            ),
+            (
+                "alerting",
+                format!("{:?}", config.alerting) != format!("{:?}", self.config.alerting),
+            ),
+            (
+                "history",
+                format!("{:?}", config.retention) != format!("{:?}", self.config.retention),
+            ),
             ("log_format", config.log_format != self.config.log_format),
-            ("shutdown_grace", config.shutdown_grace != self.config.shutdown_grace),
-            ("first_run_within", config.first_run_within != self.config.first_run_within),
+            (
+                "shutdown_grace",
+                config.shutdown_grace != self.config.shutdown_grace,
+            ),
+            (
+                "first_run_within",
+                config.first_run_within != self.config.first_run_within,
+            ),
         ] {
             if changed {
-                tracing::warn!(setting = what, "This setting changes only at restart; the running value stays.");
+                tracing::warn!(
+                    setting = what,
+                    "This setting changes only at restart; the running value stays."
+                );
             }
         }
         let summary = format!("{} journeys", journeys.len());
@@ -249,11 +279,17 @@ impl Daemon {
     async fn shutdown(self) {
         notify::stopping();
         self.hooks.health.set_ready(false);
-        tracing::info!(grace_seconds = self.config.shutdown_grace.as_secs_f64(), "Shutting down: letting running journeys finish.");
+        tracing::info!(
+            grace_seconds = self.config.shutdown_grace.as_secs_f64(),
+            "Shutting down: letting running journeys finish."
+        );
         self.scheduler_stop.cancel();
         match self.scheduler.await {
             Ok(0) => {}
-            Ok(cut) => tracing::warn!(runs = cut, "Runs still going at the end of the grace period were stopped."),
+            Ok(cut) => tracing::warn!(
+                runs = cut,
+                "Runs still going at the end of the grace period were stopped."
+            ),
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;

@@ -68,7 +68,9 @@ pub struct Scheduler<H: Hooks> {
 /// 64-bit FNV-1a: a stable hash of the journey name, so the phase survives
 /// restarts and Rust upgrades (std's hasher makes no such promise).
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Where in the interval the journey starts: a deterministic phase plus up to 1%
@@ -76,7 +78,11 @@ fn fnv1a(s: &str) -> u64 {
 pub fn phase(name: &str, interval: Duration) -> Duration {
     let ms = interval.as_millis().max(1) as u64;
     let jitter_max = (ms / 100).min(1000);
-    let jitter = if jitter_max > 0 { rand::random_range(0..jitter_max) } else { 0 };
+    let jitter = if jitter_max > 0 {
+        rand::random_range(0..jitter_max)
+    } else {
+        0
+    };
     Duration::from_millis((fnv1a(name) % ms + jitter) % ms)
 }
 
@@ -115,7 +121,8 @@ impl<H: Hooks> Scheduler<H> {
                 .map(|e| e.next);
             let window = self.first_within.map_or(j.interval, |w| w.min(j.interval));
             let at = keep.unwrap_or_else(|| now + phase(&j.name, window));
-            self.hooks.next_run(&j.name, at.saturating_duration_since(now));
+            self.hooks
+                .next_run(&j.name, at.saturating_duration_since(now));
             next.insert(
                 j.name.clone(),
                 Entry {
@@ -175,7 +182,8 @@ impl<H: Hooks> Scheduler<H> {
                 entry.next += interval;
             }
             let journey = entry.journey.clone();
-            self.hooks.next_run(&name, entry.next.saturating_duration_since(now));
+            self.hooks
+                .next_run(&name, entry.next.saturating_duration_since(now));
             if !self.start(journey, scheduled) {
                 self.hooks.skipped(&name, "overlap");
             }
@@ -214,7 +222,11 @@ impl<H: Hooks> Scheduler<H> {
             };
             match permit {
                 Some(_permit) => {
-                    hooks.lag(Instant::now().saturating_duration_since(scheduled).as_secs_f64());
+                    hooks.lag(
+                        Instant::now()
+                            .saturating_duration_since(scheduled)
+                            .as_secs_f64(),
+                    );
                     hooks.run(journey.clone()).await;
                 }
                 None => hooks.skipped(&journey.name, "shutdown"),

@@ -36,10 +36,20 @@ impl Recorder {
         })
     }
     fn runs_of(&self, name: &str) -> usize {
-        self.runs.lock().unwrap().iter().filter(|n| *n == name).count()
+        self.runs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| *n == name)
+            .count()
     }
     fn skips_of(&self, name: &str, reason: &str) -> usize {
-        self.skips.lock().unwrap().iter().filter(|(n, r)| n == name && r == reason).count()
+        self.skips
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, r)| n == name && r == reason)
+            .count()
     }
 }
 
@@ -55,7 +65,10 @@ impl Hooks for Recorder {
         })
     }
     fn skipped(&self, journey: &str, reason: &str) {
-        self.skips.lock().unwrap().push((journey.into(), reason.into()));
+        self.skips
+            .lock()
+            .unwrap()
+            .push((journey.into(), reason.into()));
     }
     fn lag(&self, seconds: f64) {
         self.lags.lock().unwrap().push(seconds);
@@ -70,7 +83,12 @@ struct Running {
     handle: tokio::task::JoinHandle<usize>,
 }
 
-fn start(hooks: Arc<Recorder>, journeys: Vec<Journey>, concurrency: usize, grace: Duration) -> Running {
+fn start(
+    hooks: Arc<Recorder>,
+    journeys: Vec<Journey>,
+    concurrency: usize,
+    grace: Duration,
+) -> Running {
     let shutdown = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
     let s = Scheduler::new(hooks, journeys, concurrency, shutdown.clone(), None);
@@ -100,14 +118,25 @@ fn phase_is_deterministic_within_the_interval_and_spreads_names() {
     // Same name: same slot up to the 1% jitter.
     assert!(a.abs_diff(b) <= Duration::from_secs(1), "{a:?} {b:?}");
     assert!(a < i);
-    let slots: HashSet<u64> = (0..100).map(|n| phase(&format!("j{n}"), i).as_secs()).collect();
-    assert!(slots.len() > 40, "100 journeys should spread over many seconds, got {}", slots.len());
+    let slots: HashSet<u64> = (0..100)
+        .map(|n| phase(&format!("j{n}"), i).as_secs())
+        .collect();
+    assert!(
+        slots.len() > 40,
+        "100 journeys should spread over many seconds, got {}",
+        slots.len()
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn runs_every_interval() {
     let rec = Recorder::new(Duration::from_secs(1));
-    let r = start(rec.clone(), vec![journey("a", "10s")], 4, Duration::from_secs(5));
+    let r = start(
+        rec.clone(),
+        vec![journey("a", "10s")],
+        4,
+        Duration::from_secs(5),
+    );
     advance(Duration::from_secs(45)).await;
     // Phase < 10 s, then every 10 s: 4 or 5 starts in 45 s.
     let n = rec.runs_of("a");
@@ -120,11 +149,24 @@ async fn runs_every_interval() {
 #[tokio::test(start_paused = true)]
 async fn a_run_longer_than_its_interval_skips_the_next_start() {
     let rec = Recorder::new(Duration::from_secs(25));
-    let r = start(rec.clone(), vec![journey("slow", "10s")], 4, Duration::from_secs(60));
+    let r = start(
+        rec.clone(),
+        vec![journey("slow", "10s")],
+        4,
+        Duration::from_secs(60),
+    );
     advance(Duration::from_secs(60)).await;
-    assert!(rec.skips_of("slow", "overlap") >= 3, "{:?}", rec.skips.lock().unwrap());
+    assert!(
+        rec.skips_of("slow", "overlap") >= 3,
+        "{:?}",
+        rec.skips.lock().unwrap()
+    );
     assert!(rec.runs_of("slow") <= 3);
-    assert_eq!(rec.max_active.load(Ordering::SeqCst), 1, "never overlaps itself");
+    assert_eq!(
+        rec.max_active.load(Ordering::SeqCst),
+        1,
+        "never overlaps itself"
+    );
     r.shutdown.cancel();
     r.handle.await.unwrap();
 }
@@ -137,7 +179,10 @@ async fn concurrency_is_capped_and_waiting_shows_as_lag() {
     advance(Duration::from_secs(90)).await;
     assert_eq!(rec.max_active.load(Ordering::SeqCst), 2);
     assert!(rec.runs.lock().unwrap().len() >= 6);
-    assert!(rec.lags.lock().unwrap().iter().any(|l| *l >= 4.0), "queued runs start late");
+    assert!(
+        rec.lags.lock().unwrap().iter().any(|l| *l >= 4.0),
+        "queued runs start late"
+    );
     r.shutdown.cancel();
     r.handle.await.unwrap();
 }
@@ -145,17 +190,31 @@ async fn concurrency_is_capped_and_waiting_shows_as_lag() {
 #[tokio::test(start_paused = true)]
 async fn run_now_starts_at_once_but_never_twice() {
     let rec = Recorder::new(Duration::from_secs(5));
-    let r = start(rec.clone(), vec![journey("a", "1h")], 4, Duration::from_secs(60));
+    let r = start(
+        rec.clone(),
+        vec![journey("a", "1h")],
+        4,
+        Duration::from_secs(60),
+    );
     let (tx, rx) = oneshot::channel();
-    r.commands.send(Command::RunNow("a".into(), tx)).await.unwrap();
+    r.commands
+        .send(Command::RunNow("a".into(), tx))
+        .await
+        .unwrap();
     assert_eq!(rx.await.unwrap(), Ok(()));
     tokio::task::yield_now().await;
     assert_eq!(rec.runs_of("a"), 1);
     let (tx, rx) = oneshot::channel();
-    r.commands.send(Command::RunNow("a".into(), tx)).await.unwrap();
+    r.commands
+        .send(Command::RunNow("a".into(), tx))
+        .await
+        .unwrap();
     assert!(rx.await.unwrap().unwrap_err().contains("already running"));
     let (tx, rx) = oneshot::channel();
-    r.commands.send(Command::RunNow("nope".into(), tx)).await.unwrap();
+    r.commands
+        .send(Command::RunNow("nope".into(), tx))
+        .await
+        .unwrap();
     assert!(rx.await.unwrap().unwrap_err().contains("no journey named"));
     r.shutdown.cancel();
     r.handle.await.unwrap();
@@ -164,11 +223,19 @@ async fn run_now_starts_at_once_but_never_twice() {
 #[tokio::test(start_paused = true)]
 async fn replace_stops_removed_journeys_and_starts_new_ones() {
     let rec = Recorder::new(Duration::from_millis(100));
-    let r = start(rec.clone(), vec![journey("old", "10s")], 4, Duration::from_secs(5));
+    let r = start(
+        rec.clone(),
+        vec![journey("old", "10s")],
+        4,
+        Duration::from_secs(5),
+    );
     advance(Duration::from_secs(21)).await;
     let old_runs = rec.runs_of("old");
     assert!(old_runs >= 2);
-    r.commands.send(Command::Replace(vec![journey("new", "10s")])).await.unwrap();
+    r.commands
+        .send(Command::Replace(vec![journey("new", "10s")]))
+        .await
+        .unwrap();
     advance(Duration::from_secs(30)).await;
     assert_eq!(rec.runs_of("old"), old_runs, "removed journey kept running");
     assert!(rec.runs_of("new") >= 2);
@@ -179,9 +246,17 @@ async fn replace_stops_removed_journeys_and_starts_new_ones() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_waits_for_running_journeys_up_to_the_grace() {
     let rec = Recorder::new(Duration::from_secs(20));
-    let r = start(rec.clone(), vec![journey("a", "1h")], 4, Duration::from_secs(30));
+    let r = start(
+        rec.clone(),
+        vec![journey("a", "1h")],
+        4,
+        Duration::from_secs(30),
+    );
     let (tx, rx) = oneshot::channel();
-    r.commands.send(Command::RunNow("a".into(), tx)).await.unwrap();
+    r.commands
+        .send(Command::RunNow("a".into(), tx))
+        .await
+        .unwrap();
     rx.await.unwrap().unwrap();
     tokio::task::yield_now().await;
     r.shutdown.cancel();
@@ -190,11 +265,23 @@ async fn shutdown_waits_for_running_journeys_up_to_the_grace() {
     assert_eq!(rec.active.load(Ordering::SeqCst), 0);
 
     let rec = Recorder::new(Duration::from_secs(60));
-    let r = start(rec.clone(), vec![journey("a", "1h")], 4, Duration::from_secs(5));
+    let r = start(
+        rec.clone(),
+        vec![journey("a", "1h")],
+        4,
+        Duration::from_secs(5),
+    );
     let (tx, rx) = oneshot::channel();
-    r.commands.send(Command::RunNow("a".into(), tx)).await.unwrap();
+    r.commands
+        .send(Command::RunNow("a".into(), tx))
+        .await
+        .unwrap();
     rx.await.unwrap().unwrap();
     tokio::task::yield_now().await;
     r.shutdown.cancel();
-    assert_eq!(r.handle.await.unwrap(), 1, "a run longer than the grace is cut off");
+    assert_eq!(
+        r.handle.await.unwrap(),
+        1,
+        "a run longer than the grace is cut off"
+    );
 }

@@ -82,7 +82,10 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/runs/{id}", get(api::run))
         .route("/-/reload", post(admin::reload))
         .route("/api/silences", get(silences::list).post(silences::create))
-        .route("/api/silences/{id}", axum::routing::delete(silences::expire))
+        .route(
+            "/api/silences/{id}",
+            axum::routing::delete(silences::expire),
+        )
         .fallback(not_found)
         .with_state(state)
 }

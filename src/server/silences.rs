@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ServerState, api, auth};
-use crate::alert::outbox::AlertDb;
 
 /// Body of `POST /api/silences`.
 #[derive(Debug, Deserialize)]
@@ -34,18 +33,14 @@ pub struct NewSilence {
     pub comment: Option<String>,
 }
 
-fn db(state: &ServerState) -> Result<&AlertDb, Response> {
-    state
-        .alert_db
-        .as_ref()
-        .ok_or_else(|| api::error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running"))
+fn unavailable() -> Response {
+    api::error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running")
 }
 
 /// `GET /api/silences`: the active silences.
 pub async fn list(State(state): State<ServerState>) -> Response {
-    let db = match db(&state) {
-        Ok(db) => db,
-        Err(r) => return r,
+    let Some(db) = state.alert_db.as_ref() else {
+        return unavailable();
     };
     match db.active_silences(Utc::now()).await {
         Ok(s) => Json(s).into_response(),
@@ -54,49 +49,78 @@ pub async fn list(State(state): State<ServerState>) -> Response {
 }
 
 /// `POST /api/silences`: 201 with the new id.
-pub async fn create(State(state): State<ServerState>, headers: HeaderMap, body: Result<Json<NewSilence>, axum::extract::rejection::JsonRejection>) -> Response {
+pub async fn create(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    body: Result<Json<NewSilence>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     if let Err(denied) = auth::authorize(state.admin_token.as_deref(), &headers) {
         return denied.into_response();
     }
-    let db = match db(&state) {
-        Ok(db) => db,
-        Err(r) => return r,
+    let Some(db) = state.alert_db.as_ref() else {
+        return unavailable();
     };
     let Json(s) = match body {
         Ok(b) => b,
         Err(e) => return api::error(StatusCode::BAD_REQUEST, e.body_text()),
     };
     if s.matchers.is_empty() {
-        return api::error(StatusCode::BAD_REQUEST, "a silence needs at least one matcher, like {\"journey\": \"purchase\"}");
+        return api::error(
+            StatusCode::BAD_REQUEST,
+            "a silence needs at least one matcher, like {\"journey\": \"purchase\"}",
+        );
     }
     let now = Utc::now();
     let ends_at = match (&s.duration, s.ends_at) {
-        (Some(d), None) => match crate::journey::parse::parse_duration(d).ok().and_then(|d| chrono::Duration::from_std(d).ok()) {
+        (Some(d), None) => match crate::journey::parse::parse_duration(d)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+        {
             Some(d) => now + d,
-            None => return api::error(StatusCode::BAD_REQUEST, format!("invalid duration `{d}`: use e.g. 30m or 2h")),
+            None => {
+                return api::error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid duration `{d}`: use e.g. 30m or 2h"),
+                );
+            }
         },
         (None, Some(end)) if end > now => end,
-        _ => return api::error(StatusCode::BAD_REQUEST, "give exactly one of `duration` and a future `ends_at`"),
+        _ => {
+            return api::error(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of `duration` and a future `ends_at`",
+            );
+        }
     };
     let by = s.created_by.unwrap_or_default();
     let comment = s.comment.unwrap_or_default();
-    match db.add_silence(&s.matchers, now, ends_at, &by, &comment).await {
+    match db
+        .add_silence(&s.matchers, now, ends_at, &by, &comment)
+        .await
+    {
         Ok(id) => {
             tracing::info!(id, created_by = %by, ends_at = %ends_at, "Silence created.");
-            (StatusCode::CREATED, Json(json!({"id": id, "ends_at": ends_at}))).into_response()
+            (
+                StatusCode::CREATED,
+                Json(json!({"id": id, "ends_at": ends_at})),
+            )
+                .into_response()
         }
         Err(e) => api::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
 /// `DELETE /api/silences/{id}`: expires it now.
-pub async fn expire(State(state): State<ServerState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub async fn expire(
+    State(state): State<ServerState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(denied) = auth::authorize(state.admin_token.as_deref(), &headers) {
         return denied.into_response();
     }
-    let db = match db(&state) {
-        Ok(db) => db,
-        Err(r) => return r,
+    let Some(db) = state.alert_db.as_ref() else {
+        return unavailable();
     };
     match db.expire_silence(id, Utc::now()).await {
         Ok(true) => Json(json!({"status": "expired", "id": id})).into_response(),

@@ -23,11 +23,17 @@ fn once(demo: &Demo, args: &[&str]) -> Command {
 
 /// Runs a blocking command off the async runtime (the demo serves on it).
 async fn output(mut c: Command) -> Output {
-    tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -39,7 +45,13 @@ async fn a_healthy_journey_exits_0_with_progress_lines() {
     let out = output(c).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    for step in ["list products", "checkout", "payment captured", "order ships", "cancel order"] {
+    for step in [
+        "list products",
+        "checkout",
+        "payment captured",
+        "order ships",
+        "cancel order",
+    ] {
         assert!(all.contains(step), "missing {step}: {all}");
     }
     assert!(all.contains("PASS purchase"), "{all}");
@@ -58,7 +70,12 @@ async fn stuck_fulfillment_fails_at_the_shipping_step_within_its_deadline() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(took < Duration::from_secs(25), "took {took:?}");
-    assert!(all.contains("FAIL purchase at step \"order ships\" (backend fulfillment): backend_timeout"), "{all}");
+    assert!(
+        all.contains(
+            "FAIL purchase at step \"order ships\" (backend fulfillment): backend_timeout"
+        ),
+        "{all}"
+    );
     assert!(all.contains("expected eq \"shipped\""), "{all}");
     assert!(all.contains("actual   \"preparing\""), "{all}");
     let order_id = all
@@ -67,7 +84,10 @@ async fn stuck_fulfillment_fails_at_the_shipping_step_within_its_deadline() {
         .and_then(|s| s.split_whitespace().next())
         .expect("order id printed");
     assert!(order_id.starts_with("o-"), "{order_id}");
-    assert!(all.contains(&format!("/api/orders/{order_id}/shipment")), "{all}");
+    assert!(
+        all.contains(&format!("/api/orders/{order_id}/shipment")),
+        "{all}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,14 +95,25 @@ async fn json_and_junit_formats_describe_the_failure() {
     let demo = Demo::start().await;
     demo.inject("catalog", "error").await;
     let secrets = demo_secrets();
-    let mut c = once(&demo, &["journeys/purchase.yaml", "--format", "json", "--secrets-dir"]);
+    let mut c = once(
+        &demo,
+        &[
+            "journeys/purchase.yaml",
+            "--format",
+            "json",
+            "--secrets-dir",
+        ],
+    );
     c.arg(&secrets);
     let out = output(c).await;
     assert_eq!(out.status.code(), Some(1));
     let run: journeyd::runner::JourneyRun = serde_json::from_slice(&out.stdout).unwrap();
     let failed = run.failed_step().unwrap();
     assert_eq!(failed.name, "list products");
-    assert_eq!(failed.failure.as_ref().unwrap().class.as_str(), "http_status");
+    assert_eq!(
+        failed.failure.as_ref().unwrap().class.as_str(),
+        "http_status"
+    );
     assert_eq!(failed.http_status, Some(503));
 
     let mut c = once(&demo, &["purchase", "--format", "junit", "--secrets-dir"]);
@@ -91,7 +122,10 @@ async fn json_and_junit_formats_describe_the_failure() {
     assert_eq!(out.status.code(), Some(1));
     let xml = String::from_utf8(out.stdout).unwrap();
     assert!(xml.contains("<testsuite name=\"purchase\""), "{xml}");
-    assert!(xml.contains("<failure message=") && xml.contains("type=\"http_status\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=") && xml.contains("type=\"http_status\""),
+        "{xml}"
+    );
     assert!(xml.contains("<skipped"), "{xml}");
 }
 
@@ -103,7 +137,11 @@ async fn configuration_errors_exit_2() {
     assert!(text(&out).contains("no journey named `no-such-journey`"));
     let out = output(once(&demo, &["tests/fixtures/invalid/unknown-key.yaml"])).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("unknown-key.yaml:4:5"), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown-key.yaml:4:5"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,14 +166,20 @@ async fn secrets_never_appear_in_any_output() {
     .await;
     let token_like = regex::Regex::new(r"t-[0-9a-f]{16}").unwrap();
     let mut outputs = Vec::new();
-    for fault in [None, Some(("auth", "error")), Some(("contracts", "error")), Some(("activation", "reject"))] {
+    for fault in [
+        None,
+        Some(("auth", "error")),
+        Some(("contracts", "error")),
+        Some(("activation", "reject")),
+    ] {
         if let Some((p, m)) = fault {
             demo.inject(p, m).await;
         }
         for journey in ["contract", "app-request"] {
             for format in ["text", "json", "junit"] {
                 let mut c = once(&demo, &[journey, "--format", format]);
-                c.env("JOURNEYD_SECRET_DEMO_PASSWORD", PASSWORD).env("RUST_LOG", "trace");
+                c.env("JOURNEYD_SECRET_DEMO_PASSWORD", PASSWORD)
+                    .env("RUST_LOG", "trace");
                 outputs.push((format!("{journey} {format} {fault:?}"), output(c).await));
             }
         }
@@ -147,12 +191,18 @@ async fn secrets_never_appear_in_any_output() {
     for (case, out) in &outputs {
         let all = text(out);
         assert!(!all.contains(PASSWORD), "{case}: password leaked:\n{all}");
-        assert!(!token_like.is_match(&all), "{case}: bearer token leaked:\n{all}");
+        assert!(
+            !token_like.is_match(&all),
+            "{case}: bearer token leaked:\n{all}"
+        );
         redacted_seen |= all.contains("***");
     }
     assert!(redacted_seen, "no output showed a redacted value");
     // The failing login's evidence is shown, with its body redacted.
-    let (_, login_fail) = outputs.iter().find(|(c, _)| c.starts_with("contract text Some((\"auth\"")).unwrap();
+    let (_, login_fail) = outputs
+        .iter()
+        .find(|(c, _)| c.starts_with("contract text Some((\"auth\""))
+        .unwrap();
     let t = text(login_fail);
     assert!(t.contains("FAIL contract at step \"log in\""), "{t}");
 }

@@ -83,7 +83,10 @@ impl RunFacts {
     /// Facts of a finished run.
     pub fn of(run: &JourneyRun) -> Self {
         let failed = run.failed_step();
-        let slow = run.steps.iter().find(|s| s.verdict == StepVerdict::Pass && s.degraded);
+        let slow = run
+            .steps
+            .iter()
+            .find(|s| s.verdict == StepVerdict::Pass && s.degraded);
         let step = failed.or(slow);
         let failure = failed.and_then(|s| s.failure.as_ref());
         let first = failure.and_then(|f| f.mismatches.first());
@@ -158,13 +161,22 @@ pub struct AlertTracker {
 
 impl AlertTracker {
     /// Applies one run; returns the alerts that start or end.
-    pub fn observe(&mut self, f: &RunFacts, policy: &AlertPolicy, ctx: &AlertContext) -> Vec<AlertEvent> {
+    pub fn observe(
+        &mut self,
+        f: &RunFacts,
+        policy: &AlertPolicy,
+        ctx: &AlertContext,
+    ) -> Vec<AlertEvent> {
         self.count(f, policy);
         let mut events = Vec::new();
         if f.passed {
             self.last_success = Some(f.started_at);
             if self.phase == Phase::Firing && self.passes >= policy.success_threshold.max(1) {
-                events.extend(self.firing.take().map(|a| AlertEvent::Resolved(a, f.started_at)));
+                events.extend(
+                    self.firing
+                        .take()
+                        .map(|a| AlertEvent::Resolved(a, f.started_at)),
+                );
                 self.phase = Phase::Ok;
             } else if self.phase == Phase::Pending {
                 self.phase = Phase::Ok;
@@ -216,13 +228,19 @@ impl AlertTracker {
     fn should_fire(&self, policy: &AlertPolicy) -> bool {
         let streak = self.failures >= policy.failure_threshold.max(1);
         let window = policy.window.is_some_and(|(m, n)| {
-            self.recent.len() >= n as usize && self.recent.iter().filter(|x| **x).count() >= m as usize
+            self.recent.len() >= n as usize
+                && self.recent.iter().filter(|x| **x).count() >= m as usize
         });
         streak || window
     }
 
     /// Degraded: warning severity, same thresholds; never while the journey fails.
-    fn observe_degraded(&mut self, f: &RunFacts, policy: &AlertPolicy, ctx: &AlertContext) -> Vec<AlertEvent> {
+    fn observe_degraded(
+        &mut self,
+        f: &RunFacts,
+        policy: &AlertPolicy,
+        ctx: &AlertContext,
+    ) -> Vec<AlertEvent> {
         let slow = f.passed && f.degraded;
         self.slow_runs = if slow { self.slow_runs + 1 } else { 0 };
         match (&self.degraded, slow) {
@@ -242,7 +260,12 @@ impl AlertTracker {
     }
 }
 
-fn identity(alertname: &str, severity: &str, f: &RunFacts, ctx: &AlertContext) -> BTreeMap<String, String> {
+fn identity(
+    alertname: &str,
+    severity: &str,
+    f: &RunFacts,
+    ctx: &AlertContext,
+) -> BTreeMap<String, String> {
     let mut labels = ctx.labels.clone();
     labels.insert("alertname".into(), alertname.into());
     labels.insert("journey".into(), ctx.journey.clone());
@@ -262,7 +285,11 @@ fn identity(alertname: &str, severity: &str, f: &RunFacts, ctx: &AlertContext) -
 /// "purchase: order never reached 'shipped' within 20s (backend fulfillment)" style.
 fn summary(f: &RunFacts, ctx: &AlertContext) -> String {
     let step = f.step.as_deref().unwrap_or("?");
-    let backend = f.backend.as_ref().map(|b| format!(" (backend {b})")).unwrap_or_default();
+    let backend = f
+        .backend
+        .as_ref()
+        .map(|b| format!(" (backend {b})"))
+        .unwrap_or_default();
     let what = match (f.class, &f.message) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
@@ -283,7 +310,8 @@ fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) -> Alert {
     a.insert("failure_streak".into(), t.failures.to_string());
     a.insert(
         "last_success".into(),
-        t.last_success.map_or_else(|| "never".into(), |s| s.to_rfc3339()),
+        t.last_success
+            .map_or_else(|| "never".into(), |s| s.to_rfc3339()),
     );
     if let Some(base) = &ctx.base_url {
         a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
@@ -303,7 +331,10 @@ fn degraded_alert(f: &RunFacts, ctx: &AlertContext) -> Alert {
     let step = f.step.as_deref().unwrap_or("?");
     a.insert(
         "summary".into(),
-        format!("{}: step '{step}' is slower than its warning threshold", ctx.journey),
+        format!(
+            "{}: step '{step}' is slower than its warning threshold",
+            ctx.journey
+        ),
     );
     if let Some(base) = &ctx.base_url {
         a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));

@@ -5,7 +5,11 @@ use super::*;
 fn ctx() -> AlertContext {
     AlertContext {
         journey: "purchase".into(),
-        labels: [("team".to_string(), "checkout".to_string()), ("location".to_string(), "paris".to_string())].into(),
+        labels: [
+            ("team".to_string(), "checkout".to_string()),
+            ("location".to_string(), "paris".to_string()),
+        ]
+        .into(),
         runbook: Some("https://runbooks.example.com/purchase".into()),
         base_url: Some("http://127.0.0.1:9750".into()),
     }
@@ -61,8 +65,16 @@ fn play(seq: &str, policy: &AlertPolicy, t: &mut AlertTracker) -> Vec<String> {
     for (i, k) in seq.chars().filter(|c| !c.is_whitespace()).enumerate() {
         for e in t.observe(&facts(k, i as i64), policy, &ctx()) {
             out.push(match e {
-                AlertEvent::Firing(a) => format!("+{}@{}", a.labels["alertname"], a.labels.get("step").map_or("", String::as_str)),
-                AlertEvent::Resolved(a, _) => format!("-{}@{}", a.labels["alertname"], a.labels.get("step").map_or("", String::as_str)),
+                AlertEvent::Firing(a) => format!(
+                    "+{}@{}",
+                    a.labels["alertname"],
+                    a.labels.get("step").map_or("", String::as_str)
+                ),
+                AlertEvent::Resolved(a, _) => format!(
+                    "-{}@{}",
+                    a.labels["alertname"],
+                    a.labels.get("step").map_or("", String::as_str)
+                ),
             });
         }
     }
@@ -79,17 +91,69 @@ fn transitions_follow_the_policy() {
     };
     let cases: &[(&str, &AlertPolicy, &str, &[&str])] = &[
         ("a single blip does not page", &default, "PPFPPP", &[]),
-        ("an outage fires after the confirmation", &default, "PFF", &["+JourneyFailing@order ships"]),
-        ("still failing does not page twice", &default, "FFFFFF", &["+JourneyFailing@order ships"]),
-        ("resolves after the success threshold", &default, "FFP", &["+JourneyFailing@order ships"]),
-        ("resolves after two successes", &default, "FFPP", &["+JourneyFailing@order ships", "-JourneyFailing@order ships"]),
-        ("a pass between failures resets the streak", &default, "FPFPFP", &[]),
-        ("a new failing step ends the old alert and starts a new one", &default, "FFC", &["+JourneyFailing@order ships", "-JourneyFailing@order ships", "+JourneyFailing@checkout"]),
-        ("m of n fires on flapping", &m_of_n, "FPFPF", &["+JourneyFailing@order ships"]),
+        (
+            "an outage fires after the confirmation",
+            &default,
+            "PFF",
+            &["+JourneyFailing@order ships"],
+        ),
+        (
+            "still failing does not page twice",
+            &default,
+            "FFFFFF",
+            &["+JourneyFailing@order ships"],
+        ),
+        (
+            "resolves after the success threshold",
+            &default,
+            "FFP",
+            &["+JourneyFailing@order ships"],
+        ),
+        (
+            "resolves after two successes",
+            &default,
+            "FFPP",
+            &["+JourneyFailing@order ships", "-JourneyFailing@order ships"],
+        ),
+        (
+            "a pass between failures resets the streak",
+            &default,
+            "FPFPFP",
+            &[],
+        ),
+        (
+            "a new failing step ends the old alert and starts a new one",
+            &default,
+            "FFC",
+            &[
+                "+JourneyFailing@order ships",
+                "-JourneyFailing@order ships",
+                "+JourneyFailing@checkout",
+            ],
+        ),
+        (
+            "m of n fires on flapping",
+            &m_of_n,
+            "FPFPF",
+            &["+JourneyFailing@order ships"],
+        ),
         ("m of n needs a full window", &m_of_n, "FPF", &[]),
-        ("degraded warns after the threshold, never pages", &default, "SS", &["+JourneyDegraded@order ships"]),
+        (
+            "degraded warns after the threshold, never pages",
+            &default,
+            "SS",
+            &["+JourneyDegraded@order ships"],
+        ),
         ("one slow run is a blip", &default, "SPSP", &[]),
-        ("degraded resolves when fast again", &default, "SSPP", &["+JourneyDegraded@order ships", "-JourneyDegraded@order ships"]),
+        (
+            "degraded resolves when fast again",
+            &default,
+            "SSPP",
+            &[
+                "+JourneyDegraded@order ships",
+                "-JourneyDegraded@order ships",
+            ],
+        ),
     ];
     for (name, policy, seq, want) in cases {
         let mut t = AlertTracker::default();
@@ -121,13 +185,26 @@ fn firing_alert_says_what_broke_and_where_to_look() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     assert_eq!(a.labels, want);
-    assert!(a.annotations["summary"].starts_with("purchase: step 'order ships' failed (backend fulfillment): backend_timeout"));
+    assert!(
+        a.annotations["summary"].starts_with(
+            "purchase: step 'order ships' failed (backend fulfillment): backend_timeout"
+        )
+    );
     assert_eq!(a.annotations["expected"], "$.status eq \"shipped\"");
     assert_eq!(a.annotations["actual"], "\"preparing\"");
     assert_eq!(a.annotations["failure_streak"], "2");
-    assert_eq!(a.annotations["last_success"], facts('P', 0).started_at.to_rfc3339());
-    assert_eq!(a.annotations["run_url"], format!("http://127.0.0.1:9750/runs/{}", uuid::Uuid::from_u128(2)));
-    assert_eq!(a.annotations["runbook_url"], "https://runbooks.example.com/purchase");
+    assert_eq!(
+        a.annotations["last_success"],
+        facts('P', 0).started_at.to_rfc3339()
+    );
+    assert_eq!(
+        a.annotations["run_url"],
+        format!("http://127.0.0.1:9750/runs/{}", uuid::Uuid::from_u128(2))
+    );
+    assert_eq!(
+        a.annotations["runbook_url"],
+        "https://runbooks.example.com/purchase"
+    );
     assert_eq!(a.starts_at, facts('F', 2).started_at);
 }
 
@@ -141,5 +218,8 @@ fn state_survives_a_round_trip_through_json() {
     assert_eq!(restored, t);
     // After a restart, still firing: a failure does not re-page; two passes resolve once.
     assert_eq!(play("F", &policy, &mut restored), Vec::<String>::new());
-    assert_eq!(play("PP", &policy, &mut restored), vec!["-JourneyFailing@order ships"]);
+    assert_eq!(
+        play("PP", &policy, &mut restored),
+        vec!["-JourneyFailing@order ships"]
+    );
 }

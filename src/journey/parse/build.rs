@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::{Diagnostic, JourneyDefaults};
-use super::yaml::decode_yaml;
 use super::raw::{RawDefaults, RawJourney, RawRequest, RawStep, RawTls, S, Value};
 use super::units::{closest, parse_duration, parse_size};
+use super::yaml::decode_yaml;
+use super::{Diagnostic, JourneyDefaults};
 
 /// Decodes a journey file into raw types.
 pub(super) fn decode_raw(file: &Path, source: &str) -> Result<RawJourney, Vec<Diagnostic>> {

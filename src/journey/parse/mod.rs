@@ -90,7 +90,11 @@ impl Default for JourneyDefaults {
 }
 
 /// Parses and validates one journey from its source text.
-pub fn parse_journey(file: &Path, source: &str, engine: &Engine) -> Result<Journey, Vec<Diagnostic>> {
+pub fn parse_journey(
+    file: &Path,
+    source: &str,
+    engine: &Engine,
+) -> Result<Journey, Vec<Diagnostic>> {
     parse_journey_with(file, source, engine, JourneyDefaults::default())
 }
 
@@ -110,10 +114,17 @@ pub fn load_file(file: &Path, engine: &Engine) -> Result<Journey, Vec<Diagnostic
     load_file_with(file, engine, JourneyDefaults::default())
 }
 
-fn load_file_with(file: &Path, engine: &Engine, defaults: JourneyDefaults) -> Result<Journey, Vec<Diagnostic>> {
+fn load_file_with(
+    file: &Path,
+    engine: &Engine,
+    defaults: JourneyDefaults,
+) -> Result<Journey, Vec<Diagnostic>> {
     match std::fs::read_to_string(file) {
         Ok(source) => parse_journey_with(file, &source, engine, defaults),
-        Err(e) => Err(vec![file_diagnostic(file, format!("cannot read the file: {e}"))]),
+        Err(e) => Err(vec![file_diagnostic(
+            file,
+            format!("cannot read the file: {e}"),
+        )]),
     }
 }
 
@@ -157,14 +168,21 @@ pub fn load_patterns(patterns: &[String], engine: &Engine, defaults: JourneyDefa
             continue;
         }
         let matched: Vec<PathBuf> = match glob::glob(pattern) {
-            Ok(paths) => paths.filter_map(Result::ok).filter(|p| p.is_file()).collect(),
+            Ok(paths) => paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect(),
             Err(e) => {
-                loaded.diagnostics.push(file_diagnostic(path, format!("invalid pattern: {e}")));
+                loaded
+                    .diagnostics
+                    .push(file_diagnostic(path, format!("invalid pattern: {e}")));
                 continue;
             }
         };
         if matched.is_empty() {
-            loaded.diagnostics.push(file_diagnostic(path, "matches no journey file".to_string()));
+            loaded
+                .diagnostics
+                .push(file_diagnostic(path, "matches no journey file".to_string()));
         }
         files.extend(matched);
     }
@@ -173,7 +191,12 @@ pub fn load_patterns(patterns: &[String], engine: &Engine, defaults: JourneyDefa
     load_files(files, engine, defaults, loaded)
 }
 
-fn load_files(files: Vec<PathBuf>, engine: &Engine, defaults: JourneyDefaults, mut loaded: Loaded) -> Loaded {
+fn load_files(
+    files: Vec<PathBuf>,
+    engine: &Engine,
+    defaults: JourneyDefaults,
+    mut loaded: Loaded,
+) -> Loaded {
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         loaded.files += 1;

@@ -10,7 +10,10 @@ use crate::journey::model::Location;
 
 /// Decodes YAML into serde types with strict booleans; a structural error (unknown
 /// key, wrong type, bad YAML) becomes one diagnostic with its position and field path.
-pub fn decode_yaml<T: serde::de::DeserializeOwned>(file: &Path, source: &str) -> Result<T, Vec<Diagnostic>> {
+pub fn decode_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    source: &str,
+) -> Result<T, Vec<Diagnostic>> {
     let mut opts = serde_saphyr::options::Options::default();
     opts.strict_booleans = true;
     opts.with_snippet = false;
@@ -86,4 +89,3 @@ fn friendly_serde_message(raw: &str) -> String {
         m => m.to_string(),
     }
 }
-
