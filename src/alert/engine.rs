@@ -172,6 +172,11 @@ impl AlertEngine {
 
     /// Feeds one run.
     pub async fn observe(&self, run: &JourneyRun) {
+        self.observe_at(run, Utc::now()).await;
+    }
+
+    /// [`observe`](Self::observe) at a given time (tests drive the clock).
+    pub async fn observe_at(&self, run: &JourneyRun, now: DateTime<Utc>) {
         let mut inner = self.inner.lock().await;
         let Some(ctx) = inner.contexts.get(&run.journey).cloned() else {
             return;
@@ -182,8 +187,8 @@ impl AlertEngine {
         state.tracker.observe(&facts, &self.config.policy, &ctx);
         state.last_class = facts.class;
         let phase = state.tracker.phase;
-        let silences = self.silences().await;
-        let notes = self.reconcile(state, Utc::now(), held_by_probe, &silences);
+        let silences = self.silences(now).await;
+        let notes = self.reconcile(state, now, held_by_probe, &silences);
         let json = serde_json::to_string(&*state).unwrap_or_default();
         self.metrics.set_alert_state(&run.journey, phase);
         self.commit(&run.journey, &json, &notes).await;
@@ -200,8 +205,12 @@ impl AlertEngine {
 
     /// Reminders, held notifications whose hold ended, Alertmanager re-sends.
     pub async fn tick(&self) {
-        let now = Utc::now();
-        let silences = self.silences().await;
+        self.tick_at(Utc::now()).await;
+    }
+
+    /// [`tick`](Self::tick) at a given time (tests drive the clock).
+    pub async fn tick_at(&self, now: DateTime<Utc>) {
+        let silences = self.silences(now).await;
         let mut inner = self.inner.lock().await;
         let held_by_probe = inner.probe_failing;
         let names: Vec<String> = inner.journeys.keys().cloned().collect();
@@ -406,14 +415,11 @@ impl AlertEngine {
         out
     }
 
-    async fn silences(&self) -> Vec<Silence> {
-        self.db
-            .active_silences(Utc::now())
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "Cannot read silences.");
-                Vec::new()
-            })
+    async fn silences(&self, now: DateTime<Utc>) -> Vec<Silence> {
+        self.db.active_silences(now).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Cannot read silences.");
+            Vec::new()
+        })
     }
 
     async fn commit(&self, journey: &str, json: &str, notes: &[(String, AlertEvent)]) {
@@ -442,3 +448,6 @@ fn is_probe(a: &Alert) -> bool {
 fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> std::time::Duration {
     (now - since).to_std().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
