@@ -25,36 +25,6 @@ pub struct AlertingConfig {
     pub connectivity_check: Option<String>,
 }
 
-impl AlertingConfig {
-    /// `(field path, secret name)` of every secret the receivers read.
-    pub fn secret_names(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (i, r) in self.receivers.iter().enumerate() {
-            let path = |f: &str| format!("alerting.receivers[{i}].{f}");
-            match &r.kind {
-                ReceiverKind::PagerDuty {
-                    routing_key_secret, ..
-                } => {
-                    out.push((path("routing_key_secret"), routing_key_secret.clone()));
-                }
-                ReceiverKind::Slack { url_secret } => {
-                    out.push((path("url_secret"), url_secret.clone()))
-                }
-                ReceiverKind::Webhook {
-                    url_secret,
-                    hmac_secret,
-                    ..
-                } => {
-                    out.extend(url_secret.iter().map(|s| (path("url_secret"), s.clone())));
-                    out.extend(hmac_secret.iter().map(|s| (path("hmac_secret"), s.clone())));
-                }
-                ReceiverKind::Alertmanager { .. } | ReceiverKind::Log => {}
-            }
-        }
-        out
-    }
-}
-
 /// One receiver.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverConfig {

@@ -240,6 +240,11 @@ impl ConfigBuilder<'_> {
     fn receiver_kind(&mut self, path: &str, r: &RawReceiver) -> Option<ReceiverKind> {
         let secret = |b: &mut Self, s: &Option<Spanned<String>>, field: &str| -> Option<String> {
             let s = s.as_ref()?;
+            b.secret_refs.push(super::SecretRef {
+                path: format!("{path}.{field}"),
+                name: s.value.clone(),
+                loc: loc(s),
+            });
             if !s
                 .value
                 .chars()

@@ -67,6 +67,8 @@ pub struct Config {
     pub first_run_within: Option<Duration>,
     /// Alert policy, receivers, routes, maintenance windows.
     pub alerting: crate::alert::config::AlertingConfig,
+    /// Every secret named by the configuration, checked at load.
+    pub secret_refs: Vec<SecretRef>,
 }
 
 impl Config {
@@ -96,6 +98,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     let raw: RawConfig = decode_yaml(path, &source)?;
     let mut b = ConfigBuilder {
         file: path,
+        secret_refs: Vec::new(),
         diags: Vec::new(),
     };
     let config = b.build(raw);
@@ -121,17 +124,13 @@ pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), 
         });
     }
     let secrets = config.secret_source();
-    let named = config
-        .admin_token_secret
-        .iter()
-        .map(|n| ("admin_token_secret".to_string(), n.clone()))
-        .chain(config.alerting.secret_names());
-    for (field, name) in named {
-        if secrets.get(&name).is_none() {
+    for r in &config.secret_refs {
+        let name = &r.name;
+        if secrets.get(name).is_none() {
             diags.push(Diagnostic {
                 file: path.to_path_buf(),
-                loc: Location { line: 1, col: 1 },
-                path: field,
+                loc: r.loc,
+                path: r.path.clone(),
                 message: format!(
                     "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
                     name.to_ascii_uppercase()
@@ -146,8 +145,20 @@ pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), 
     }
 }
 
+/// A secret the configuration names, and where (to report it missing at its place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// Field path, like `alerting.receivers[1].routing_key_secret`.
+    pub path: String,
+    /// Secret name.
+    pub name: String,
+    /// Where it is written.
+    pub loc: Location,
+}
+
 pub(crate) struct ConfigBuilder<'a> {
     file: &'a Path,
+    secret_refs: Vec<SecretRef>,
     diags: Vec<Diagnostic>,
 }
 
@@ -266,6 +277,11 @@ impl ConfigBuilder<'_> {
             )
         });
         let admin_token_secret = raw.admin_token_secret.as_ref().map(|s| {
+            self.secret_refs.push(SecretRef {
+                path: "admin_token_secret".into(),
+                name: s.value.clone(),
+                loc: loc(s),
+            });
             if !s
                 .value
                 .chars()
@@ -296,6 +312,7 @@ impl ConfigBuilder<'_> {
             dns_servers,
             first_run_within,
             alerting: self.alerting(raw.alerting.as_ref()),
+            secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }
 

@@ -127,3 +127,78 @@ fn usage_errors_exit_2() {
     let out = journeyd().arg("check").arg(empty.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn invalid_configs_print_their_exact_errors() {
+    let bless = std::env::var_os("JOURNEYD_BLESS").is_some();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid-config");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2);
+    for file in files {
+        let rel = format!(
+            "tests/fixtures/invalid-config/{}",
+            file.file_name().unwrap().to_string_lossy()
+        );
+        let out = journeyd()
+            .args(["check", "--config", &rel])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{rel}: {stderr}");
+        let err_file = file.with_extension("err");
+        if bless {
+            std::fs::write(&err_file, &stderr).unwrap();
+        } else {
+            let expected = std::fs::read_to_string(&err_file).unwrap_or_default();
+            assert_eq!(stderr, expected, "{rel}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_secret_is_reported_where_it_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let journeys = Path::new(env!("CARGO_MANIFEST_DIR")).join("journeys");
+    let config = dir.path().join("journeyd.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "journeys: [{}]\nadmin_token_secret: nowhere_to_be_found\n",
+            journeys.display()
+        ),
+    )
+    .unwrap();
+    let out = journeyd()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(
+            "journeyd.yaml:2:21: admin_token_secret: secret `nowhere_to_be_found` not found"
+        ),
+        "{stderr}"
+    );
+    let ok = journeyd()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .env("JOURNEYD_SECRET_NOWHERE_TO_BE_FOUND", "x")
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
