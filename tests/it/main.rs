@@ -1,8 +1,11 @@
 //! journeyd's integration tests: one binary, a module per area, helpers in `util`.
 
 mod check;
+mod daemon;
 mod docs;
 mod hostile;
 mod journeys;
 mod once;
+mod prometheus;
+mod status_page;
 mod util;

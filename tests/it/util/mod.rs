@@ -1,5 +1,7 @@
 //! Test helpers shared by the integration-test modules.
+pub mod daemon;
 pub mod demo;
 pub mod dns;
 pub mod hostile;
 pub mod tls;
+pub mod wait;
