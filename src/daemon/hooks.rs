@@ -44,6 +44,8 @@ pub struct DaemonHooks {
     pub alerts: Option<Arc<AlertEngine>>,
     /// Confirmation re-runs after a failure, and the pause before each.
     pub confirm: (u32, Duration),
+    /// Cancelled at shutdown: no confirmation re-run starts after it.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl DaemonHooks {
@@ -58,15 +60,21 @@ impl DaemonHooks {
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
             let failed = run.verdict == Verdict::Fail;
             self.record(&journey, &run).await;
+            let stopping = self.stopping.is_cancelled();
             if !failed
                 || confirmations >= confirm
+                || stopping
                 || !self.configured.load().contains(&journey.name)
             {
                 break;
             }
             confirmations += 1;
             tracing::info!(journey = %journey.name, "Re-running to confirm the failure.");
-            tokio::time::sleep(pause).await;
+            // Shutdown during the pause: the failure stays unconfirmed, no new run starts.
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.stopping.cancelled() => break,
+            }
         }
         self.board.update(&journey.name, |s| s.running = false);
     }

@@ -112,6 +112,7 @@ impl Daemon {
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
         let health = Arc::new(Health::default());
+        let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
             options: ArcSwap::from_pointee(run_options(&config)),
@@ -126,6 +127,7 @@ impl Daemon {
                 config.alerting.policy.confirm,
                 config.alerting.policy.confirm_delay,
             ),
+            stopping: scheduler_stop.clone(),
         });
         let (control_tx, control_rx) = mpsc::channel(16);
         let state = ServerState {
@@ -143,7 +145,6 @@ impl Daemon {
             state,
             server_stop.cancelled_owned(),
         ));
-        let scheduler_stop = CancellationToken::new();
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
         let count = journeys.len();
         let scheduler = Scheduler::new(

@@ -283,6 +283,9 @@ fn backend_failed(step: &Step, attempts: u32, mismatches: Vec<Mismatch>) -> Fail
     }
 }
 
+/// Shortest time budget worth a polling attempt.
+const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
 /// Attempts until pass, fail_fast, a fatal failure, or `within` (or the step deadline) passes.
 async fn poll(
     step: &Step,
@@ -298,21 +301,27 @@ async fn poll(
     loop {
         attempts += 1;
         let remaining = until.saturating_duration_since(Instant::now());
-        let a = attempt(step, ctx, scope, step.timeout.min(remaining), true).await;
+        let mut a = attempt(step, ctx, scope, step.timeout.min(remaining), true).await;
         match &a.verdict {
             Verdict::Pass(_) => return (a, attempts, Some(first.elapsed())),
             Verdict::Fatal(_) | Verdict::FailFast(_) => return (a, attempts, None),
             Verdict::Fail(_) => {}
         }
-        if Instant::now() + pause >= until {
-            let mut a = a;
+        // The next attempt must keep a meaningful time budget: one squeezed into
+        // the last milliseconds (or after a sleep that overshot on a busy machine)
+        // would report its own timeout instead of the back-end's real state.
+        let min_attempt = MIN_ATTEMPT.min(step.timeout);
+        let left = until.saturating_duration_since(Instant::now());
+        if left >= min_attempt {
+            tokio::time::sleep(pause.min(left - min_attempt)).await;
+            pause = pause.mul_f64(ev.backoff).min(ev.max_every);
+        }
+        if until.saturating_duration_since(Instant::now()) < min_attempt {
             if let Verdict::Fail(f) = &mut a.verdict {
                 give_up(f, step, ev, attempts, cut_by_journey);
             }
             return (a, attempts, None);
         }
-        tokio::time::sleep(pause).await;
-        pause = pause.mul_f64(ev.backoff).min(ev.max_every);
     }
 }
 
