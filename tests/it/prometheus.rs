@@ -198,4 +198,34 @@ async fn real_prometheus_scrapes_the_daemon() {
         "journeyd scrape failed: {up:?}\n{}",
         prom.output()
     );
+    // The live exposition, failures and all, passes promtool's lint.
+    let live = d.metrics().await.unwrap();
+    assert!(live.contains("journeyd_step_failures_total{"), "{live}");
+    let lint = promtool_check_metrics(&live);
+    assert!(lint.is_empty(), "promtool check metrics:\n{lint}");
+}
+
+/// Output of `promtool check metrics` (empty when the exposition is clean).
+fn promtool_check_metrics(text: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() && report.is_empty() {
+        report = format!("promtool exited with {}", out.status);
+    }
+    report
 }
