@@ -1,5 +1,6 @@
 //! journeyd's integration tests: one binary, a module per area, helpers in `util`.
 
+mod alerting;
 mod check;
 mod daemon;
 mod docs;

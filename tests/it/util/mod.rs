@@ -1,4 +1,5 @@
 //! Test helpers shared by the integration-test modules.
+pub mod alerting;
 pub mod daemon;
 pub mod demo;
 pub mod dns;
