@@ -124,6 +124,14 @@ impl AlertEngine {
     /// The journeys now configured; alerts of removed journeys are resolved.
     pub async fn set_journeys(&self, journeys: &[Journey]) {
         let mut inner = self.inner.lock().await;
+        // Restored state shows in /metrics at once, not only after the next run.
+        for j in journeys {
+            let phase = inner
+                .journeys
+                .get(&j.name)
+                .map_or(Phase::Ok, |s| s.tracker.phase);
+            self.metrics.set_alert_state(&j.name, phase);
+        }
         inner.contexts = journeys
             .iter()
             .map(|j| (j.name.clone(), self.context(j)))
@@ -224,14 +232,26 @@ impl AlertEngine {
                 self.commit(&name, &json, &notes).await;
             }
         }
+        // Queued while holding the lock, so a resolve committed by a concurrent
+        // run cannot land between computing a re-send and queueing it.
         let resends = self.resends(&mut inner, now);
-        drop(inner);
         if !resends.is_empty() {
             if let Err(e) = self.db.enqueue(&resends).await {
                 tracing::error!(error = %e, "Cannot queue Alertmanager re-sends.");
             }
             self.delivery.wake();
         }
+    }
+
+    /// How often [`tick`](Self::tick) must run: often enough that Alertmanager
+    /// re-sends keep each alert's `endsAt` in the future.
+    pub fn tick_interval(&self) -> std::time::Duration {
+        self.receivers
+            .iter()
+            .filter_map(|r| r.resend_interval())
+            .map(|every| every / 2)
+            .fold(std::time::Duration::from_secs(5), std::cmp::min)
+            .max(std::time::Duration::from_millis(200))
     }
 
     /// The probe's own health (connectivity check or all journeys failing to connect).
@@ -334,7 +354,8 @@ impl AlertEngine {
             let Some(d) = state.delivered.get(&fp) else {
                 continue;
             };
-            if self.held(&d.alert.labels, now, by_probe) && !is_probe(&d.alert) {
+            let silenced = silences.iter().any(|s| s.matches(&d.alert.labels));
+            if silenced || (self.held(&d.alert.labels, now, by_probe) && !is_probe(&d.alert)) {
                 continue;
             }
             if let Some(d) = state.delivered.remove(&fp) {

@@ -15,8 +15,6 @@ use crate::config::Config;
 use crate::journey::Journey;
 use crate::metrics::Metrics;
 
-/// How often the engine looks at held, due and re-sendable alerts.
-const TICK: Duration = Duration::from_secs(5);
 /// How often the connectivity check runs.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
 
@@ -91,7 +89,7 @@ async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: Cancellatio
         .user_agent(crate::USER_AGENT)
         .build()
         .ok();
-    let mut every = tokio::time::interval(TICK);
+    let mut every = tokio::time::interval(engine.tick_interval());
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_probe: Option<tokio::time::Instant> = None;
     loop {
