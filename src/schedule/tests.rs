@@ -89,9 +89,19 @@ fn start(
     concurrency: usize,
     grace: Duration,
 ) -> Running {
+    start_within(hooks, journeys, concurrency, grace, None)
+}
+
+fn start_within(
+    hooks: Arc<Recorder>,
+    journeys: Vec<Journey>,
+    concurrency: usize,
+    grace: Duration,
+    first_within: Option<Duration>,
+) -> Running {
     let shutdown = CancellationToken::new();
     let (tx, rx) = mpsc::channel(8);
-    let s = Scheduler::new(hooks, journeys, concurrency, shutdown.clone(), None);
+    let s = Scheduler::new(hooks, journeys, concurrency, shutdown.clone(), first_within);
     Running {
         commands: tx,
         shutdown,
@@ -175,7 +185,9 @@ async fn a_run_longer_than_its_interval_skips_the_next_start() {
 async fn concurrency_is_capped_and_waiting_shows_as_lag() {
     let rec = Recorder::new(Duration::from_secs(5));
     let js = (0..6).map(|i| journey(&format!("j{i}"), "60s")).collect();
-    let r = start(rec.clone(), js, 2, Duration::from_secs(60));
+    // All six are due within the first second, so four must queue behind the cap.
+    let first = Some(Duration::from_secs(1));
+    let r = start_within(rec.clone(), js, 2, Duration::from_secs(60), first);
     advance(Duration::from_secs(90)).await;
     assert_eq!(rec.max_active.load(Ordering::SeqCst), 2);
     assert!(rec.runs.lock().unwrap().len() >= 6);
