@@ -302,15 +302,12 @@ impl AlertEngine {
 
     /// True when at least two journeys exist and every one last failed at dns/connect.
     fn network_looks_down(&self, inner: &Inner) -> bool {
-        let classes: Vec<Option<FailureClass>> = inner
-            .contexts
-            .keys()
-            .map(|k| inner.journeys.get(k).and_then(|s| s.last_class))
-            .collect();
-        classes.len() >= 2
-            && classes
-                .iter()
-                .all(|c| matches!(c, Some(FailureClass::Dns | FailureClass::Connect)))
+        // Stops at the first journey that is not down: this runs after every run.
+        inner.contexts.len() >= 2
+            && inner.contexts.keys().all(|k| {
+                let class = inner.journeys.get(k).and_then(|s| s.last_class);
+                matches!(class, Some(FailureClass::Dns | FailureClass::Connect))
+            })
     }
 
     fn held(&self, labels: &BTreeMap<String, String>, now: DateTime<Utc>, by_probe: bool) -> bool {
