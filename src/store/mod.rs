@@ -18,7 +18,7 @@
 
 mod prune;
 mod read;
-mod schema;
+pub(crate) mod schema;
 mod writer;
 
 #[cfg(test)]

@@ -142,8 +142,23 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 /// Applies every migration above the file's version, each in its own transaction.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    apply_migrations(conn, path, "run history", MIGRATIONS, APPLICATION_ID)
+}
+
+/// Applies `migrations[user_version..]`, each with its version bump and the file's
+/// `application_id` in one transaction. Shared by every SQLite file journeyd owns.
+pub(crate) fn apply_migrations(
+    conn: &mut Connection,
+    path: &Path,
+    what: &str,
+    migrations: &[&str],
+    application_id: i32,
+) -> Result<(), StoreError> {
     let fail = |e: rusqlite::Error| {
-        StoreError(format!("{}: schema migration failed: {e}", path.display()))
+        StoreError(format!(
+            "{}: {what} schema migration failed: {e}",
+            path.display()
+        ))
     };
     loop {
         // IMMEDIATE takes the write lock before reading the version, so two
@@ -156,17 +171,17 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
             .map_err(fail)?;
         let Some(sql) = usize::try_from(version)
             .ok()
-            .and_then(|v| MIGRATIONS.get(v))
+            .and_then(|v| migrations.get(v))
         else {
             return Ok(());
         };
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)
+        tx.pragma_update(None, "application_id", application_id)
             .map_err(fail)?;
         tx.pragma_update(None, "user_version", version + 1)
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
-        tracing::info!(path = %path.display(), version = version + 1, "Run history schema migrated.");
+        tracing::info!(path = %path.display(), version = version + 1, "{what} schema migrated.");
     }
 }
 

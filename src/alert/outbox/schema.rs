@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode};
 
 use crate::store::StoreError;
 
@@ -127,35 +127,7 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 /// Applies every migration above the file's version, each in its own transaction.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let fail = |e: rusqlite::Error| {
-        StoreError(format!(
-            "{}: alert database migration failed: {e}",
-            path.display()
-        ))
-    };
-    loop {
-        // IMMEDIATE takes the write lock before reading the version, so two
-        // processes opening the same new file cannot both apply a migration.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(fail)?;
-        let Some(sql) = usize::try_from(version)
-            .ok()
-            .and_then(|v| MIGRATIONS.get(v))
-        else {
-            return Ok(());
-        };
-        tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)
-            .map_err(fail)?;
-        tx.pragma_update(None, "user_version", version + 1)
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        tracing::info!(path = %path.display(), version = version + 1, "Alert database schema migrated.");
-    }
+    crate::store::schema::apply_migrations(conn, path, "alert database", MIGRATIONS, APPLICATION_ID)
 }
 
 /// Turns an open-time SQLite error into a message that says what to do.
