@@ -2,6 +2,7 @@
 //! and `promtool check metrics`.
 
 mod alerting;
+mod budget;
 mod daemon;
 mod reload;
 mod runs;
@@ -47,7 +48,14 @@ fn journey(src: &str) -> Journey {
     parse_journey(Path::new("t.yaml"), src, &Engine::new()).unwrap_or_else(|d| panic!("{d:?}"))
 }
 
+/// Metrics with every series, the per-step detail included.
 fn metrics() -> Metrics {
+    let labels = BTreeMap::from([("location".to_string(), "lab".to_string())]);
+    Metrics::with_options(&labels, MetricsOptions { step_detail: true }).unwrap()
+}
+
+/// Metrics as a daemon exports them by default (the series budget).
+fn default_metrics() -> Metrics {
     let labels = BTreeMap::from([("location".to_string(), "lab".to_string())]);
     Metrics::new(&labels).unwrap()
 }
