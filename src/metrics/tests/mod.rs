@@ -139,3 +139,34 @@ fn assert_lines(text: &str, expected: &[&str]) {
         );
     }
 }
+
+/// Asserts that `promtool check metrics` accepts `text` without a lint.
+///
+/// Fails (never skips) when `promtool` is missing: `scripts/test.sh` installs
+/// Debian's `prometheus` package, so a missing tool is a broken set-up.
+fn assert_promtool_accepts(text: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => panic!(
+            "cannot run promtool ({e}): install Debian's `prometheus` package (scripts/test.sh does)"
+        ),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{text}"
+    );
+}
