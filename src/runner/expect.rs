@@ -425,15 +425,7 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// `800ms`, `1.234s`, `2s`: millisecond precision, short.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let secs = format!("{}.{:03}", ms / 1000, ms % 1000);
-    format!("{}s", secs.trim_end_matches('0').trim_end_matches('.'))
-}
+pub use crate::units::format_duration;
 
 #[cfg(test)]
 mod tests {
@@ -866,21 +858,6 @@ mod tests {
         ];
         for (max, want) in cases {
             assert_eq!(one(Expectation::MaxDuration(max), &resp), want, "{max:?}");
-        }
-    }
-
-    #[test]
-    fn format_duration_is_short_with_ms_precision() {
-        let cases = [
-            (0, "0ms"),
-            (800, "800ms"),
-            (1000, "1s"),
-            (1200, "1.2s"),
-            (1234, "1.234s"),
-            (61_005, "61.005s"),
-        ];
-        for (ms, want) in cases {
-            assert_eq!(format_duration(Duration::from_millis(ms)), want);
         }
     }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::JourneyDefaults;
 use super::raw::{RawDefaults, RawJourney, RawRequest, RawStep, RawTls, S, Value};
-use super::units::{closest, parse_duration, parse_size};
-use super::yaml::decode_yaml;
-use super::{Diagnostic, JourneyDefaults};
+use crate::diagnostics::{Diagnostic, closest, decode_yaml};
+use crate::units::{parse_duration, parse_size};
 
 /// Decodes a journey file into raw types.
 pub(super) fn decode_raw(file: &Path, source: &str) -> Result<RawJourney, Vec<Diagnostic>> {
@@ -23,30 +23,7 @@ use crate::journey::template::{Engine, GENERATORS, Reference};
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_BODY: u64 = 1 << 20;
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-/// Label names journeyd itself sets on metrics and alerts.
-const RESERVED_LABELS: &[&str] = &[
-    "journey",
-    "step",
-    "backend",
-    "class",
-    "result",
-    "phase",
-    "reason",
-    "alertname",
-    "severity",
-    "le",
-    "instance",
-    "job",
-    "version",
-];
-
-/// Position of a spanned raw value.
-pub(super) fn loc<T>(s: &S<T>) -> Location {
-    Location {
-        line: s.referenced.line() as u32,
-        col: s.referenced.column() as u32,
-    }
-}
+pub(super) use crate::diagnostics::loc;
 
 /// Variables visible at some point of the journey.
 #[derive(Default, Clone)]
@@ -193,19 +170,8 @@ impl<'a> Builder<'a> {
         };
         let mut out = BTreeMap::new();
         for (k, v) in &labels.value {
-            let valid = k
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                self.err(loc(labels), &format!("labels.{k}"), format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]* (Prometheus label rules)"));
-            } else if RESERVED_LABELS.contains(&k.as_str()) {
-                self.err(
-                    loc(labels),
-                    &format!("labels.{k}"),
-                    format!("label `{k}` is set by journeyd itself; choose another name"),
-                );
+            if let Err(e) = crate::labels::check_name(k) {
+                self.err(loc(labels), &format!("labels.{k}"), e.to_string());
             }
             out.insert(k.clone(), v.clone());
         }

@@ -9,7 +9,7 @@ use serde_json_path::JsonPath;
 
 use super::build::{Builder, loc};
 use super::raw::{RawEventually, RawExpect, S, Value};
-use super::units::closest;
+use crate::diagnostics::closest;
 use crate::journey::model::*;
 
 const PREDICATES: &[&str] = &[

@@ -1,5 +1,6 @@
-//! Small value parsers shared by journey and config validation: durations,
-//! byte sizes, and "did you mean" suggestions.
+//! Durations and sizes as people write and read them: the parsers shared by
+//! journey and config validation, and the one duration formatter every output
+//! (text report, assertion messages, status page) uses: `42ms`, `2.35s`, `1m05s`.
 
 use std::time::Duration;
 
@@ -43,14 +44,31 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(size)
 }
 
-/// The candidate closest to `word`, when it is close enough to be a plausible typo.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+/// A duration for people, short, at millisecond precision (an assertion like
+/// `≤ 1.2s` must show `1.234s`, not a rounded `1.23s`): `42ms`, `1.2s`, `2s`,
+/// `1m05.2s`; `?` when the value is not a duration (negative or not finite).
+pub fn format_seconds(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "?".to_string();
+    }
+    format_duration(Duration::from_millis((seconds * 1000.0).round() as u64))
+}
+
+/// [`format_seconds`] for a [`Duration`].
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (min, rem) = (ms / 60_000, ms % 60_000);
+    let frac = match rem % 1000 {
+        0 => String::new(),
+        f => format!(".{f:03}").trim_end_matches('0').to_string(),
+    };
+    match min {
+        0 => format!("{}{frac}s", rem / 1000),
+        _ => format!("{min}m{:02}{frac}s", rem / 1000),
+    }
 }
 
 #[cfg(test)]
@@ -85,10 +103,22 @@ mod tests {
     }
 
     #[test]
-    fn typos_get_the_closest_key() {
-        let keys = ["request", "response", "name", "capture"];
-        assert_eq!(closest("requst", keys), Some("request"));
-        assert_eq!(closest("captures", keys), Some("capture"));
-        assert_eq!(closest("zzz", keys), None);
+    fn durations_format_short_with_units() {
+        for (secs, want) in [
+            (0.0, "0ms"),
+            (0.0421, "42ms"),
+            (0.8, "800ms"),
+            (1.0, "1s"),
+            (1.2, "1.2s"),
+            (2.346, "2.346s"),
+            (61.005, "1m01.005s"),
+            (65.2, "1m05.2s"),
+            (120.0, "2m00s"),
+            (f64::NAN, "?"),
+            (-1.0, "?"),
+        ] {
+            assert_eq!(format_seconds(secs), want, "{secs}");
+        }
+        assert_eq!(format_duration(Duration::from_millis(1234)), "1.234s");
     }
 }
