@@ -1,15 +1,23 @@
 //! Parsing and validation of journey files.
 //!
 //! A file goes through three stages, in the style of Vector's config: serde
-//! decodes it into private `Raw*` types (`raw.rs`), `build.rs` validates them
-//! purely and builds the model, and every problem becomes a [`Diagnostic`]
+//! decodes it into private `Raw*` types (`raw.rs`), a `Builder` validates them
+//! purely and builds the model (`build.rs` for the journey and its steps, one
+//! file per part of a step: `request.rs`, `expect.rs`, `capture.rs`,
+//! `eventually.rs`; `templates.rs` checks variables, `values.rs` holds shared
+//! decoding helpers), and every problem becomes a [`Diagnostic`]
 //! naming `file:line:col`, the field path and what to do. All semantic
 //! problems of a file are collected; a structural error (unknown key, wrong
 //! type) stops serde at the first one, so it is reported alone for that file.
 
 mod build;
-mod decode;
+mod capture;
+mod eventually;
+mod expect;
 mod raw;
+mod request;
+mod templates;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
