@@ -72,6 +72,10 @@ pub fn summary(run: &JourneyRun) -> String {
         "FAIL {} at step \"{}\"{backend}: {}",
         run.journey, step.name, f.class
     );
+    // Where the step is written, as rustc and Hurl point at the source of an error.
+    if let Some(source) = &step.source {
+        let _ = writeln!(out, "  --> {source}");
+    }
     let _ = writeln!(out, "  {}", f.message);
     if !f.mismatches.is_empty() {
         let _ = writeln!(out, "\n  expected vs actual:");
