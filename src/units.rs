@@ -4,28 +4,46 @@
 
 use std::time::Duration;
 
+/// Why a duration or size was refused; `Display` is the advice shown to the author.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    /// Not a number with a unit.
+    #[error("invalid duration `{0}`: write a number and a unit, like `30s`, `800ms`, `2m` or `1h`")]
+    Duration(String),
+    /// Not bytes, nor a number with a size unit.
+    #[error("invalid size `{0}`: write bytes or a number with a unit, like `1MiB` or `512KiB`")]
+    Size(String),
+    /// Zero: every duration is a timeout or an interval, every size a limit, and zero
+    /// would mean "never" or "always".
+    #[error("{kind} `{text}` must be greater than zero")]
+    Zero {
+        /// `duration` or `size`.
+        kind: &'static str,
+        /// As written.
+        text: String,
+    },
+}
+
 /// Parses `30s`, `800ms`, `2m`, `1h 30m`. Zero is rejected: every duration in
 /// journeyd is a timeout or an interval, and zero would mean "never" or "always".
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("invalid duration `{text}`: write a number and a unit, like `30s`, `800ms`, `2m` or `1h`")
-    })?;
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|_| UnitError::Duration(text.to_string()))?;
     if d.is_zero() {
-        return Err(format!("duration `{text}` must be greater than zero"));
+        return Err(UnitError::Zero {
+            kind: "duration",
+            text: text.to_string(),
+        });
     }
     Ok(d)
 }
 
 /// Parses a byte size: a number of bytes, or a number with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, UnitError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || {
-        format!(
-            "invalid size `{text}`: write bytes or a number with a unit, like `1MiB` or `512KiB`"
-        )
-    };
+    let bad = || UnitError::Size(text.to_string());
     let n: u64 = num.parse().map_err(|_| bad())?;
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -39,7 +57,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     };
     let size = n.checked_mul(mult).ok_or_else(bad)?;
     if size == 0 {
-        return Err(format!("size `{text}` must be greater than zero"));
+        return Err(UnitError::Zero {
+            kind: "size",
+            text: text.to_string(),
+        });
     }
     Ok(size)
 }
@@ -80,15 +101,23 @@ mod tests {
         assert_eq!(parse_duration("800ms"), Ok(Duration::from_millis(800)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30"), Err(UnitError::Duration("30".into())));
         assert!(
             parse_duration("30")
                 .unwrap_err()
+                .to_string()
                 .contains("write a number and a unit")
         );
-        assert!(
-            parse_duration("0s")
-                .unwrap_err()
-                .contains("greater than zero")
+        assert!(matches!(
+            parse_duration("0s"),
+            Err(UnitError::Zero {
+                kind: "duration",
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_duration("0s").unwrap_err().to_string(),
+            "duration `0s` must be greater than zero"
         );
     }
 

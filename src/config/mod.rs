@@ -187,7 +187,7 @@ impl ConfigBuilder<'_> {
         match d {
             None => default,
             Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
-                self.err(loc(d), path, m);
+                self.err(loc(d), path, m.to_string());
                 default
             }),
         }

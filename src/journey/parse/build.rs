@@ -155,7 +155,7 @@ impl<'a> Builder<'a> {
         match parse_duration(&d.value) {
             Ok(v) => Some(v),
             Err(m) => {
-                self.err(loc(d), path, m);
+                self.err(loc(d), path, m.to_string());
                 None
             }
         }
@@ -199,7 +199,7 @@ impl<'a> Builder<'a> {
         match parse_size(&text) {
             Ok(n) => n,
             Err(m) => {
-                self.err(loc(v), "max_body", m);
+                self.err(loc(v), "max_body", m.to_string());
                 DEFAULT_MAX_BODY
             }
         }
