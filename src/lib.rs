@@ -20,7 +20,10 @@
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
 //! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown, and the
 //!   status board shared with the server.
-//! - [`store`]: SQLite run history.
+//! - [`store`]: persistence behind one small interface: the run history, the
+//!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
+//!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
+//!   for `kill -9` crash tests.
 //! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
 //! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 
