@@ -18,40 +18,8 @@ impl Builder<'_> {
         defaults: &Defaults,
     ) -> (RequestSpec, Duration) {
         let raw = &r.value;
-        let method = match &raw.method {
-            Some(m) => {
-                let upper = m.value.to_ascii_uppercase();
-                if !METHODS.contains(&upper.as_str()) {
-                    self.err(
-                        loc(m),
-                        &format!("{path}.method"),
-                        format!(
-                            "unknown method `{}`; use one of {}",
-                            m.value,
-                            METHODS.join(", ")
-                        ),
-                    );
-                }
-                upper
-            }
-            None => "GET".to_string(),
-        };
-        let url = self.template(&raw.url.value, loc(&raw.url), &format!("{path}.url"));
-        if url.is_literal() {
-            match url::Url::parse(&url.source) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                Ok(u) => self.err(
-                    url.loc,
-                    &format!("{path}.url"),
-                    format!("unsupported scheme `{}`: use http or https", u.scheme()),
-                ),
-                Err(e) => self.err(
-                    url.loc,
-                    &format!("{path}.url"),
-                    format!("invalid URL `{}`: {e}", url.source),
-                ),
-            }
-        }
+        let method = self.method(path, raw);
+        let url = self.url(path, raw);
         let query = raw
             .query
             .iter()
@@ -89,6 +57,47 @@ impl Builder<'_> {
             },
             timeout,
         )
+    }
+
+    /// The method, upper-cased; GET when unset.
+    fn method(&mut self, path: &str, raw: &RawRequest) -> String {
+        let Some(m) = &raw.method else {
+            return "GET".to_string();
+        };
+        let upper = m.value.to_ascii_uppercase();
+        if !METHODS.contains(&upper.as_str()) {
+            self.err(
+                loc(m),
+                &format!("{path}.method"),
+                format!(
+                    "unknown method `{}`; use one of {}",
+                    m.value,
+                    METHODS.join(", ")
+                ),
+            );
+        }
+        upper
+    }
+
+    /// The URL template; a literal URL is checked now (a templated one when rendered).
+    fn url(&mut self, path: &str, raw: &RawRequest) -> Template {
+        let url = self.template(&raw.url.value, loc(&raw.url), &format!("{path}.url"));
+        if url.is_literal() {
+            match url::Url::parse(&url.source) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(u) => self.err(
+                    url.loc,
+                    &format!("{path}.url"),
+                    format!("unsupported scheme `{}`: use http or https", u.scheme()),
+                ),
+                Err(e) => self.err(
+                    url.loc,
+                    &format!("{path}.url"),
+                    format!("invalid URL `{}`: {e}", url.source),
+                ),
+            }
+        }
+        url
     }
 
     pub(super) fn body(&mut self, path: &str, raw: &RawRequest) -> Option<BodySpec> {
