@@ -2,7 +2,11 @@
 //! journey and config validation, and the one duration formatter every output
 //! (text report, assertion messages, status page) uses: `42ms`, `2.35s`, `1m05s`.
 
+pub mod limits;
+
 use std::time::Duration;
+
+pub use limits::{DurationRange, SizeRange};
 
 /// Why a duration or size was refused; `Display` is the advice shown to the author.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +26,73 @@ pub enum UnitError {
         /// As written.
         text: String,
     },
+    /// Outside the key's documented range (see [`limits`]).
+    #[error("{kind} `{text}` is out of range: write a value between {min} and {max}")]
+    OutOfRange {
+        /// `duration` or `size`.
+        kind: &'static str,
+        /// As written.
+        text: String,
+        /// Smallest allowed, formatted.
+        min: String,
+        /// Largest allowed, formatted.
+        max: String,
+    },
+}
+
+impl UnitError {
+    fn duration_range(text: &str, range: DurationRange) -> Self {
+        Self::OutOfRange {
+            kind: "duration",
+            text: text.to_string(),
+            min: limits::format_limit(range.min),
+            max: limits::format_limit(range.max),
+        }
+    }
+}
+
+/// [`parse_duration`] within `range`: what every duration key goes through, so
+/// a value that passes can be added to any clock and never means "forever".
+pub fn parse_duration_in(text: &str, range: DurationRange) -> Result<Duration, UnitError> {
+    let d = match humantime::parse_duration(text.trim()) {
+        Err(humantime::DurationError::NumberOverflow) => {
+            return Err(UnitError::duration_range(text, range));
+        }
+        _ => parse_duration(text)?,
+    };
+    if d < range.min || d > range.max {
+        return Err(UnitError::duration_range(text, range));
+    }
+    Ok(d)
+}
+
+/// [`parse_size`] within `range`.
+pub fn parse_size_in(text: &str, range: SizeRange) -> Result<u64, UnitError> {
+    let out_of_range = || UnitError::OutOfRange {
+        kind: "size",
+        text: text.to_string(),
+        min: limits::format_size_limit(range.min),
+        max: limits::format_size_limit(range.max),
+    };
+    let n = match parse_size(text) {
+        // Digits that overflow u64 are a size, just far too large.
+        Err(UnitError::Size(_)) if is_huge_number(text) => return Err(out_of_range()),
+        r => r?,
+    };
+    if n < range.min || n > range.max {
+        return Err(out_of_range());
+    }
+    Ok(n)
+}
+
+/// All digits (then maybe a unit), too many for a u64 or its multiple.
+fn is_huge_number(text: &str) -> bool {
+    let t = text.trim();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && {
+        let unit = t[digits..].trim();
+        ["", "B", "KB", "kB", "KiB", "MB", "MiB", "GB", "GiB"].contains(&unit)
+    }
 }
 
 /// Parses `30s`, `800ms`, `2m`, `1h 30m`. Zero is rejected: every duration in
@@ -119,6 +190,63 @@ mod tests {
             parse_duration("0s").unwrap_err().to_string(),
             "duration `0s` must be greater than zero"
         );
+    }
+
+    #[test]
+    fn durations_outside_their_range_are_refused_with_the_range() {
+        let r = limits::JOURNEY_TIMEOUT;
+        assert_eq!(parse_duration_in("1h", r), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration_in("10ms", r), Ok(Duration::from_millis(10)));
+        for text in [
+            "61m",
+            "9ms",
+            "500000000000y",
+            "18446744073709551615s",
+            "1000000d",
+        ] {
+            let e = parse_duration_in(text, r).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("duration `{text}` is out of range: write a value between 10ms and 1h"),
+            );
+        }
+        assert!(matches!(
+            parse_duration_in("soon", r),
+            Err(UnitError::Duration(_))
+        ));
+        assert!(matches!(
+            parse_duration_in("0s", r),
+            Err(UnitError::Zero { .. })
+        ));
+    }
+
+    #[test]
+    fn sizes_outside_their_range_are_refused_with_the_range() {
+        let r = limits::MAX_BODY;
+        assert_eq!(parse_size_in("64MiB", r), Ok(64 << 20));
+        for text in [
+            "18446744073709551615",
+            "99999999999999999999999",
+            "65MiB",
+            "1000",
+            "16 GiB",
+        ] {
+            assert_eq!(
+                parse_size_in(text, r).unwrap_err().to_string(),
+                format!("size `{text}` is out of range: write a value between 1KiB and 64MiB"),
+            );
+        }
+        assert!(matches!(parse_size_in("-1", r), Err(UnitError::Size(_))));
+    }
+
+    #[test]
+    fn range_ends_use_the_largest_whole_unit() {
+        use limits::format_limit as f;
+        assert_eq!(f(Duration::from_millis(1)), "1ms");
+        assert_eq!(f(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(f(Duration::from_secs(600)), "10m");
+        assert_eq!(f(Duration::from_secs(3600)), "1h");
+        assert_eq!(f(Duration::from_secs(365 * 86400)), "365d");
     }
 
     #[test]

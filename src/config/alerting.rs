@@ -171,11 +171,13 @@ impl ConfigBuilder<'_> {
         p.confirm_delay = self.duration(
             &raw.confirm_delay,
             "alerting.policy.confirm_delay",
+            crate::units::limits::CONFIRM_DELAY,
             p.confirm_delay,
         );
         p.repeat_interval = self.duration(
             &raw.repeat_interval,
             "alerting.policy.repeat_interval",
+            crate::units::limits::REPEAT_INTERVAL,
             p.repeat_interval,
         );
         for (field, value, target) in [
@@ -249,7 +251,7 @@ impl ConfigBuilder<'_> {
                 }
                 ReceiverKind::Alertmanager {
                     urls: urls.iter().map(|u| u.trim_end_matches('/').to_string()).collect(),
-                    resend_interval: self.duration(&r.resend_interval, &format!("{path}.resend_interval"), Duration::from_secs(60)),
+                    resend_interval: self.duration(&r.resend_interval, &format!("{path}.resend_interval"), crate::units::limits::RESEND_INTERVAL, Duration::from_secs(60)),
                 }
             }
             "pagerduty" => ReceiverKind::PagerDuty {

@@ -19,7 +19,7 @@ use crate::journey::parse::{JourneyDefaults, load_patterns};
 use crate::journey::secrets::{self, SecretSource};
 use crate::journey::template::Engine;
 use crate::store::Retention;
-use crate::units::parse_duration;
+use crate::units::{DurationRange, limits, parse_duration_in};
 use raw::RawConfig;
 
 /// Where the daemon listens unless configured: loopback only.
@@ -178,15 +178,17 @@ impl ConfigBuilder<'_> {
             .to_path_buf()
     }
 
+    /// Parses a duration key within its documented range (see [`limits`]).
     pub(crate) fn duration(
         &mut self,
         d: &Option<Spanned<String>>,
         path: &str,
+        range: DurationRange,
         default: Duration,
     ) -> Duration {
         match d {
             None => default,
-            Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
+            Some(d) => parse_duration_in(&d.value, range).unwrap_or_else(|m| {
                 self.err(loc(d), path, m.to_string());
                 default
             }),
@@ -203,6 +205,7 @@ impl ConfigBuilder<'_> {
             self.duration(
                 &raw.first_run_within,
                 "first_run_within",
+                limits::FIRST_RUN_WITHIN,
                 Duration::from_secs(10),
             )
         });
@@ -227,6 +230,7 @@ impl ConfigBuilder<'_> {
             shutdown_grace: self.duration(
                 &raw.shutdown_grace,
                 "shutdown_grace",
+                limits::SHUTDOWN_GRACE,
                 Duration::from_secs(30),
             ),
             dns_servers: self.dns_servers(&raw),
@@ -314,8 +318,18 @@ impl ConfigBuilder<'_> {
         match &raw.defaults {
             None => builtin,
             Some(d) => JourneyDefaults {
-                interval: self.duration(&d.interval, "defaults.interval", builtin.interval),
-                timeout: self.duration(&d.timeout, "defaults.timeout", builtin.timeout),
+                interval: self.duration(
+                    &d.interval,
+                    "defaults.interval",
+                    limits::INTERVAL,
+                    builtin.interval,
+                ),
+                timeout: self.duration(
+                    &d.timeout,
+                    "defaults.timeout",
+                    limits::JOURNEY_TIMEOUT,
+                    builtin.timeout,
+                ),
             },
         }
     }
@@ -323,7 +337,12 @@ impl ConfigBuilder<'_> {
     fn retention(&mut self, raw: &RawConfig) -> Retention {
         let mut r = Retention::default();
         if let Some(h) = &raw.history {
-            r.max_age = self.duration(&h.max_age, "history.max_age", r.max_age);
+            r.max_age = self.duration(
+                &h.max_age,
+                "history.max_age",
+                limits::HISTORY_MAX_AGE,
+                r.max_age,
+            );
             if let Some(n) = &h.max_runs_per_journey {
                 if n.value == 0 {
                     self.err(

@@ -13,7 +13,7 @@ use super::raw::{RawDefaults, RawJourney, RawStep, RawTls, S, Value};
 use crate::diagnostics::{Diagnostic, decode_yaml};
 use crate::journey::model::*;
 use crate::journey::template::{Engine, GENERATORS};
-use crate::units::{parse_duration, parse_size};
+use crate::units::{DurationRange, limits, parse_duration_in, parse_size_in};
 
 pub(super) use crate::diagnostics::loc;
 
@@ -79,8 +79,18 @@ impl<'a> Builder<'a> {
 
     pub(super) fn build(mut self, raw: RawJourney) -> Result<Journey, Vec<Diagnostic>> {
         let name = self.journey_name(&raw.name);
-        let interval = self.duration_or(raw.interval.as_ref(), "interval", self.defaults.interval);
-        let timeout = self.duration_or(raw.timeout.as_ref(), "timeout", self.defaults.timeout);
+        let interval = self.duration_or(
+            raw.interval.as_ref(),
+            "interval",
+            limits::INTERVAL,
+            self.defaults.interval,
+        );
+        let timeout = self.duration_or(
+            raw.timeout.as_ref(),
+            "timeout",
+            limits::JOURNEY_TIMEOUT,
+            self.defaults.timeout,
+        );
         let labels = self.labels(raw.labels.as_ref());
         let runbook = raw.runbook.as_ref().map(|r| {
             if !(r.value.starts_with("https://") || r.value.starts_with("http://")) {
@@ -151,8 +161,14 @@ impl<'a> Builder<'a> {
         n.to_string()
     }
 
-    pub(super) fn duration(&mut self, d: &S<String>, path: &str) -> Option<Duration> {
-        match parse_duration(&d.value) {
+    /// Parses a duration key within its documented range (see [`limits`]).
+    pub(super) fn duration(
+        &mut self,
+        d: &S<String>,
+        path: &str,
+        range: DurationRange,
+    ) -> Option<Duration> {
+        match parse_duration_in(&d.value, range) {
             Ok(v) => Some(v),
             Err(m) => {
                 self.err(loc(d), path, m.to_string());
@@ -165,9 +181,11 @@ impl<'a> Builder<'a> {
         &mut self,
         d: Option<&S<String>>,
         path: &str,
+        range: DurationRange,
         default: Duration,
     ) -> Duration {
-        d.and_then(|d| self.duration(d, path)).unwrap_or(default)
+        d.and_then(|d| self.duration(d, path, range))
+            .unwrap_or(default)
     }
 
     pub(super) fn labels(
@@ -196,7 +214,7 @@ impl<'a> Builder<'a> {
             Value::String(s) => s.clone(),
             _ => String::new(),
         };
-        match parse_size(&text) {
+        match parse_size_in(&text, limits::MAX_BODY) {
             Ok(n) => n,
             Err(m) => {
                 self.err(loc(v), "max_body", m.to_string());
@@ -280,7 +298,7 @@ impl<'a> Builder<'a> {
         if let Some(t) = d
             .timeout
             .as_ref()
-            .and_then(|t| self.duration(t, "defaults.timeout"))
+            .and_then(|t| self.duration(t, "defaults.timeout", limits::STEP_TIMEOUT))
         {
             out.timeout = t;
         }
@@ -351,10 +369,9 @@ impl<'a> Builder<'a> {
             None => Vec::new(),
         };
         let captures = self.captures(&format!("{path}.capture"), &raw.capture);
-        let warn_duration = raw
-            .warn_duration
-            .as_ref()
-            .and_then(|w| self.duration(w, &format!("{path}.warn_duration")));
+        let warn_duration = raw.warn_duration.as_ref().and_then(|w| {
+            self.duration(w, &format!("{path}.warn_duration"), limits::STEP_DURATION)
+        });
         Step {
             name,
             loc: loc(s),

@@ -4,13 +4,14 @@
 use super::build::{Builder, loc};
 use super::raw::{RawEventually, S};
 use crate::journey::model::*;
+use crate::units::limits;
 
 impl Builder<'_> {
     pub(super) fn eventually(&mut self, path: &str, e: &S<RawEventually>) -> Option<Eventually> {
         let raw = &e.value;
-        let within = self.duration(&raw.within, &format!("{path}.within"));
+        let within = self.duration(&raw.within, &format!("{path}.within"), limits::EVENTUALLY);
         let every = match &raw.every {
-            Some(d) => self.duration(d, &format!("{path}.every")),
+            Some(d) => self.duration(d, &format!("{path}.every"), limits::EVENTUALLY),
             None => Some(std::time::Duration::from_secs(1)),
         };
         let backoff = raw.backoff.as_ref().map_or(1.0, |b| b.value);
@@ -24,7 +25,7 @@ impl Builder<'_> {
             );
         }
         let max_every = match &raw.max_every {
-            Some(d) => self.duration(d, &format!("{path}.max_every")),
+            Some(d) => self.duration(d, &format!("{path}.max_every"), limits::EVENTUALLY),
             None => every.map(|e| {
                 if backoff > 1.0 {
                     e.max(std::time::Duration::from_secs(10))
@@ -36,7 +37,7 @@ impl Builder<'_> {
         let warn_after = raw
             .warn_after
             .as_ref()
-            .and_then(|w| self.duration(w, &format!("{path}.warn_after")));
+            .and_then(|w| self.duration(w, &format!("{path}.warn_after"), limits::EVENTUALLY));
         let (within, every, max_every) = (within?, every?, max_every?);
         if every >= within {
             let at = raw.every.as_ref().map(loc).unwrap_or(loc(e));

@@ -9,6 +9,7 @@ use super::build::{Builder, loc};
 use super::raw::{RawExpect, S, Value};
 use super::values::*;
 use crate::journey::model::*;
+use crate::units::limits;
 
 const PREDICATES: &[&str] = &[
     "eq", "ne", "gt", "gte", "lt", "lte", "contains", "matches", "exists", "len", "len_gt",
@@ -36,7 +37,8 @@ impl Builder<'_> {
             out.extend(self.json_predicates(&format!("{path}.json.{p}"), p, preds));
         }
         if let Some(d) = &raw.max_duration
-            && let Some(d) = self.duration(d, &format!("{path}.max_duration"))
+            && let Some(d) =
+                self.duration(d, &format!("{path}.max_duration"), limits::STEP_DURATION)
         {
             out.push(Expectation::MaxDuration(d));
         }

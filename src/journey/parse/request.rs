@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use super::build::{Builder, Defaults, loc};
 use super::raw::{RawRequest, S, Value};
 use crate::journey::model::*;
+use crate::units::limits;
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -37,7 +38,7 @@ impl Builder<'_> {
         let timeout = raw
             .timeout
             .as_ref()
-            .and_then(|t| self.duration(t, &format!("{path}.timeout")))
+            .and_then(|t| self.duration(t, &format!("{path}.timeout"), limits::STEP_TIMEOUT))
             .unwrap_or(defaults.timeout);
         let mut redirects = defaults.redirects;
         if let Some(f) = raw.follow_redirects {
