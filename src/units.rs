@@ -44,10 +44,20 @@ impl UnitError {
     fn duration_range(text: &str, range: DurationRange) -> Self {
         Self::OutOfRange {
             kind: "duration",
-            text: text.to_string(),
+            text: shown(text),
             min: limits::format_limit(range.min),
             max: limits::format_limit(range.max),
         }
+    }
+}
+
+/// The value as echoed in an error: the start of it, when someone pasted a
+/// novel (the source line under the diagnostic shows the rest).
+fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
@@ -70,7 +80,7 @@ pub fn parse_duration_in(text: &str, range: DurationRange) -> Result<Duration, U
 pub fn parse_size_in(text: &str, range: SizeRange) -> Result<u64, UnitError> {
     let out_of_range = || UnitError::OutOfRange {
         kind: "size",
-        text: text.to_string(),
+        text: shown(text),
         min: limits::format_size_limit(range.min),
         max: limits::format_size_limit(range.max),
     };
@@ -99,11 +109,11 @@ fn is_huge_number(text: &str) -> bool {
 /// journeyd is a timeout or an interval, and zero would mean "never" or "always".
 pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let d = humantime::parse_duration(text.trim())
-        .map_err(|_| UnitError::Duration(text.to_string()))?;
+        .map_err(|_| UnitError::Duration(shown(text)))?;
     if d.is_zero() {
         return Err(UnitError::Zero {
             kind: "duration",
-            text: text.to_string(),
+            text: shown(text),
         });
     }
     Ok(d)
@@ -114,7 +124,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || UnitError::Size(text.to_string());
+    let bad = || UnitError::Size(shown(text));
     let n: u64 = num.parse().map_err(|_| bad())?;
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -130,7 +140,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
     if size == 0 {
         return Err(UnitError::Zero {
             kind: "size",
-            text: text.to_string(),
+            text: shown(text),
         });
     }
     Ok(size)
@@ -237,6 +247,9 @@ mod tests {
             );
         }
         assert!(matches!(parse_size_in("-1", r), Err(UnitError::Size(_))));
+        let novel = "9".repeat(1 << 20);
+        let e = parse_size_in(&novel, r).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("size `{}…` is out", "9".repeat(40))), "{e}");
     }
 
     #[test]

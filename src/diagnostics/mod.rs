@@ -91,11 +91,37 @@ impl Diagnostic {
         if let Some(line) = line {
             let num = self.loc.line.to_string();
             let pad = " ".repeat(num.len());
-            let caret = " ".repeat((self.loc.col as usize).saturating_sub(1));
-            out.push_str(&format!("\n{pad} |\n{num} | {line}\n{pad} | {caret}^"));
+            let (shown, at) = excerpt(&line, (self.loc.col as usize).saturating_sub(1));
+            let caret = " ".repeat(at);
+            out.push_str(&format!("\n{pad} |\n{num} | {shown}\n{pad} | {caret}^"));
         }
         out
     }
+}
+
+/// Most characters of a source line shown under a diagnostic: a minified or
+/// generated file can hold megabytes on one line, which would drown the terminal.
+const MAX_SHOWN: usize = 200;
+
+/// The part of `line` around character `at` that fits [`MAX_SHOWN`], with `…`
+/// where it was cut, and where `at` falls in it.
+fn excerpt(line: &str, at: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= MAX_SHOWN {
+        return (line.to_string(), at);
+    }
+    let at = at.min(len);
+    let start = at.saturating_sub(MAX_SHOWN / 2).min(len - MAX_SHOWN);
+    let end = start + MAX_SHOWN;
+    let mut shown = String::with_capacity(MAX_SHOWN + 8);
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(MAX_SHOWN));
+    if end < len {
+        shown.push('…');
+    }
+    (shown, at - start + usize::from(start > 0))
 }
 
 /// The candidate closest to `word`, when it is close enough to be a plausible typo.
@@ -133,5 +159,36 @@ mod tests {
             "j.yaml:2:3: steps: bad\n  |\n2 | b: 2\n  |   ^"
         );
         assert_eq!(d.render(None), "j.yaml:2:3: steps: bad");
+    }
+
+    #[test]
+    fn a_long_source_line_is_cut_around_the_caret() {
+        // A marker at column 3000, in a 4 MB line.
+        let long = format!("key: {}X{}z", "a".repeat(2994), "a".repeat(4 << 20));
+        let d = Diagnostic {
+            file: PathBuf::from("j.yaml"),
+            loc: Location { line: 1, col: 3000 },
+            path: "key".into(),
+            message: "bad".into(),
+        };
+        let shown = d.render(Some(&long));
+        assert!(shown.len() < 1000, "{} bytes", shown.len());
+        let lines: Vec<&str> = shown.lines().collect();
+        let (src, caret) = (lines[2], lines[3]);
+        assert!(src.starts_with("1 | …a") && src.ends_with("a…"), "{src}");
+        assert_eq!(src.chars().count(), "1 | ".len() + 2 + MAX_SHOWN);
+        // The caret stays under the same character: the 3000th of the line.
+        let caret_at = caret.chars().count() - 1;
+        assert_eq!(src.chars().nth(caret_at), Some('X'), "{caret}");
+
+        // Near either end only one side is cut.
+        let (start, at) = excerpt(&long, 4);
+        assert!(!start.starts_with('…') && start.ends_with('…'));
+        assert_eq!((start.chars().nth(at), at), (Some(' '), 4));
+        let (end, at) = excerpt(&long, long.chars().count() - 1);
+        assert!(end.starts_with('…') && end.ends_with('z'));
+        assert_eq!(end.chars().nth(at), Some('z'));
+        // A short line is shown whole.
+        assert_eq!(excerpt("a: 1", 3), ("a: 1".to_string(), 3));
     }
 }
