@@ -108,8 +108,7 @@ fn is_huge_number(text: &str) -> bool {
 /// Parses `30s`, `800ms`, `2m`, `1h 30m`. Zero is rejected: every duration in
 /// journeyd is a timeout or an interval, and zero would mean "never" or "always".
 pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
-    let d = humantime::parse_duration(text.trim())
-        .map_err(|_| UnitError::Duration(shown(text)))?;
+    let d = humantime::parse_duration(text.trim()).map_err(|_| UnitError::Duration(shown(text)))?;
     if d.is_zero() {
         return Err(UnitError::Zero {
             kind: "duration",
@@ -144,6 +143,18 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
         });
     }
     Ok(size)
+}
+
+/// How far ahead [`later`] saturates: far beyond any range in [`limits`], near
+/// enough that no platform clock overflows.
+const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `at + d` without the panic of `Instant + Duration` on overflow: a deadline
+/// that far ahead is "not in this process's lifetime" either way.
+pub fn later(at: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    at.checked_add(d.min(FAR))
+        .or_else(|| at.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(at)
 }
 
 /// A duration for people, short, at millisecond precision (an assertion like
@@ -249,7 +260,10 @@ mod tests {
         assert!(matches!(parse_size_in("-1", r), Err(UnitError::Size(_))));
         let novel = "9".repeat(1 << 20);
         let e = parse_size_in(&novel, r).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("size `{}…` is out", "9".repeat(40))), "{e}");
+        assert!(
+            e.starts_with(&format!("size `{}…` is out", "9".repeat(40))),
+            "{e}"
+        );
     }
 
     #[test]
@@ -260,6 +274,16 @@ mod tests {
         assert_eq!(f(Duration::from_secs(600)), "10m");
         assert_eq!(f(Duration::from_secs(3600)), "1h");
         assert_eq!(f(Duration::from_secs(365 * 86400)), "365d");
+    }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        let now = tokio::time::Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(later(now, Duration::MAX), now + FAR);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::units::later;
+
 use super::http::{ClientOptions, HttpClient};
 use super::result::*;
 use super::step::{StepCtx, run_step};
@@ -86,8 +88,8 @@ pub async fn run_journey(
     }
     // Cleanup gets its own share of the hard timeout, so a hanging step cannot starve it.
     let reserve = cleanup_reserve(journey);
-    let steps_deadline = start + journey.timeout - reserve;
-    let hard_deadline = start + journey.timeout;
+    let hard_deadline = later(start, journey.timeout);
+    let steps_deadline = hard_deadline.checked_sub(reserve).unwrap_or(start);
 
     let setup = render_vars(journey, engine, opts, &mut scope).and_then(|()| {
         HttpClient::new(&ClientOptions {
@@ -140,7 +142,8 @@ pub async fn run_journey(
 }
 
 fn cleanup_reserve(journey: &Journey) -> Duration {
-    let total: Duration = journey.cleanup.iter().map(|s| s.timeout).sum();
+    let total =
+        (journey.cleanup.iter()).fold(Duration::ZERO, |sum, s| sum.saturating_add(s.timeout));
     total.min(journey.timeout / 2)
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::units::later;
+
 use super::capture::eval_capture;
 use super::expect::{ResponseView, eval_expectations};
 use super::http::{HttpClient, HttpResponse};
@@ -294,8 +296,8 @@ async fn poll(
     scope: &Scope,
 ) -> (Attempt, u32, Option<Duration>) {
     let first = Instant::now();
-    let until = (first + ev.within).min(ctx.deadline);
-    let cut_by_journey = until < first + ev.within;
+    let until = later(first, ev.within).min(ctx.deadline);
+    let cut_by_journey = until < later(first, ev.within);
     let mut pause = ev.every;
     let mut attempts = 0;
     loop {
@@ -314,7 +316,9 @@ async fn poll(
         let left = until.saturating_duration_since(Instant::now());
         if left >= min_attempt {
             tokio::time::sleep(pause.min(left - min_attempt)).await;
-            pause = pause.mul_f64(ev.backoff).min(ev.max_every);
+            pause = Duration::try_from_secs_f64(pause.as_secs_f64() * ev.backoff)
+                .unwrap_or(ev.max_every)
+                .min(ev.max_every);
         }
         if until.saturating_duration_since(Instant::now()) < min_attempt {
             if let Verdict::Fail(f) = &mut a.verdict {

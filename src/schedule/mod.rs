@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+
+use crate::units::later;
 use tokio_util::sync::CancellationToken;
 
 use crate::journey::Journey;
@@ -76,14 +78,16 @@ fn fnv1a(s: &str) -> u64 {
 /// Where in the interval the journey starts: a deterministic phase plus up to 1%
 /// (at most 1 s) of random jitter.
 pub fn phase(name: &str, interval: Duration) -> Duration {
-    let ms = interval.as_millis().max(1) as u64;
+    let ms = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     let jitter_max = (ms / 100).min(1000);
     let jitter = if jitter_max > 0 {
         rand::random_range(0..jitter_max)
     } else {
         0
     };
-    Duration::from_millis((fnv1a(name) % ms + jitter) % ms)
+    Duration::from_millis((fnv1a(name) % ms).saturating_add(jitter) % ms)
 }
 
 impl<H: Hooks> Scheduler<H> {
@@ -120,7 +124,7 @@ impl<H: Hooks> Scheduler<H> {
                 .filter(|e| e.journey.interval == j.interval)
                 .map(|e| e.next);
             let window = self.first_within.map_or(j.interval, |w| w.min(j.interval));
-            let at = keep.unwrap_or_else(|| now + phase(&j.name, window));
+            let at = keep.unwrap_or_else(|| later(now, phase(&j.name, window)));
             self.hooks
                 .next_run(&j.name, at.saturating_duration_since(now));
             next.insert(
@@ -179,7 +183,7 @@ impl<H: Hooks> Scheduler<H> {
             let interval = entry.journey.interval;
             // Skip slots missed entirely (suspend, a very late tick) instead of bursting.
             while entry.next <= now {
-                entry.next += interval;
+                entry.next = later(entry.next, interval);
             }
             let journey = entry.journey.clone();
             self.hooks
@@ -240,7 +244,7 @@ impl<H: Hooks> Scheduler<H> {
     }
 
     async fn drain(mut self, grace: Duration) -> usize {
-        let deadline = Instant::now() + grace;
+        let deadline = later(Instant::now(), grace);
         while !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
                 Ok(_) => {}

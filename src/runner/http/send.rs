@@ -34,7 +34,7 @@ pub(super) async fn send(
     max_body: u64,
 ) -> Exchange {
     let started = Instant::now();
-    let deadline = started + timeout;
+    let deadline = crate::units::later(started, timeout);
     client.slot.begin();
     client.redirects.set(req.redirects);
     let mut marks = Marks::default();
