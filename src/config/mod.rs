@@ -67,6 +67,8 @@ pub struct Config {
     pub first_run_within: Option<Duration>,
     /// Alert policy, receivers, routes, maintenance windows.
     pub alerting: crate::alert::config::AlertingConfig,
+    /// Which optional series `/metrics` exports (`metrics.step_detail`); restart-only.
+    pub metrics: crate::metrics::MetricsOptions,
     /// Every secret named by the configuration, checked at load.
     pub secret_refs: Vec<SecretRef>,
 }
@@ -236,6 +238,11 @@ impl ConfigBuilder<'_> {
             dns_servers: self.dns_servers(&raw),
             first_run_within,
             alerting: self.alerting(raw.alerting.as_ref()),
+            metrics: crate::metrics::MetricsOptions {
+                step_detail: (raw.metrics.as_ref())
+                    .and_then(|m| m.step_detail.as_ref())
+                    .is_some_and(|s| s.value),
+            },
             secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }

@@ -36,6 +36,15 @@ pub(super) struct RawConfig {
     pub first_run_within: Option<Spanned<String>>,
     #[serde(default)]
     pub alerting: Option<super::alerting::RawAlerting>,
+    #[serde(default)]
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    #[serde(default)]
+    pub step_detail: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// The allowed range of one duration key, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DurationRange {
-    /// The key as documented (for messages and the docs test).
+    /// The key as the docs' range tables name it (first in its row).
     pub key: &'static str,
     /// Smallest value allowed.
     pub min: Duration,
@@ -51,11 +51,11 @@ pub const INTERVAL: DurationRange = range("interval", S, D);
 /// A journey's `timeout`, and the daemon's `defaults.timeout`: a whole journey.
 pub const JOURNEY_TIMEOUT: DurationRange = range("timeout", 10 * MS, H);
 /// A step's `timeout` and the journey's `defaults.timeout` (one request).
-pub const STEP_TIMEOUT: DurationRange = range("steps[].timeout", MS, H);
+pub const STEP_TIMEOUT: DurationRange = range("request.timeout", MS, H);
 /// `eventually.within`, `every`, `max_every`, `warn_after`: bounded by a journey.
-pub const EVENTUALLY: DurationRange = range("steps[].eventually.*", MS, H);
+pub const EVENTUALLY: DurationRange = range("eventually.within", MS, H);
 /// `expect.max_duration` and `warn_duration`: bounded by a request.
-pub const STEP_DURATION: DurationRange = range("steps[].expect.max_duration", MS, H);
+pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
 /// `max_body`: the largest response body buffered for one step.
 pub const MAX_BODY: SizeRange = SizeRange {
     key: "max_body",
@@ -84,7 +84,7 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 // The API.
 
 /// `duration` of `POST /api/silences`: a minute to a year.
-pub const SILENCE_DURATION: DurationRange = range("silences duration", M, 365 * D);
+pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
 pub const DURATIONS: [DurationRange; 13] = [

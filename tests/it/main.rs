@@ -10,6 +10,7 @@ mod docs;
 mod eventually;
 mod hostile;
 mod journeys;
+mod limits;
 mod notify;
 mod once;
 mod prometheus;
