@@ -7,6 +7,7 @@ pub mod expect;
 pub mod http;
 mod prepare;
 pub mod result;
+mod retry;
 mod run;
 mod step;
 
