@@ -7,12 +7,15 @@
 //! - [`journey`]: the journey model (validated, pure types), parsing and
 //!   validation with `file:line:col` errors, templating, secrets.
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
-//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`].
-//! - [`redact`]: the single place secrets are scrubbed from everything a run produces.
+//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
+//!   [`runner::redact`] is the single place secrets are scrubbed from everything
+//!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
-//! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown, and the
-//!   status board shared with the server.
+//! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown.
+//! - [`status`]: what the daemon and the server share: the status board and the
+//!   control channel (run now, reload) with its typed errors. Neither owns it, so
+//!   the daemon can start the server without the server importing the daemon.
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
@@ -26,11 +29,11 @@ pub mod daemon;
 pub mod demo;
 pub mod journey;
 pub mod metrics;
-pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod server;
+pub mod status;
 pub mod store;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.

@@ -130,7 +130,7 @@ impl AlertEngine {
                 .journeys
                 .get(&j.name)
                 .map_or(Phase::Ok, |s| s.tracker.phase);
-            self.metrics.set_alert_state(&j.name, phase);
+            self.metrics.set_alert_state(&j.name, phase.into());
         }
         inner.contexts = journeys
             .iter()
@@ -198,7 +198,7 @@ impl AlertEngine {
         let silences = self.silences(now).await;
         let notes = self.reconcile(state, now, held_by_probe, &silences);
         let json = serde_json::to_string(&*state).unwrap_or_default();
-        self.metrics.set_alert_state(&run.journey, phase);
+        self.metrics.set_alert_state(&run.journey, phase.into());
         self.commit(&run.journey, &json, &notes).await;
         let all_down = self.network_looks_down(&inner);
         let probe_failing = inner.probe_failing;

@@ -9,8 +9,7 @@
 //! grace period, flushes the store and exits 0.
 
 mod alerting;
-pub mod board;
-pub mod control;
+
 mod hooks;
 mod notify;
 
@@ -31,9 +30,9 @@ use crate::metrics::Metrics;
 use crate::runner::RunOptions;
 use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
+use crate::status::board::{RECENT_RUNS, StatusBoard};
+use crate::status::control::{Control, Health};
 use crate::store::{Store, StoreOptions};
-use board::{RECENT_RUNS, StatusBoard};
-use control::{Control, Health};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.

@@ -14,7 +14,7 @@ use super::prepare::{evidence, render_request};
 use super::result::*;
 use crate::journey::model::{Eventually, Step};
 use crate::journey::template::{Engine, Scope};
-use crate::redact::Redactor;
+use crate::runner::redact::Redactor;
 
 /// What a step needs from its run.
 pub(super) struct StepCtx<'a> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::{ServerState, api, auth};
-use crate::daemon::control::Control;
+use crate::status::control::Control;
 
 /// How long run-now waits for the daemon to accept the run.
 pub const RUN_NOW_TIMEOUT: Duration = Duration::from_secs(5);

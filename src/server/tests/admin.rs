@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::{Harness, failing_checkout};
-use crate::daemon::control::Control;
 use crate::server::auth::DISABLED_MESSAGE;
+use crate::status::control::Control;
 
 const TOKEN: &str = "tok-3f9a1c-admin-secret";
 

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::runner::{Evidence, StepOutcome};
+use super::{Evidence, StepOutcome};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "***";
