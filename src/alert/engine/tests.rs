@@ -10,6 +10,8 @@ use super::*;
 use crate::alert::config::{MaintenanceWindow, ReceiverConfig, ReceiverKind, Route, Schedule};
 use crate::alert::outbox::spawn_delivery;
 use crate::alert::receivers::build_all;
+use crate::alert::state::AlertEvent;
+use crate::journey::Journey;
 use crate::journey::parse::parse_journey;
 use crate::journey::secrets::SecretSource;
 use crate::journey::template::Engine;
