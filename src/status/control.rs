@@ -5,22 +5,46 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use tokio::sync::oneshot;
 
+/// Why the daemon did not start a requested run. The API answers each case
+/// with its own status (404, 409, 503), so it is a type, not a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunNowError {
+    /// No journey has this name (a reload may have removed it).
+    #[error("no journey named `{0}`")]
+    UnknownJourney(String),
+    /// The journey is running; runs of one journey never overlap.
+    #[error("journey `{0}` is already running")]
+    AlreadyRunning(String),
+    /// The scheduler is gone (the daemon is shutting down).
+    #[error("the scheduler stopped")]
+    SchedulerStopped,
+}
+
+/// Why a reload kept the running configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    /// The configuration or a journey is invalid: every problem, as
+    /// `file:line:col: field.path: message`.
+    #[error("invalid configuration ({} problem(s))", .0.len())]
+    Invalid(Vec<String>),
+}
+
 /// A request from the API to the daemon.
 #[derive(Debug)]
 pub enum Control {
-    /// Run this journey now (outside its schedule). Replies `Err` with a reason when
-    /// the journey does not exist or is already running.
+    /// Run this journey now (outside its schedule). Replies `Err` when the
+    /// journey does not exist, is already running, or the scheduler stopped.
     RunNow {
         /// Journey name.
         journey: String,
         /// The reply.
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), RunNowError>>,
     },
-    /// Reload configuration and journeys. Replies with every error, or `Ok` with a
-    /// summary, after the new set is in place (or the old one kept).
+    /// Reload configuration and journeys. Replies `Ok` with a summary after the
+    /// new set is in place, or with every error (the old set kept).
     Reload {
         /// The reply.
-        reply: oneshot::Sender<Result<String, Vec<String>>>,
+        reply: oneshot::Sender<Result<String, ReloadError>>,
     },
 }
 
