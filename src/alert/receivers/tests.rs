@@ -64,11 +64,11 @@ fn missing_secret_is_named_and_no_secret_value_is_shown() {
     );
     let hook = config(
         "hook",
-        ReceiverKind::Webhook {
+        ReceiverKind::Webhook(WebhookConfig {
             url: None,
             url_secret: Some("rcv_test_hook_url".into()),
             hmac_secret: Some("rcv_test_hook_hmac".into()),
-        },
+        }),
     );
     let err = build(&hook, &secrets, None).unwrap_err();
     assert_eq!(
@@ -80,10 +80,10 @@ fn missing_secret_is_named_and_no_secret_value_is_shown() {
 
     let pd = config(
         "pd",
-        ReceiverKind::PagerDuty {
+        ReceiverKind::PagerDuty(PagerDutyConfig {
             url: "https://events.pagerduty.com/v2/enqueue".into(),
             routing_key_secret: "rcv_test_pd_key".into(),
-        },
+        }),
     );
     let err = build(&pd, &secrets, None).unwrap_err();
     assert!(
@@ -109,36 +109,36 @@ fn every_kind_builds_and_hides_its_secrets_from_debug() {
     let configs = [
         config(
             "am",
-            ReceiverKind::Alertmanager {
+            ReceiverKind::Alertmanager(AlertmanagerConfig {
                 urls: vec![
                     "http://127.0.0.1:9093".into(),
                     "http://127.0.0.2:9093".into(),
                 ],
                 resend_interval: Duration::from_secs(60),
-            },
+            }),
         ),
         config(
             "pd",
-            ReceiverKind::PagerDuty {
+            ReceiverKind::PagerDuty(PagerDutyConfig {
                 url: "https://events.pagerduty.com/v2/enqueue".into(),
                 routing_key_secret: "rcv_test_pd".into(),
-            },
+            }),
         ),
         config(
             "slack",
-            ReceiverKind::Slack {
+            ReceiverKind::Slack(SlackConfig {
                 url_secret: "rcv_test_slack".into(),
-            },
+            }),
         ),
         config(
             "hook",
-            ReceiverKind::Webhook {
+            ReceiverKind::Webhook(WebhookConfig {
                 url: Some("http://127.0.0.1:8080/hook".into()),
                 url_secret: None,
                 hmac_secret: Some("rcv_test_hmac".into()),
-            },
+            }),
         ),
-        config("log", ReceiverKind::Log),
+        config("log", ReceiverKind::Log(LogConfig)),
     ];
     let built = build_all(&configs, &secrets, Some("http://journeyd:9750")).unwrap();
     let names: Vec<&str> = built.iter().map(|r| r.name()).collect();
@@ -162,16 +162,16 @@ fn no_receiver_configured_means_the_log_receiver_and_all_errors_are_collected() 
     assert_eq!(built[0].name(), "log");
     assert_eq!(format!("{:?}", built[0]), "Log { name: \"log\" }");
 
-    let neither = ReceiverKind::Webhook {
+    let neither = ReceiverKind::Webhook(WebhookConfig {
         url: None,
         url_secret: None,
         hmac_secret: None,
-    };
-    let both = ReceiverKind::Webhook {
+    });
+    let both = ReceiverKind::Webhook(WebhookConfig {
         url: Some("http://a".into()),
         url_secret: Some("rcv_test_x".into()),
         hmac_secret: None,
-    };
+    });
     let errors = build_all(&[config("a", neither), config("b", both)], &secrets, None).unwrap_err();
     assert_eq!(
         errors,
