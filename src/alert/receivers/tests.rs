@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::raw::RawReceiver;
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -179,5 +180,71 @@ fn no_receiver_configured_means_the_log_receiver_and_all_errors_are_collected() 
             "receiver 'a': a webhook needs exactly one of url and url_secret",
             "receiver 'b': a webhook needs exactly one of url and url_secret",
         ]
+    );
+}
+
+fn validate_yaml(yaml: &str) -> Vec<Validated> {
+    let raw: Vec<RawReceiver> = serde_saphyr::from_str(yaml).unwrap();
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| validate(r, &format!("receivers[{i}]")))
+        .collect()
+}
+
+#[test]
+fn each_type_accepts_only_its_own_keys() {
+    let checked = validate_yaml(
+        "- { name: a, type: slack, url_secret: hook, routing_key_secret: pd }\n\
+         - { name: b, type: pagerduty, routing_key_secret: pd }\n\
+         - { name: c, type: webhook, url: 'http://x', hmac_secrett: k }\n",
+    );
+    let problems: Vec<(u32, u32, &str)> = checked
+        .iter()
+        .flat_map(|c| &c.problems)
+        .map(|p| (p.loc.line, p.loc.col, p.path.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            (1, 65, "receivers[0].routing_key_secret"),
+            (3, 60, "receivers[2].hmac_secrett"),
+        ]
+    );
+    assert!(
+        checked[2].problems[0]
+            .message
+            .contains("did you mean `hmac_secret`?")
+    );
+    assert_eq!(
+        checked[1].kind,
+        Some(ReceiverKind::PagerDuty(PagerDutyConfig {
+            url: "https://events.pagerduty.com/v2/enqueue".into(),
+            routing_key_secret: "pd".into(),
+        }))
+    );
+    let secrets: Vec<&str> = checked
+        .iter()
+        .flat_map(|c| &c.secrets)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(secrets, ["hook", "pd"]);
+}
+
+#[test]
+fn every_type_is_listed_and_an_unknown_one_gets_a_suggestion() {
+    assert_eq!(
+        TYPES,
+        ["alertmanager", "pagerduty", "slack", "webhook", "log"]
+    );
+    let checked = validate_yaml("- { name: a, type: webhok, url: 'http://x' }\n");
+    assert_eq!(checked[0].kind, None);
+    assert_eq!(checked[0].problems.len(), 1);
+    assert_eq!(checked[0].problems[0].path, "receivers[0].type");
+    assert!(
+        checked[0].problems[0]
+            .message
+            .starts_with("unknown receiver type `webhok`; did you mean `webhook`?"),
+        "{:?}",
+        checked[0].problems
     );
 }
