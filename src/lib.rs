@@ -16,6 +16,10 @@
 //! - [`status`]: what the daemon and the server share: the status board and the
 //!   control channel (run now, reload) with its typed errors. Neither owns it, so
 //!   the daemon can start the server without the server importing the daemon.
+//! - [`alert`]: the alert state machine (pure, [`alert::state`]), the engine that
+//!   reconciles it with what receivers were told (`alert/engine/`: load,
+//!   reconcile, probe, resend, io), the durable outbox, and one file per receiver
+//!   ([`alert::receivers`]: settings, validation and delivery together).
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
