@@ -223,8 +223,13 @@ impl ReceiverSpec for AlertmanagerConfig {
     const KEYS: &'static [&'static str] = &["urls", "resend_interval"];
 
     fn validate(fields: &mut Fields<'_>) -> Self {
-        let urls = fields.list("urls").unwrap_or_default();
-        if urls.is_empty() || urls.iter().any(|u| url::Url::parse(u).is_err()) {
+        // A `urls` of the wrong shape was reported by `list`; one message is enough.
+        let urls = fields.list("urls");
+        let bad = urls.as_ref().map_or(!fields.has("urls"), |urls| {
+            urls.is_empty() || urls.iter().any(|u| url::Url::parse(u).is_err())
+        });
+        let urls = urls.unwrap_or_default();
+        if bad {
             fields.problem_at_type(
                 "urls",
                 "alertmanager needs `urls`: every Alertmanager, like [http://127.0.0.1:9093]",

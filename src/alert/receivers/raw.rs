@@ -183,6 +183,11 @@ impl<'a> Fields<'a> {
             .map(|(_, v)| v)
     }
 
+    /// Whether `key` is written at all.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
     /// A text setting.
     pub fn text(&mut self, key: &str) -> Option<String> {
         let v = self.get(key)?;
