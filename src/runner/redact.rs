@@ -1,5 +1,5 @@
 //! Redaction: the one place where secrets are scrubbed from what a run
-//! produces. Every [`StepOutcome`](super::StepOutcome) passes through
+//! produces. Every [`StepOutcome`] passes through
 //! [`Redactor::redact_step`] before anyone (progress output, JSON, JUnit,
 //! store, alerts) sees it, so no consumer has to remember to redact.
 
