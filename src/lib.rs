@@ -6,6 +6,13 @@
 //!
 //! - [`journey`]: the journey model (validated, pure types), parsing and
 //!   validation with `file:line:col` errors, templating, secrets.
+//! - [`config`]: the daemon configuration: raw types, validation, built [`config::Config`].
+//! - [`diagnostics`]: what the journey and configuration loaders share: strict YAML
+//!   decoding, positions, `file:line:col` errors with the source line and a caret,
+//!   "did you mean".
+//! - [`labels`]: the label-name rules (syntax, names journeyd keeps for itself), in one place
+//!   for journey labels, daemon labels and the metrics registry.
+//! - [`units`]: parsing durations and sizes, and the one duration format (`42ms`, `2.35s`).
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
 //!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
@@ -31,7 +38,9 @@ pub mod alert;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod diagnostics;
 pub mod journey;
+pub mod labels;
 pub mod metrics;
 pub mod report;
 pub mod runner;
@@ -39,6 +48,7 @@ pub mod schedule;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod units;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.
 pub const USER_AGENT: &str = concat!(

@@ -32,9 +32,7 @@ const DELIVERY_BUCKETS: &[f64] = &[
 ];
 
 /// Label names journeyd sets itself; the daemon's static labels may not reuse them.
-pub(super) const OWN_LABELS: &[&str] = &[
-    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "receiver", "le",
-];
+pub(super) use crate::labels::RESERVED as OWN_LABELS;
 /// Values of `result` on `journeyd_journey_runs_total`.
 pub(super) const RESULTS: [&str; 2] = ["pass", "fail"];
 /// Values of `result` on `journeyd_notifications_total`.

@@ -145,11 +145,11 @@ pub fn validate(raw: &RawReceiver, path: &str) -> Validated {
     let mut problems = fields.problems;
     if kind.is_none() {
         let other = raw.kind.value.as_str();
-        let hint = crate::journey::parse::closest(other, TYPES.iter().copied())
+        let hint = crate::diagnostics::closest(other, TYPES.iter().copied())
             .map(|k| format!("; did you mean `{k}`?"))
             .unwrap_or_default();
         problems.push(raw::Problem {
-            loc: crate::journey::model::Location {
+            loc: crate::diagnostics::Location {
                 line: raw.kind.referenced.line() as u32,
                 col: raw.kind.referenced.column() as u32,
             },

@@ -16,8 +16,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::journey::model::Location;
-use crate::journey::parse::{closest, parse_duration};
+use crate::diagnostics::{Location, closest};
+use crate::journey::secrets::is_valid_name;
+use crate::units::parse_duration;
 
 /// A receiver entry before validation: `name`, `type` and the type's own keys,
 /// each with its position.
@@ -217,9 +218,9 @@ impl<'a> Fields<'a> {
         let Some(text) = self.text(key) else {
             return default;
         };
-        parse_duration(&text).unwrap_or_else(|m| {
+        parse_duration(&text).unwrap_or_else(|e| {
             let at = self.get(key).map(loc).unwrap_or_default();
-            self.push(at, key, m);
+            self.push(at, key, e.to_string());
             default
         })
     }
@@ -233,7 +234,7 @@ impl<'a> Fields<'a> {
             name: name.clone(),
             loc: at,
         });
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !is_valid_name(&name) {
             self.push(at, key, "a secret name is letters, digits and `_`");
         }
         Some(name)
