@@ -23,6 +23,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use self::alerting::AlertLevel;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

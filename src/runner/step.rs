@@ -15,7 +15,7 @@ use super::result::*;
 use super::retry;
 use crate::journey::model::{Eventually, Step};
 use crate::journey::template::{Engine, Scope};
-use crate::redact::Redactor;
+use crate::runner::redact::Redactor;
 
 /// What a step needs from its run.
 pub(super) struct StepCtx<'a> {
