@@ -8,6 +8,9 @@ use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
 
 use super::state::AlertPolicy;
 
+/// Receivers' settings live with each receiver (one file per kind).
+pub use super::receivers::{ReceiverConfig, ReceiverKind};
+
 /// The `alerting:` section.
 #[derive(Debug, Clone, Default)]
 pub struct AlertingConfig {
@@ -23,50 +26,6 @@ pub struct AlertingConfig {
     pub maintenance: Vec<MaintenanceWindow>,
     /// A URL that must answer for journeyd to trust its own network.
     pub connectivity_check: Option<String>,
-}
-
-/// One receiver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReceiverConfig {
-    /// Unique name, used in routes and metrics.
-    pub name: String,
-    /// Kind and settings.
-    pub kind: ReceiverKind,
-}
-
-/// Receiver kinds. Secret values (keys, webhook URLs) are named, never inline.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReceiverKind {
-    /// Alertmanager API v2, every listed instance directly.
-    Alertmanager {
-        /// Base URLs (`http://127.0.0.1:9093`).
-        urls: Vec<String>,
-        /// Re-send firing alerts this often (their `endsAt` is a few of these ahead).
-        resend_interval: Duration,
-    },
-    /// PagerDuty Events API v2.
-    PagerDuty {
-        /// Events endpoint (default `https://events.pagerduty.com/v2/enqueue`).
-        url: String,
-        /// Secret holding the routing key.
-        routing_key_secret: String,
-    },
-    /// Slack incoming webhook.
-    Slack {
-        /// Secret holding the webhook URL.
-        url_secret: String,
-    },
-    /// Generic JSON webhook (Alertmanager webhook format, version 4).
-    Webhook {
-        /// Plain URL (when not secret).
-        url: Option<String>,
-        /// Secret holding the URL.
-        url_secret: Option<String>,
-        /// Secret holding the HMAC-SHA256 key; signs the body when set.
-        hmac_secret: Option<String>,
-    },
-    /// Structured log lines.
-    Log,
 }
 
 /// Sends alerts whose labels match all `matchers` to `receivers`.
@@ -139,9 +98,14 @@ impl Schedule {
             } => {
                 let local = at.with_timezone(tz);
                 // A window that started on one of the last days may still be open.
-                let span_days = duration.as_secs().div_ceil(86_400) as i64;
+                // (At most a week back: config checks the duration is at most 7d, and
+                // checked date and time arithmetic keep a bad value from panicking.)
+                let span_days = duration.as_secs().div_ceil(86_400).min(7);
                 (0..=span_days).any(|back| {
-                    let day = local.date_naive() - chrono::Days::new(back as u64);
+                    let Some(day) = local.date_naive().checked_sub_days(chrono::Days::new(back))
+                    else {
+                        return false;
+                    };
                     if !days.is_empty() && !days.contains(&day.weekday()) {
                         return false;
                     }
@@ -150,7 +114,10 @@ impl Schedule {
                         return false;
                     };
                     let begin = begin.with_timezone(&Utc);
-                    let end = begin + chrono::Duration::from_std(*duration).unwrap_or_default();
+                    let end = chrono::Duration::from_std(*duration)
+                        .ok()
+                        .and_then(|d| begin.checked_add_signed(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
                     begin <= at && at < end
                 })
             }

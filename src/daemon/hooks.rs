@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::board::{JourneyState, StatusBoard};
-use super::control::Health;
 use super::notify::Watchdog;
 use crate::alert::engine::AlertEngine;
+use crate::alert::state::is_sustained;
 use crate::journey::Journey;
 use crate::journey::template::Engine;
 use crate::metrics::Metrics;
 use crate::runner::{JourneyRun, RunOptions, Verdict, run_journey};
 use crate::schedule::Hooks;
+use crate::status::board::{JourneyState, StatusBoard};
+use crate::status::control::Health;
 use crate::store::Store;
 
 /// The daemon's scheduler hooks.
@@ -59,9 +60,16 @@ impl DaemonHooks {
             let options = self.options.load_full();
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
             let failed = run.verdict == Verdict::Fail;
+            // A sustained failure (the back-end watched for all of `within`) needs no
+            // confirmation run: it would only wait `within` again before paging.
+            let sustained = run
+                .failed_step()
+                .and_then(|s| s.failure.as_ref())
+                .is_some_and(|f| is_sustained(f.class));
             self.record(&journey, &run).await;
             let stopping = self.stopping.is_cancelled();
             if !failed
+                || sustained
                 || confirmations >= confirm
                 || stopping
                 || !self.configured.load().contains(&journey.name)
@@ -139,7 +147,10 @@ impl Hooks for SharedHooks {
     }
 
     fn next_run(&self, journey: &str, in_: Duration) {
-        let at = chrono::Utc::now() + chrono::Duration::from_std(in_).unwrap_or_default();
+        let now = chrono::Utc::now();
+        let at = (chrono::Duration::from_std(in_).ok())
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(now);
         self.0.board.update(journey, |s| s.next_run = Some(at));
     }
 

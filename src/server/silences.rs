@@ -72,18 +72,22 @@ pub async fn create(
     }
     let now = Utc::now();
     let ends_at = match (&s.duration, s.ends_at) {
-        (Some(d), None) => match crate::journey::parse::parse_duration(d)
-            .ok()
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-        {
-            Some(d) => now + d,
-            None => {
-                return api::error(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid duration `{d}`: use e.g. 30m or 2h"),
-                );
+        (Some(d), None) => {
+            let range = crate::units::limits::SILENCE_DURATION;
+            let end = crate::units::parse_duration_in(d, range)
+                .map_err(|e| e.to_string())
+                .and_then(|d| chrono::Duration::from_std(d).map_err(|e| e.to_string()))
+                .and_then(|d| {
+                    (now.checked_add_signed(d))
+                        .ok_or_else(|| "the silence would never end".to_string())
+                });
+            match end {
+                Ok(end) => end,
+                Err(e) => {
+                    return api::error(StatusCode::BAD_REQUEST, format!("{e} (like 30m or 2h)"));
+                }
             }
-        },
+        }
         (None, Some(end)) if end > now => end,
         _ => {
             return api::error(

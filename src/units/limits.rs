@@ -56,6 +56,8 @@ pub const STEP_TIMEOUT: DurationRange = range("request.timeout", MS, H);
 pub const EVENTUALLY: DurationRange = range("eventually.within", MS, H);
 /// `expect.max_duration` and `warn_duration`: bounded by a request.
 pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
+/// `retry.delay`: the pause before the first retry of a request, doubled after each.
+pub const RETRY_DELAY: DurationRange = range("retry.delay", 10 * MS, 30 * S);
 /// `max_body`: the largest response body buffered for one step.
 pub const MAX_BODY: SizeRange = SizeRange {
     key: "max_body",
@@ -87,8 +89,9 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 13] = [
+pub const DURATIONS: [DurationRange; 14] = [
     INTERVAL,
+    RETRY_DELAY,
     JOURNEY_TIMEOUT,
     STEP_TIMEOUT,
     EVENTUALLY,
