@@ -1,7 +1,6 @@
 //! `retry`: how a single request that failed in a transient way is sent again before
 //! the step is judged (on a step, or for every step in `defaults`).
 
-
 use super::build::{Builder, loc};
 use super::raw::{RawRetry, S};
 use crate::journey::model::Retry;
