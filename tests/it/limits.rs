@@ -279,3 +279,20 @@ fn every_range_is_documented() {
         limits::format_size_limit(s.max),
     );
 }
+
+#[test]
+fn metrics_step_detail_parses_and_unknown_keys_get_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journeyd.yaml");
+    std::fs::write(&path, "journeys: [j]\n").unwrap();
+    assert!(!journeyd::config::load(&path).unwrap().metrics.step_detail);
+    std::fs::write(&path, "journeys: [j]\nmetrics: { step_detail: true }\n").unwrap();
+    assert!(journeyd::config::load(&path).unwrap().metrics.step_detail);
+    std::fs::write(&path, "journeys: [j]\nmetrics: { step_detial: true }\n").unwrap();
+    let errors = journeyd::config::load(&path).unwrap_err();
+    let shown = errors[0].to_string();
+    assert!(
+        shown.contains("step_detial") && shown.contains("did you mean `step_detail`"),
+        "{shown}"
+    );
+}

@@ -83,6 +83,21 @@ async fn silence_holds_and_release_delivers() {
     let client = http();
     let silences = format!("{}/api/silences", d.base());
 
+    // Out of range (issue 12): a JSON 400 saying what to write, not a dropped connection.
+    for duration in ["200000000y", "18446744073709551615s", "366d", "30s"] {
+        let resp = client
+            .post(&silences)
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"matchers": {"journey": PURCHASE}, "duration": duration}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{duration}");
+        let body: Value = resp.json().await.unwrap();
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains("between 1m and 365d"), "{duration}: {body}");
+    }
+
     let resp = client
         .post(&silences)
         .bearer_auth(ADMIN_TOKEN)
