@@ -56,7 +56,8 @@ pub const STEP_TIMEOUT: DurationRange = range("request.timeout", MS, H);
 pub const EVENTUALLY: DurationRange = range("eventually.within", MS, H);
 /// `expect.max_duration` and `warn_duration`: bounded by a request.
 pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
-/// `retry.delay`: the pause before the first retry of a request, doubled after each.
+/// `retry.delay`: the pause before the first retry of a request, doubled after
+/// each: a tighter loop only hammers a sick server, a longer one belongs to `eventually`.
 pub const RETRY_DELAY: DurationRange = range("retry.delay", 10 * MS, 30 * S);
 /// `max_body`: the largest response body buffered for one step.
 pub const MAX_BODY: SizeRange = SizeRange {
@@ -111,7 +112,7 @@ pub fn format_limit(d: Duration) -> String {
     let ms = d.as_millis();
     let ms64 = u64::try_from(ms).unwrap_or(u64::MAX);
     for (unit, size) in [("d", D), ("h", H), ("m", M), ("s", S)] {
-        if ms64 >= size && ms64 % size == 0 {
+        if ms64 >= size && ms64.is_multiple_of(size) {
             return format!("{}{unit}", ms64 / size);
         }
     }
@@ -121,7 +122,7 @@ pub fn format_limit(d: Duration) -> String {
 /// A size range end in the largest whole binary unit: `1KiB`, `64MiB`.
 pub fn format_size_limit(n: u64) -> String {
     for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{}{unit}", n / size);
         }
     }

@@ -8,8 +8,6 @@ use crate::units::limits;
 
 /// At most this many retries per request: more would hide an outage behind retries.
 const MAX_RETRIES: u32 = 10;
-/// The first pause is at least this long (a tighter loop only hammers a sick server)
-/// and at most this long (longer belongs to `eventually`).
 
 impl Builder<'_> {
     /// `raw` over `inherited` (the journey defaults, or the built-in default). A `retry:`
