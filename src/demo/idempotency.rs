@@ -29,9 +29,12 @@ struct Answer {
     body: Bytes,
 }
 
+/// Answers by key, and the keys oldest first (to forget them in order).
+type Remembered = (HashMap<String, Answer>, VecDeque<String>);
+
 /// The remembered answers, by key.
 #[derive(Clone, Default)]
-pub struct Keys(Arc<Mutex<(HashMap<String, Answer>, VecDeque<String>)>>);
+pub struct Keys(Arc<Mutex<Remembered>>);
 
 impl Keys {
     fn get(&self, key: &str) -> Option<Answer> {
