@@ -9,6 +9,7 @@ mod daemon;
 mod docs;
 mod hostile;
 mod journeys;
+mod manpages;
 mod once;
 mod prometheus;
 mod status_page;
