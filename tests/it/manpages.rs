@@ -95,7 +95,9 @@ fn completions_offer_every_subcommand_in_bash_zsh_and_fish() {
         for sub in &subs {
             assert!(script.contains(sub.as_str()), "{shell}: no {sub}");
         }
-        assert!(script.contains("--config"), "{shell}: no --config");
+        // fish names long options without their dashes.
+        let config_flag = if shell == "fish" { "-l config" } else { "--config" };
+        assert!(script.contains(config_flag), "{shell}: no --config");
         assert!(
             !script.contains("manpages"),
             "{shell}: offers the hidden manpages"
