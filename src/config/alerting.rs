@@ -239,25 +239,7 @@ impl ConfigBuilder<'_> {
 
     fn receiver_kind(&mut self, path: &str, r: &RawReceiver) -> Option<ReceiverKind> {
         let secret = |b: &mut Self, s: &Option<Spanned<String>>, field: &str| -> Option<String> {
-            let s = s.as_ref()?;
-            b.secret_refs.push(super::SecretRef {
-                path: format!("{path}.{field}"),
-                name: s.value.clone(),
-                loc: loc(s),
-            });
-            if !s
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || s.value.is_empty()
-            {
-                b.err(
-                    loc(s),
-                    &format!("{path}.{field}"),
-                    "a secret name is letters, digits and `_`",
-                );
-            }
-            Some(s.value.clone())
+            Some(b.secret_ref(&format!("{path}.{field}"), s.as_ref()?))
         };
         let kind = match r.kind.value.as_str() {
             "alertmanager" => {

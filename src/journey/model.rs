@@ -12,14 +12,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json_path::JsonPath;
 
-/// A 1-based position in a journey source file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Location {
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub col: u32,
-}
+pub use crate::diagnostics::Location;
 
 /// A string that may contain template expressions (`{{ base }}/api/orders`).
 ///

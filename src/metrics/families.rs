@@ -11,14 +11,15 @@ use prometheus::{
 
 use crate::runner::FailureClass;
 
-/// Whole runs and single steps: 5 ms to 2 minutes (the longest sensible journey timeout).
-const DURATION_BUCKETS: &[f64] = &[
+/// Whole runs, exported for every journey: few buckets (the series budget, docs/metrics.md),
+/// 500 ms to 2 minutes (the longest sensible journey timeout).
+const JOURNEY_BUCKETS: &[f64] = &[0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+/// Single steps, exported only with `metrics.step_detail`: 5 ms to 2 minutes.
+const STEP_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
 ];
-/// Back-end processes (`eventually`): 100 ms to 10 minutes.
-const COMPLETION_BUCKETS: &[f64] = &[
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-];
+/// Back-end processes (`eventually`): 500 ms to an hour, ten buckets.
+const COMPLETION_BUCKETS: &[f64] = &[0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
 /// Scheduling lag: a healthy scheduler is late by milliseconds; seconds mean starvation.
 const LAG_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -31,9 +32,7 @@ const DELIVERY_BUCKETS: &[f64] = &[
 ];
 
 /// Label names journeyd sets itself; the daemon's static labels may not reuse them.
-pub(super) const OWN_LABELS: &[&str] = &[
-    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "receiver", "le",
-];
+pub(super) use crate::labels::RESERVED as OWN_LABELS;
 /// Values of `result` on `journeyd_journey_runs_total`.
 pub(super) const RESULTS: [&str; 2] = ["pass", "fail"];
 /// Values of `result` on `journeyd_notifications_total`.
@@ -50,6 +49,7 @@ pub(super) struct JourneyFamilies {
     pub last_run: GaugeVec,
     pub last_success: GaugeVec,
     pub skipped: IntCounterVec,
+    pub cert_not_after: GaugeVec,
 }
 
 impl JourneyFamilies {
@@ -67,7 +67,7 @@ impl JourneyFamilies {
                 "journeyd_journey_duration_seconds",
                 "Wall time of a journey run, steps and cleanup, in seconds.",
                 j,
-                DURATION_BUCKETS,
+                JOURNEY_BUCKETS,
             )?,
             success: int_gauge_vec(
                 r,
@@ -99,6 +99,12 @@ impl JourneyFamilies {
                 "Runs that were due but not started, by reason (overlap, shutdown, concurrency).",
                 &["journey", "reason"],
             )?,
+            cert_not_after: gauge_vec(
+                r,
+                "journeyd_tls_cert_not_after_timestamp_seconds",
+                "Unix time at which the first-expiring peer certificate seen by the journey's last run expires.",
+                j,
+            )?,
         })
     }
 
@@ -117,13 +123,14 @@ impl JourneyFamilies {
         for g in [&self.success, &self.degraded] {
             let _ = g.remove_label_values(&[journey]);
         }
-        for g in [&self.last_run, &self.last_success] {
+        for g in [&self.last_run, &self.last_success, &self.cert_not_after] {
             let _ = g.remove_label_values(&[journey]);
         }
     }
 }
 
-/// Families labelled by journey and step.
+/// Families labelled by journey and step. `duration`, `http` and `attempts` are the
+/// per-step detail: registered always, filled only with `metrics.step_detail`.
 pub(super) struct StepFamilies {
     pub success: IntGaugeVec,
     pub duration: HistogramVec,
@@ -131,7 +138,6 @@ pub(super) struct StepFamilies {
     pub http: GaugeVec,
     pub attempts: IntGaugeVec,
     pub completion: HistogramVec,
-    pub cert_not_after: GaugeVec,
 }
 
 impl StepFamilies {
@@ -147,9 +153,9 @@ impl StepFamilies {
             duration: histogram_vec(
                 r,
                 "journeyd_step_duration_seconds",
-                "Wall time of a step, all attempts, in seconds.",
+                "Wall time of a step, all attempts, in seconds (metrics.step_detail).",
                 js,
-                DURATION_BUCKETS,
+                STEP_BUCKETS,
             )?,
             failures: counter_vec(
                 r,
@@ -160,13 +166,13 @@ impl StepFamilies {
             http: gauge_vec(
                 r,
                 "journeyd_step_http_duration_seconds",
-                "Phases of the step's last request on its last run, in seconds; connect includes TLS.",
+                "Phases of the step's last request on its last run, in seconds; connect includes TLS (metrics.step_detail).",
                 &["journey", "step", "phase"],
             )?,
             attempts: int_gauge_vec(
                 r,
                 "journeyd_step_attempts",
-                "Requests the step sent on its last run (more than one for eventually steps).",
+                "Requests the step sent on its last run, more than one for eventually steps (metrics.step_detail).",
                 js,
             )?,
             completion: histogram_vec(
@@ -175,12 +181,6 @@ impl StepFamilies {
                 "How long the back-end process took to finish, for eventually steps that passed, in seconds.",
                 &["journey", "step", "backend"],
                 COMPLETION_BUCKETS,
-            )?,
-            cert_not_after: gauge_vec(
-                r,
-                "journeyd_tls_cert_not_after_timestamp_seconds",
-                "Unix time at which the peer certificate seen by the step expires.",
-                js,
             )?,
         })
     }
@@ -203,7 +203,6 @@ impl StepFamilies {
         for g in [&self.success, &self.attempts] {
             let _ = g.remove_label_values(&[journey, step]);
         }
-        let _ = self.cert_not_after.remove_label_values(&[journey, step]);
     }
 
     /// Deletes the completion histogram of a step for one backend.

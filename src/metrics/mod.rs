@@ -29,7 +29,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 use prometheus::{Registry, TextEncoder};
 
-use self::families::{Families, OWN_LABELS, PHASES, RESULTS};
+use self::families::{Families, PHASES, RESULTS};
 use self::info::JourneyInfo;
 use self::state::{Backends, Gone, State};
 use crate::journey::Journey;
@@ -38,8 +38,17 @@ use crate::runner::{JourneyRun, StepOutcome, StepVerdict, Verdict};
 /// The exact content type of [`Metrics::render`] (the text encoder's format type).
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
 
+/// What the exposition includes beyond the default series budget (docs/metrics.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsOptions {
+    /// Per-step duration histograms, HTTP phase gauges and attempt gauges: about 24
+    /// series per step instead of 1. Off by default.
+    pub step_detail: bool,
+}
+
 /// Every metric journeyd exports, defined once.
 pub struct Metrics {
+    options: MetricsOptions,
     registry: Registry,
     families: Families,
     info: JourneyInfo,
@@ -62,6 +71,14 @@ impl Metrics {
     /// Fails when a static label name is not a valid Prometheus label name or is one
     /// journeyd sets itself (`journey`, `step`, ...).
     pub fn new(static_labels: &BTreeMap<String, String>) -> Result<Self, prometheus::Error> {
+        Self::with_options(static_labels, MetricsOptions::default())
+    }
+
+    /// [`Metrics::new`] with explicit [`MetricsOptions`].
+    pub fn with_options(
+        static_labels: &BTreeMap<String, String>,
+        options: MetricsOptions,
+    ) -> Result<Self, prometheus::Error> {
         check_static_labels(static_labels)?;
         let common: HashMap<String, String> = static_labels.clone().into_iter().collect();
         let registry = Registry::new_custom(None, Some(common).filter(|l| !l.is_empty()))?;
@@ -75,6 +92,7 @@ impl Metrics {
             .set(1);
         daemon.reload_ok.set(0);
         Ok(Self {
+            options,
             registry,
             families,
             info,
@@ -129,6 +147,7 @@ impl Metrics {
             return;
         };
         self.observe_verdict(name, run);
+        self.observe_cert(name, run);
         for step in &run.steps {
             if let Some(backend) = declared.steps.get(&step.name) {
                 self.observe_step(name, step, backend.as_deref(), &mut state.backends);
@@ -257,6 +276,19 @@ impl Metrics {
         }
     }
 
+    /// The first-expiring certificate the run saw, so one series per journey tells
+    /// when its site's certificate runs out.
+    fn observe_cert(&self, journey: &str, run: &JourneyRun) {
+        let first = run.steps.iter().filter_map(|s| s.cert_not_after).min();
+        if let Some(not_after) = first {
+            self.families
+                .journey
+                .cert_not_after
+                .with_label_values(&[journey])
+                .set(not_after.timestamp() as f64);
+        }
+    }
+
     fn observe_step(
         &self,
         journey: &str,
@@ -272,6 +304,32 @@ impl Metrics {
         let f = &self.families.step;
         let js = &[journey, step.name.as_str()];
         f.success.with_label_values(js).set(i64::from(passed));
+        if self.options.step_detail {
+            self.observe_step_detail(journey, step);
+        }
+        if let Some(failure) = step.failure.as_ref().filter(|_| !passed) {
+            let class = failure.class.as_str();
+            f.failures
+                .with_label_values(&[journey, &step.name, class])
+                .inc();
+        }
+        // Completion is only exported for steps that name their backend: it is the label.
+        let Some(backend) = backend else { return };
+        if let Some(secs) = step.backend_completion_seconds.filter(|_| passed) {
+            f.completion
+                .with_label_values(&[journey, &step.name, backend])
+                .observe(secs);
+        }
+        backends.record(backend, journey, &step.name, passed);
+        self.publish_backend(backends, backend);
+    }
+}
+
+impl Metrics {
+    /// The per-step detail series (`metrics.step_detail`).
+    fn observe_step_detail(&self, journey: &str, step: &StepOutcome) {
+        let f = &self.families.step;
+        let js = &[journey, step.name.as_str()];
         f.duration
             .with_label_values(js)
             .observe(step.duration_seconds);
@@ -288,48 +346,15 @@ impl Metrics {
                 .with_label_values(&[journey, &step.name, phase])
                 .set(secs);
         }
-        if let Some(failure) = step.failure.as_ref().filter(|_| !passed) {
-            let class = failure.class.as_str();
-            f.failures
-                .with_label_values(&[journey, &step.name, class])
-                .inc();
-        }
-        if let Some(not_after) = step.cert_not_after {
-            f.cert_not_after
-                .with_label_values(js)
-                .set(not_after.timestamp() as f64);
-        }
-        // Completion is only exported for steps that name their backend: it is the label.
-        let Some(backend) = backend else { return };
-        if let Some(secs) = step.backend_completion_seconds.filter(|_| passed) {
-            f.completion
-                .with_label_values(&[journey, &step.name, backend])
-                .observe(secs);
-        }
-        backends.record(backend, journey, &step.name, passed);
-        self.publish_backend(backends, backend);
     }
 }
 
-/// Rejects static labels that are not valid label names or that journeyd sets itself.
+/// Rejects static labels that are not valid label names or that journeyd sets itself
+/// (the configuration loader refuses them first, with their position).
 fn check_static_labels(labels: &BTreeMap<String, String>) -> Result<(), prometheus::Error> {
     for name in labels.keys() {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with("__");
-        if !valid {
-            return Err(prometheus::Error::Msg(format!(
-                "static label name `{name}` must match [a-zA-Z_][a-zA-Z0-9_]* and not start with `__`"
-            )));
-        }
-        if OWN_LABELS.contains(&name.as_str()) {
-            return Err(prometheus::Error::Msg(format!(
-                "static label `{name}` is set by journeyd itself; choose another name"
-            )));
-        }
+        crate::labels::check_name(name)
+            .map_err(|e| prometheus::Error::Msg(format!("static {e}")))?;
     }
     Ok(())
 }

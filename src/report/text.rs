@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::human_duration;
-use crate::runner::{JourneyRun, StepOutcome, StepVerdict, Verdict};
+use crate::runner::{Evidence, JourneyRun, StepOutcome, StepVerdict, Verdict};
 
 /// The progress line for a finished step.
 pub fn step_line(outcome: &StepOutcome) -> String {
@@ -72,6 +72,10 @@ pub fn summary(run: &JourneyRun) -> String {
         "FAIL {} at step \"{}\"{backend}: {}",
         run.journey, step.name, f.class
     );
+    // Where the step is written, as rustc and Hurl point at the source of an error.
+    if let Some(source) = &step.source {
+        let _ = writeln!(out, "  --> {source}");
+    }
     let _ = writeln!(out, "  {}", f.message);
     if !f.mismatches.is_empty() {
         let _ = writeln!(out, "\n  expected vs actual:");
@@ -84,24 +88,7 @@ pub fn summary(run: &JourneyRun) -> String {
         }
     }
     if let Some(e) = &step.evidence {
-        let _ = writeln!(out, "\n  request:  {} {}", e.request.method, e.request.url);
-        if let Some(r) = &e.response {
-            let ct = r
-                .headers
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("");
-            let _ = writeln!(out, "  response: {} {ct}", r.status);
-            if !r.body.is_empty() {
-                for line in r.body.lines().take(20) {
-                    let _ = writeln!(out, "    {line}");
-                }
-                if r.truncated {
-                    let _ = writeln!(out, "    … (truncated)");
-                }
-            }
-        }
+        evidence_note(e, &mut out);
     }
     if !run.captures.is_empty() {
         let vars: Vec<String> = run
@@ -121,6 +108,28 @@ pub fn summary(run: &JourneyRun) -> String {
     );
     debug_assert_eq!(run.verdict, Verdict::Fail);
     out
+}
+
+/// The request and response excerpt of the failing exchange.
+fn evidence_note(e: &Evidence, out: &mut String) {
+    let _ = writeln!(out, "\n  request:  {} {}", e.request.method, e.request.url);
+    if let Some(r) = &e.response {
+        let ct = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let _ = writeln!(out, "  response: {} {ct}", r.status);
+        if !r.body.is_empty() {
+            for line in r.body.lines().take(20) {
+                let _ = writeln!(out, "    {line}");
+            }
+            if r.truncated {
+                let _ = writeln!(out, "    … (truncated)");
+            }
+        }
+    }
 }
 
 fn cleanup_note(run: &JourneyRun, out: &mut String) {

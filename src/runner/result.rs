@@ -188,6 +188,11 @@ pub struct ResponseExcerpt {
 pub struct StepOutcome {
     /// Step name.
     pub name: String,
+    /// Where the step is written, `file:line:col` (`journeys/purchase.yaml:12:5`), so a
+    /// failure points at its source as a compiler error does. Absent in runs stored before
+    /// it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Back-end process the step proves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
@@ -231,6 +236,7 @@ impl StepOutcome {
     pub fn skipped(name: &str, backend: Option<&str>, reason: impl Into<String>) -> Self {
         Self {
             name: name.to_string(),
+            source: None,
             backend: backend.map(str::to_string),
             verdict: StepVerdict::Skipped,
             skip_reason: Some(reason.into()),
@@ -326,5 +332,26 @@ impl JourneyRun {
             failure_class: failed.and_then(|s| s.failure.as_ref().map(|f| f.class)),
             failure_message: failed.and_then(|s| s.failure.as_ref().map(|f| f.message.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs stored before steps carried their source still load; new ones keep it.
+    #[test]
+    fn step_source_is_optional_in_stored_json() {
+        let old = r#"{"name":"checkout","verdict":"fail","duration_seconds":0.5,
+            "timings":{"resolve":0.0,"connect":0.0,"processing":0.5,"transfer":0.0},
+            "attempts":1}"#;
+        let step: StepOutcome = serde_json::from_str(old).unwrap();
+        assert_eq!(step.source, None);
+        let mut new = step;
+        new.source = Some("journeys/purchase.yaml:12:5".into());
+        let json = serde_json::to_value(&new).unwrap();
+        assert_eq!(json["source"], "journeys/purchase.yaml:12:5");
+        let back: StepOutcome = serde_json::from_value(json).unwrap();
+        assert_eq!(back, new);
     }
 }

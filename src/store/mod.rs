@@ -1,4 +1,41 @@
-//! Run history in SQLite: the embedded default store, no server to install.
+//! Persistence: the run history and the alert database, behind one small
+//! interface, on SQLite (the embedded default, no server to install).
+//!
+//! # Interface
+//!
+//! The daemon, the server and the alert engine use only these operations, on
+//! domain types (never a backend's row or connection types):
+//!
+//! - Run history, [`Store`]: [`Store::open`]; writes [`Store::record`] (queued,
+//!   never stalls the scheduler), [`Store::flush`], [`Store::close`],
+//!   [`Store::prune_now`]; reads [`Store::recent_runs`], [`Store::get_run`],
+//!   [`Store::histories`]; gauges [`Store::queue_depth`],
+//!   [`Store::dropped_total`], [`Store::write_errors_total`].
+//! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
+//!   `commit` (state and notifications atomically), `enqueue`,
+//!   `remove_journeys`; silences `add_silence`, `active_silences`,
+//!   `expire_silence`; the outbox `pending`, and for the delivery workers
+//!   `head`, `delete`, `reschedule`, `queued_receivers`.
+//!
+//! Opening returns an [`OpenError`] a caller can match (not ours, too new,
+//! corrupt, permission, disk full, other); every other operation returns a
+//! [`StoreError`], which is only shown.
+//!
+//! # Backends
+//!
+//! [`Backend`] names where a database lives; [`Store::open`] and
+//! `AlertDb::open` match on it. SQLite is the only variant today:
+//! [`sqlite`] opens any journeyd database from a small [`sqlite::Schema`]
+//! (which database, application id, migrations, sync mode), and the
+//! SQLite-specific code sits below the handles (the writer thread, read pool
+//! and statements here; `alert::outbox::db`). A second backend (PostgreSQL,
+//! issue 8) adds a `Backend` variant, its own open layer returning the same
+//! [`OpenError`] cases and its own migrations, and an engine inside each
+//! handle chosen at open (enum dispatch): callers and the interface above do
+//! not change, and the same test suite runs on both. No trait yet: with one
+//! backend it would only be a second copy of this list.
+//!
+//! # Run history
 //!
 //! - One writer thread ([`writer`]) owns the only read-write connection and is
 //!   fed by a bounded queue; [`Store::record`] never stalls the scheduler for
@@ -6,7 +43,7 @@
 //! - Reads ([`read`]) use read-only connections in `spawn_blocking`; WAL lets
 //!   them run while the writer commits.
 //! - Retention ([`prune`]) runs on the writer thread in small batches.
-//! - The schema is versioned and migrated at open ([`schema`]).
+//! - The schema is versioned and migrated at open ([`schema`], [`sqlite`]).
 //!
 //! # What a crash can lose
 //!
@@ -15,17 +52,24 @@
 //! confirmed is on disk. A power loss or kernel crash can also lose the last
 //! few committed transactions. Neither corrupts the file. Runs still in the
 //! queue are lost in both cases; shutdown calls [`Store::close`] to avoid that.
+//!
+//! [`AlertDb`]: crate::alert::outbox::AlertDb
 
+mod error;
 mod prune;
 mod read;
-pub(crate) mod schema;
+mod schema;
+pub mod sqlite;
 mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -33,6 +77,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::{JourneyRun, RunSummary};
+pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 use read::ReadPool;
 use writer::{Cadence, Command, Counters, RunRow};
 
@@ -40,7 +85,41 @@ use writer::{Cadence, Command, Counters, RunRow};
 pub const RECORD_WAIT: Duration = Duration::from_secs(1);
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = schema::SCHEMA_VERSION;
+pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
+
+/// Where a database lives. Only SQLite today; see the module docs for how a
+/// second backend fits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file, created with its directory when missing.
+    Sqlite(PathBuf),
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::Sqlite(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl From<PathBuf> for Backend {
+    fn from(path: PathBuf) -> Self {
+        Backend::Sqlite(path)
+    }
+}
+
+impl From<&PathBuf> for Backend {
+    fn from(path: &PathBuf) -> Self {
+        Backend::Sqlite(path.clone())
+    }
+}
+
+impl From<&Path> for Backend {
+    fn from(path: &Path) -> Self {
+        Backend::Sqlite(path.to_path_buf())
+    }
+}
 
 /// How long history is kept.
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +143,8 @@ impl Default for Retention {
 /// Store settings.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// The SQLite file.
-    pub path: PathBuf,
+    /// Where the history lives.
+    pub backend: Backend,
     /// Retention.
     pub retention: Retention,
     /// Capacity of the write queue.
@@ -77,11 +156,12 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// Defaults: 30 days, 10 000 runs per journey, a queue of 1024, a
-    /// retention pass every 5 minutes or 500 writes.
+    /// A history in the SQLite file `path`, with defaults: 30 days, 10 000
+    /// runs per journey, a queue of 1024, a retention pass every 5 minutes or
+    /// 500 writes.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
-            path: path.into(),
+            backend: Backend::Sqlite(path.into()),
             retention: Retention::default(),
             queue_capacity: 1024,
             prune_interval: Duration::from_secs(300),
@@ -89,12 +169,6 @@ impl StoreOptions {
         }
     }
 }
-
-/// A store error (opening, schema, I/O). The message names the file and, where
-/// there is one, what the operator should do.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
 
 /// What the store remembers of a journey, to rebuild the status board at start-up.
 #[derive(Debug, Clone)]
@@ -124,20 +198,26 @@ struct Inner {
 
 impl Store {
     /// Opens (creating if needed) the database and starts the writer.
-    pub fn open(opts: StoreOptions) -> Result<Store, StoreError> {
-        let conn = schema::open_writer(&opts.path)?;
+    pub fn open(opts: StoreOptions) -> Result<Store, OpenError> {
+        let Backend::Sqlite(path) = opts.backend;
+        let conn = sqlite::open(&path, &schema::HISTORY, Access::ReadWrite)?;
         let (queue, rx) = mpsc::channel(opts.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let cadence = Cadence {
             interval: opts.prune_interval,
             every_writes: opts.prune_every_writes,
         };
-        let writer = writer::spawn(conn, rx, Arc::clone(&counters), opts.retention, cadence)?;
+        let writer = writer::spawn(conn, rx, Arc::clone(&counters), opts.retention, cadence)
+            .map_err(|e| OpenError::Other {
+                location: path.display().to_string(),
+                database: Database::RunHistory,
+                source: format!("cannot start the writer thread: {e}").into(),
+            })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 queue,
                 counters,
-                readers: Arc::new(ReadPool::new(opts.path)),
+                readers: Arc::new(ReadPool::new(path)),
                 writer,
             }),
         })

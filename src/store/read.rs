@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, Row};
 
-use super::{JourneyHistory, StoreError, schema};
+use super::{Access, Database, JourneyHistory, StoreError, schema, sqlite};
 use crate::runner::{FailureClass, JourneyRun, RunSummary, Verdict};
 
 /// Idle read connections kept open; more are opened on demand under load.
@@ -46,22 +46,23 @@ impl ReadPool {
         let task = tokio::task::spawn_blocking(move || {
             let conn = match pool.lock().pop() {
                 Some(conn) => conn,
-                None => schema::open_reader(&pool.path)?,
+                None => sqlite::open(&pool.path, &schema::HISTORY, Access::ReadOnly)?,
             };
             let out = query(&conn);
             let mut idle = pool.lock();
             if idle.len() < MAX_IDLE {
                 idle.push(conn);
             }
-            out.map_err(|e| {
-                StoreError(format!(
-                    "{}: run history query failed: {e}",
-                    pool.path.display()
-                ))
+            out.map_err(|e| StoreError::Query {
+                location: pool.path.display().to_string(),
+                what: "run history query",
+                source: Box::new(e),
             })
         });
-        task.await
-            .map_err(|e| StoreError(format!("run history query task failed: {e}")))?
+        task.await.map_err(|source| StoreError::Task {
+            database: Database::RunHistory,
+            source,
+        })?
     }
 
     /// The idle list; a panic elsewhere cannot leave it inconsistent, so poison is ignored.

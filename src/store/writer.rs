@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::Retention;
 use super::prune::Pruner;
-use super::{Retention, StoreError};
 use crate::runner::{JourneyRun, RunSummary, Verdict};
 
 /// What the writer is asked to do, in queue order.
@@ -92,13 +92,12 @@ pub(super) fn spawn(
     counters: Arc<Counters>,
     retention: Retention,
     cadence: Cadence,
-) -> Result<JoinHandle<()>, StoreError> {
+) -> std::io::Result<JoinHandle<()>> {
     // A private current-thread runtime only to wait on the queue with a
     // timeout; everything else on this thread is plain blocking code.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
-        .build()
-        .map_err(|e| StoreError(format!("cannot start the run history writer: {e}")))?;
+        .build()?;
     let writer = Writer {
         conn,
         rx,
@@ -114,7 +113,6 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("journeyd-store".into())
         .spawn(move || writer.run(&rt))
-        .map_err(|e| StoreError(format!("cannot start the run history writer: {e}")))
 }
 
 /// State of the writer thread.

@@ -37,12 +37,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
-use crate::store::StoreError;
+use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
 
 /// The schema version this build writes (`PRAGMA user_version` of `alerts.db`).
-pub const SCHEMA_VERSION: i64 = schema::SCHEMA_VERSION;
+pub const SCHEMA_VERSION: i64 = schema::ALERTS.version();
 
 /// The alert database; cheap to clone (every clone shares one connection).
 #[derive(Debug, Clone)]
@@ -108,14 +108,14 @@ impl Silence {
 }
 
 impl AlertDb {
-    /// Opens (creating if needed) the alert database at `path` (normally
-    /// `alerts.db` in the state directory). Errors name the file and what to do.
-    pub fn open(path: impl AsRef<Path>) -> Result<AlertDb, StoreError> {
-        let path = path.as_ref();
-        let conn = schema::open(path)?;
+    /// Opens (creating if needed) the alert database (normally the SQLite
+    /// file `alerts.db` in the state directory). Errors name the file and what to do.
+    pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
+        let Backend::Sqlite(path) = backend.into();
+        let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
         Ok(AlertDb {
             inner: Arc::new(Inner {
-                path: path.to_path_buf(),
+                path,
                 conn: Mutex::new(conn),
             }),
         })
@@ -189,8 +189,10 @@ impl AlertDb {
         created_by: &str,
         comment: &str,
     ) -> Result<i64, StoreError> {
-        let json = serde_json::to_string(matchers)
-            .map_err(|e| StoreError(format!("cannot serialize silence matchers: {e}")))?;
+        let json = serde_json::to_string(matchers).map_err(|source| StoreError::Encode {
+            what: "silence matchers",
+            source,
+        })?;
         let (by, comment) = (created_by.to_string(), comment.to_string());
         let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
         self.run("adding a silence", move |c| {
@@ -260,11 +262,16 @@ impl AlertDb {
             // A panic mid-call leaves no open transaction (dropping one rolls it
             // back), so the connection is still consistent: ignore the poison.
             let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
-                .map_err(|e| StoreError(format!("{}: {what} failed: {e}", inner.path.display())))
+            f(&mut conn).map_err(|e| StoreError::Query {
+                location: inner.path.display().to_string(),
+                what,
+                source: Box::new(e),
+            })
         });
-        task.await
-            .map_err(|e| StoreError(format!("alert database task failed: {e}")))?
+        task.await.map_err(|source| StoreError::Task {
+            database: Database::Alerts,
+            source,
+        })?
     }
 }
 
@@ -273,8 +280,10 @@ fn encode(notifications: &[(String, AlertEvent)]) -> Result<Vec<NewRow>, StoreEr
     notifications
         .iter()
         .map(|(receiver, event)| {
-            let json = serde_json::to_string(event)
-                .map_err(|e| StoreError(format!("cannot serialize a notification: {e}")))?;
+            let json = serde_json::to_string(event).map_err(|source| StoreError::Encode {
+                what: "a notification",
+                source,
+            })?;
             let labels = match event {
                 AlertEvent::Firing(a) | AlertEvent::Resolved(a, _) => &a.labels,
             };

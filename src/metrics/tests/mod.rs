@@ -2,6 +2,7 @@
 //! and `promtool check metrics`.
 
 mod alerting;
+mod budget;
 mod daemon;
 mod reload;
 mod runs;
@@ -47,7 +48,14 @@ fn journey(src: &str) -> Journey {
     parse_journey(Path::new("t.yaml"), src, &Engine::new()).unwrap_or_else(|d| panic!("{d:?}"))
 }
 
+/// Metrics with every series, the per-step detail included.
 fn metrics() -> Metrics {
+    let labels = BTreeMap::from([("location".to_string(), "lab".to_string())]);
+    Metrics::with_options(&labels, MetricsOptions { step_detail: true }).unwrap()
+}
+
+/// Metrics as a daemon exports them by default (the series budget).
+fn default_metrics() -> Metrics {
     let labels = BTreeMap::from([("location".to_string(), "lab".to_string())]);
     Metrics::new(&labels).unwrap()
 }
@@ -138,4 +146,35 @@ fn assert_lines(text: &str, expected: &[&str]) {
             "missing `{line}` in:\n{text}"
         );
     }
+}
+
+/// Asserts that `promtool check metrics` accepts `text` without a lint.
+///
+/// Fails (never skips) when `promtool` is missing: `scripts/test.sh` installs
+/// Debian's `prometheus` package, so a missing tool is a broken set-up.
+fn assert_promtool_accepts(text: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => panic!(
+            "cannot run promtool ({e}): install Debian's `prometheus` package (scripts/test.sh does)"
+        ),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{text}"
+    );
 }

@@ -1,13 +1,9 @@
 //! Crash safety: a child process (this test binary, running the ignored
-//! `crash_writer_child` test) writes runs in a loop and reports each flushed
-//! batch on stdout; the parent `kill -9`s it mid-stream, then checks the file
-//! is intact and holds every run whose flush was confirmed.
+//! `crash_writer_child` test through [`crate::store::testutil`]) writes runs
+//! in a loop and reports each flushed batch on stdout; the parent `kill -9`s
+//! it mid-stream, then checks the file is intact and holds every run whose
+//! flush was confirmed.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -16,9 +12,8 @@ use super::fixtures::sample_run;
 use super::{at, options_at};
 use crate::runner::Verdict;
 use crate::store::Store;
+use crate::store::testutil::{CrashChild, assert_intact, child_path};
 
-/// Tells the child test where to write; without it the child does nothing.
-const CHILD_ENV: &str = "JOURNEYD_STORE_CRASH_CHILD_DB";
 /// The child's full test name, for `--exact`.
 const CHILD_TEST: &str = "store::tests::crash::crash_writer_child";
 /// Flushed runs the parent waits for before killing the child.
@@ -27,7 +22,7 @@ const KILL_AFTER: usize = 1500;
 #[tokio::test]
 #[ignore = "helper process for flushed_runs_survive_kill_9"]
 async fn crash_writer_child() {
-    let Ok(path) = std::env::var(CHILD_ENV) else {
+    let Some(path) = child_path() else {
         return;
     };
     let store = Store::open(options_at(path)).unwrap();
@@ -53,23 +48,15 @@ async fn crash_writer_child() {
 async fn flushed_runs_survive_kill_9() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("history.db");
-    let (mut child, lines) = spawn_child(&path);
-    let flushed = collect_flushed(&mut child, &lines);
+    let mut child = CrashChild::spawn(CHILD_TEST, &path);
+    let flushed = child.collect("FLUSHED ", KILL_AFTER, Duration::from_secs(4), |ids| {
+        ids.split(' ')
+            .map(|id| id.parse::<uuid::Uuid>().unwrap())
+            .collect()
+    });
     // SIGKILL while the child is still recording the next batches.
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "child was killed, not finished: {status}"
-    );
-
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    drop(conn);
+    child.kill_9();
+    assert_intact(&path);
 
     let store = Store::open(options_at(&path)).unwrap();
     for id in &flushed {
@@ -80,46 +67,4 @@ async fn flushed_runs_survive_kill_9() {
     }
     let stored = store.recent_runs("purchase", 100_000).await.unwrap().len();
     assert!(stored >= flushed.len(), "{stored} < {}", flushed.len());
-}
-
-/// Starts this test binary as the writer child; its stdout lines arrive on the receiver.
-fn spawn_child(path: &Path) -> (Child, Receiver<String>) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
-        .env(CHILD_ENV, path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines)
-}
-
-/// Reads confirmed run ids until [`KILL_AFTER`], failing (and killing the
-/// child) if they do not come within a few seconds.
-fn collect_flushed(child: &mut Child, lines: &Receiver<String>) -> Vec<uuid::Uuid> {
-    let deadline = Instant::now() + Duration::from_secs(4);
-    let mut flushed = Vec::new();
-    while flushed.len() < KILL_AFTER {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = lines.recv_timeout(left) else {
-            let _ = child.kill();
-            panic!(
-                "child confirmed only {} flushed runs in time",
-                flushed.len()
-            );
-        };
-        if let Some(ids) = line.strip_prefix("FLUSHED ") {
-            flushed.extend(ids.split(' ').map(|id| id.parse::<uuid::Uuid>().unwrap()));
-        }
-    }
-    flushed
 }

@@ -4,6 +4,7 @@
 
 mod crash;
 mod fixtures;
+mod open;
 mod queue;
 mod retention;
 
@@ -42,6 +43,12 @@ fn options_at(path: impl Into<std::path::PathBuf>) -> StoreOptions {
     let mut opts = StoreOptions::new(path);
     opts.retention.max_age = FOREVER;
     opts
+}
+
+/// The SQLite file of `opts`.
+fn file(opts: &StoreOptions) -> &std::path::Path {
+    let Backend::Sqlite(path) = &opts.backend;
+    path
 }
 
 fn options(dir: &TempDir) -> StoreOptions {
@@ -156,7 +163,7 @@ async fn reopened_store_keeps_its_runs_and_schema() {
     assert_eq!(store.get_run(run.run_id).await.unwrap(), Some(run));
     store.close().await;
 
-    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    let conn = rusqlite::Connection::open(file(&opts)).unwrap();
     let pragma = |name: &str| -> String {
         conn.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
             .map(|v| format!("{v:?}"))
@@ -179,13 +186,25 @@ async fn reopened_store_keeps_its_runs_and_schema() {
 async fn garbage_file_is_refused_with_a_clear_error() {
     let dir = TempDir::new().unwrap();
     let opts = options(&dir);
-    std::fs::write(&opts.path, "journey: purchase\n".repeat(500)).unwrap();
-    let err = Store::open(opts.clone()).unwrap_err().to_string();
-    assert!(err.starts_with(&opts.path.display().to_string()), "{err}");
+    std::fs::write(file(&opts), "journey: purchase\n".repeat(500)).unwrap();
+    let err = Store::open(opts.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Corrupt {
+                database: Database::RunHistory,
+                damage: Damage::NotADatabase,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = err.to_string();
+    assert!(err.starts_with(&file(&opts).display().to_string()), "{err}");
     assert!(err.contains("not a SQLite database"), "{err}");
     assert!(err.contains("move the file aside"), "{err}");
     // Refusing must not have touched the file.
-    assert_eq!(std::fs::read(&opts.path).unwrap().len(), 18 * 500);
+    assert_eq!(std::fs::read(file(&opts)).unwrap().len(), 18 * 500);
 }
 
 #[tokio::test]
@@ -193,12 +212,18 @@ async fn newer_schema_version_is_refused() {
     let dir = TempDir::new().unwrap();
     let opts = options(&dir);
     Store::open(opts.clone()).unwrap().close().await;
-    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    let conn = rusqlite::Connection::open(file(&opts)).unwrap();
     conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
         .unwrap();
     drop(conn);
-    let err = Store::open(opts.clone()).unwrap_err().to_string();
-    assert!(err.starts_with(&opts.path.display().to_string()), "{err}");
+    let err = Store::open(opts.clone()).unwrap_err();
+    assert!(
+        matches!(err, OpenError::TooNew { found, known, .. }
+            if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    let err = err.to_string();
+    assert!(err.starts_with(&file(&opts).display().to_string()), "{err}");
     assert!(err.contains("newer journeyd"), "{err}");
     assert!(err.contains("Upgrade journeyd"), "{err}");
 }
@@ -207,10 +232,23 @@ async fn newer_schema_version_is_refused() {
 async fn another_programs_database_is_refused() {
     let dir = TempDir::new().unwrap();
     let opts = options(&dir);
-    let conn = rusqlite::Connection::open(&opts.path).unwrap();
+    let conn = rusqlite::Connection::open(file(&opts)).unwrap();
     conn.execute_batch("CREATE TABLE runs (id INTEGER)")
         .unwrap();
     drop(conn);
-    let err = Store::open(opts).unwrap_err().to_string();
-    assert!(err.contains("not journeyd's run history"), "{err}");
+    let err = Store::open(opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::NotOurs {
+                application_id: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("not journeyd's run history"),
+        "{err}"
+    );
 }

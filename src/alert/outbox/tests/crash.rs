@@ -1,20 +1,15 @@
 //! Crash safety: a child process (this test binary, running the ignored
-//! `crash_commit_child` test) commits alert transitions in a loop and reports
+//! `crash_commit_child` test through [`crate::store::testutil`]) commits alert transitions in a loop and reports
 //! each one on stdout once `commit` returned; the parent `kill -9`s it
 //! mid-stream, reopens the file and checks that every reported transition left
 //! both its state and its notification, and that delivery sends each once.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Instant as StdInstant;
 
 use super::*;
+use crate::store::testutil::{CrashChild, assert_intact, child_path};
 
-/// Tells the child test where to write; without it the child does nothing.
-const CHILD_ENV: &str = "JOURNEYD_OUTBOX_CRASH_CHILD_DB";
 /// The child's full test name, for `--exact`.
 const CHILD_TEST: &str = "alert::outbox::tests::crash::crash_commit_child";
 /// Committed transitions the parent waits for before killing the child.
@@ -27,7 +22,7 @@ fn journey(k: usize) -> String {
 #[tokio::test]
 #[ignore = "helper process for committed_notifications_survive_kill_9"]
 async fn crash_commit_child() {
-    let Ok(path) = std::env::var(CHILD_ENV) else {
+    let Some(path) = child_path() else {
         return;
     };
     let db = AlertDb::open(path).unwrap();
@@ -48,15 +43,13 @@ async fn crash_commit_child() {
 async fn committed_notifications_survive_kill_9() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("alerts.db");
-    let (mut child, lines) = spawn_child(&path);
-    let committed = collect_committed(&mut child, &lines);
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "child was killed, not finished: {status}"
-    );
+    let mut child = CrashChild::spawn(CHILD_TEST, &path);
+    let committed: Vec<usize> =
+        child.collect("COMMITTED ", KILL_AFTER, Duration::from_secs(10), |k| {
+            vec![k.parse().unwrap()]
+        });
+    child.kill_9();
+    assert_intact(&path);
 
     let db = AlertDb::open(&path).unwrap();
     let states = db.load_states().await.unwrap();
@@ -99,43 +92,4 @@ async fn committed_notifications_survive_kill_9() {
         assert!(delivered.contains(&journey(*k)), "notification {k} lost");
     }
     assert!(db.pending().await.unwrap().is_empty());
-}
-
-/// Starts this test binary as the committing child; its stdout lines arrive on the receiver.
-fn spawn_child(path: &Path) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
-        .env(CHILD_ENV, path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines)
-}
-
-/// Reads confirmed commits until [`KILL_AFTER`], failing (and killing the
-/// child) if they do not come within a few seconds.
-fn collect_committed(child: &mut Child, lines: &std::sync::mpsc::Receiver<String>) -> Vec<usize> {
-    let deadline = StdInstant::now() + Duration::from_secs(10);
-    let mut committed = Vec::new();
-    while committed.len() < KILL_AFTER {
-        let left = deadline.saturating_duration_since(StdInstant::now());
-        let Ok(line) = lines.recv_timeout(left) else {
-            let _ = child.kill();
-            panic!("child confirmed only {} commits in time", committed.len());
-        };
-        if let Some(k) = line.strip_prefix("COMMITTED ") {
-            committed.push(k.parse().unwrap());
-        }
-    }
-    committed
 }

@@ -72,10 +72,12 @@ async fn failed_commit_leaves_neither_state_nor_notifications() {
     let mut batch = to("pager", &[resolved("purchase")]);
     batch.extend(to("boom", &[resolved("purchase")]));
     let err = db.commit("purchase", "v2", &batch).await.unwrap_err();
-    assert!(err.0.contains("boom refused"), "{err}");
-    assert!(err.0.contains("alerts.db"), "names the file: {err}");
+    assert!(matches!(err, StoreError::Query { .. }), "{err:?}");
+    let err = err.to_string();
+    assert!(err.contains("boom refused"), "{err}");
+    assert!(err.contains("alerts.db"), "names the file: {err}");
     let err = db.commit("signup", "v1", &batch).await.unwrap_err();
-    assert!(err.0.contains("boom refused"), "{err}");
+    assert!(err.to_string().contains("boom refused"), "{err}");
 
     assert_eq!(
         db.load_states().await.unwrap(),
@@ -247,7 +249,8 @@ fn open_creates_the_file_and_refuses_other_files() {
         .unwrap();
     drop(conn);
     let err = AlertDb::open(&path).unwrap_err();
-    assert!(err.0.contains("newer journeyd"), "{err}");
+    assert!(matches!(err, OpenError::TooNew { .. }), "{err:?}");
+    assert!(err.to_string().contains("newer journeyd"), "{err}");
 
     // The run history (another application id) is not an alert database.
     let history = dir.path().join("history.db");
@@ -256,11 +259,24 @@ fn open_creates_the_file_and_refuses_other_files() {
         .unwrap();
     drop(conn);
     let err = AlertDb::open(&history).unwrap_err();
-    assert!(err.0.contains("not journeyd's alert database"), "{err}");
-    assert!(err.0.contains("history.db"), "{err}");
+    assert!(
+        matches!(
+            err,
+            OpenError::NotOurs {
+                database: Database::Alerts,
+                application_id: 1_246_907_993,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = err.to_string();
+    assert!(err.contains("not journeyd's alert database"), "{err}");
+    assert!(err.contains("history.db"), "{err}");
 
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "x".repeat(4096)).unwrap();
     let err = AlertDb::open(&text).unwrap_err();
-    assert!(err.0.contains("not a SQLite database"), "{err}");
+    assert!(matches!(err, OpenError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a SQLite database"), "{err}");
 }
