@@ -96,7 +96,11 @@ fn completions_offer_every_subcommand_in_bash_zsh_and_fish() {
             assert!(script.contains(sub.as_str()), "{shell}: no {sub}");
         }
         // fish names long options without their dashes.
-        let config_flag = if shell == "fish" { "-l config" } else { "--config" };
+        let config_flag = if shell == "fish" {
+            "-l config"
+        } else {
+            "--config"
+        };
         assert!(script.contains(config_flag), "{shell}: no --config");
         assert!(
             !script.contains("manpages"),
