@@ -21,9 +21,12 @@ fail() {
     exit 1
 }
 
-if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+installed_cargo_deb=$(cargo deb --version 2>/dev/null || true)
+if [ -z "$installed_cargo_deb" ]; then
     say "installing cargo-deb $CARGO_DEB_VERSION"
     cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION" >&2
+elif [ "$installed_cargo_deb" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+    say "note: using $installed_cargo_deb; the packaging is checked with cargo-deb $CARGO_DEB_VERSION"
 fi
 if ! command -v dpkg-shlibdeps >/dev/null 2>&1; then
     say "installing dpkg-dev (dpkg-shlibdeps)"
