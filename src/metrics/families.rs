@@ -135,6 +135,7 @@ pub(super) struct StepFamilies {
     pub success: IntGaugeVec,
     pub duration: HistogramVec,
     pub failures: IntCounterVec,
+    pub retries: IntCounterVec,
     pub http: GaugeVec,
     pub attempts: IntGaugeVec,
     pub completion: HistogramVec,
@@ -162,6 +163,12 @@ impl StepFamilies {
                 "journeyd_step_failures_total",
                 "Step failures by failure class.",
                 &["journey", "step", "class"],
+            )?,
+            retries: counter_vec(
+                r,
+                "journeyd_step_retries_total",
+                "Requests sent again after a transient fault, by the fault's class (created at the first retry).",
+                &["journey", "step", "reason"],
             )?,
             http: gauge_vec(
                 r,
@@ -191,6 +198,9 @@ impl StepFamilies {
         for class in FailureClass::ALL {
             let _ = self
                 .failures
+                .remove_label_values(&[journey, step, class.as_str()]);
+            let _ = self
+                .retries
                 .remove_label_values(&[journey, step, class.as_str()]);
         }
         for phase in PHASES {

@@ -23,6 +23,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use self::alerting::AlertLevel;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -304,6 +306,11 @@ impl Metrics {
         let f = &self.families.step;
         let js = &[journey, step.name.as_str()];
         f.success.with_label_values(js).set(i64::from(passed));
+        for reason in &step.retries {
+            f.retries
+                .with_label_values(&[journey, &step.name, reason.as_str()])
+                .inc();
+        }
         if self.options.step_detail {
             self.observe_step_detail(journey, step);
         }

@@ -30,6 +30,10 @@ pub fn step_line(outcome: &StepOutcome) -> String {
     if outcome.attempts > 1 {
         let _ = write!(line, "  {} attempts", outcome.attempts);
     }
+    if !outcome.retries.is_empty() {
+        let reasons: Vec<&str> = outcome.retries.iter().map(|r| r.as_str()).collect();
+        let _ = write!(line, "  retried after {}", reasons.join(", "));
+    }
     if let Some(c) = outcome.backend_completion_seconds {
         let backend = outcome.backend.as_deref().unwrap_or("back-end");
         let _ = write!(line, "  {backend} done in {}", human_duration(c));

@@ -208,8 +208,13 @@ pub struct StepOutcome {
     pub duration_seconds: f64,
     /// Phases of the last attempt.
     pub timings: PhaseTimings,
-    /// Number of requests sent (more than one for `eventually`).
+    /// Number of attempts judged (more than one for `eventually`); requests sent are
+    /// `attempts` plus the retries.
     pub attempts: u32,
+    /// Requests sent again after a transient fault, by the class of that fault
+    /// (`connect`, `connection_reset`, `timeout`, `http_status`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<FailureClass>,
     /// For `eventually` steps that passed: how long the back-end process took, seconds,
     /// from the first attempt to the passing response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,6 +249,7 @@ impl StepOutcome {
             duration_seconds: 0.0,
             timings: PhaseTimings::default(),
             attempts: 0,
+            retries: Vec::new(),
             backend_completion_seconds: None,
             cert_not_after: None,
             degraded: false,

@@ -15,7 +15,7 @@ use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
 use crate::journey::secrets::SecretSource;
 use crate::journey::template::{Engine, GENERATORS, Scope};
-use crate::redact::Redactor;
+use crate::runner::redact::Redactor;
 
 /// Everything a run needs besides the journey.
 #[derive(Debug, Clone, Default)]
@@ -311,7 +311,7 @@ fn captured_values(
             continue;
         };
         let text = if c.secret {
-            crate::redact::REDACTED.to_string()
+            crate::runner::redact::REDACTED.to_string()
         } else {
             let t = match v {
                 serde_json::Value::String(s) => s.clone(),

@@ -14,5 +14,6 @@ mod manpages;
 mod notify;
 mod once;
 mod prometheus;
+mod retry;
 mod status_page;
 mod util;

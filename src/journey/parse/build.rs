@@ -272,10 +272,12 @@ impl<'a> Builder<'a> {
             headers: Vec::new(),
             timeout: DEFAULT_STEP_TIMEOUT,
             redirects: Redirects::default(),
+            retry: Retry::default(),
         };
         let Some(d) = d else {
             return out;
         };
+        out.retry = self.retry("defaults.retry", d.retry.as_ref(), &out.retry);
         out.headers = self.headers(&d.headers, "defaults.headers");
         if let Some(t) = d
             .timeout
@@ -355,6 +357,11 @@ impl<'a> Builder<'a> {
             .warn_duration
             .as_ref()
             .and_then(|w| self.duration(w, &format!("{path}.warn_duration")));
+        let retry = self.retry(
+            &format!("{path}.retry"),
+            raw.retry.as_ref(),
+            &defaults.retry,
+        );
         Step {
             name,
             loc: loc(s),
@@ -366,6 +373,7 @@ impl<'a> Builder<'a> {
             captures,
             eventually,
             warn_duration,
+            retry,
             uses: std::mem::take(&mut self.uses).into_iter().collect(),
         }
     }
@@ -403,4 +411,5 @@ pub(super) struct Defaults {
     pub(super) headers: Vec<(String, Template)>,
     pub(super) timeout: Duration,
     pub(super) redirects: Redirects,
+    pub(super) retry: Retry,
 }

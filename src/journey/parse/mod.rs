@@ -16,6 +16,7 @@ mod eventually;
 mod expect;
 mod raw;
 mod request;
+mod retry;
 mod templates;
 mod values;
 
