@@ -10,6 +10,7 @@ mod docs;
 mod eventually;
 mod hostile;
 mod journeys;
+mod manpages;
 mod notify;
 mod once;
 mod prometheus;
