@@ -277,3 +277,50 @@ async fn re_sends_coalesce_in_memory_too() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].event, AlertEvent::Firing(newer));
 }
+
+#[tokio::test]
+async fn start_on_a_full_disk_alerts_from_memory_and_stores_it_when_space_returns() {
+    let fs = crate::store::testutil::Tmpfs::mount("4m");
+    let path = fs.path().join("alerts.db");
+    let db = AlertDb::open(&path).unwrap();
+    db.commit("signup", "firing", &[]).await.unwrap();
+    drop(db);
+    fs.fill();
+    let err = AlertDb::open(&path).unwrap_err();
+    assert!(matches!(err, OpenError::DiskFull { .. }), "{err:?}");
+
+    let db = AlertDb::start(&path).unwrap();
+    assert!(!db.is_open());
+    let m = metrics();
+    let (pager, mut accepted) = gated(None);
+    pager.open.send_replace(true);
+    let running = Running::start(&db, vec![pager.clone()], &m, fast());
+    assert_lines(&m.render(), &[r#"journeyd_store_up{database="alerts"} 0"#]);
+    db.commit("purchase", "firing", &to("pager", &[firing("purchase")]))
+        .await
+        .unwrap();
+    running.handle.wake();
+    assert_eq!(take(&mut accepted, 1).await[0].event, firing("purchase"));
+
+    fs.free();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !db.is_open() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reopened within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        db.commit("purchase", "firing", &[]).await.unwrap();
+    }
+    running.stop().await;
+    assert!(
+        accepted.try_recv().is_err(),
+        "a notification was sent twice"
+    );
+    let states = db.load_states().await.unwrap();
+    assert_eq!(
+        (states["signup"].as_str(), states["purchase"].as_str()),
+        ("firing", "firing")
+    );
+    assert_lines(&m.render(), &[r#"journeyd_store_up{database="alerts"} 1"#]);
+}
