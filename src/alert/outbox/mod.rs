@@ -14,6 +14,34 @@
 //! - The file is separate from the run history, so alert writes never queue
 //!   behind history writes.
 //!
+//! # When the file cannot be written
+//!
+//! A full disk must not silence alerting. A commit or re-send that cannot be
+//! written (disk full, I/O error, or a database that [`AlertDb::start`] could
+//! not open because the disk was full at start-up) is kept in memory
+//! ([`spill`]), in commit order, and the call succeeds: the delivery workers
+//! serve it from there at once, after the receiver's stored rows, which are
+//! older. Every later commit joins it until the whole spill is written in one
+//! transaction (tried before every write, at most every second before a
+//! read), so order per receiver holds and nothing is sent twice: a row stored
+//! while it was being sent keeps its outcome, and a delivered row whose delete
+//! cannot be written is remembered and skipped. A closed database is opened
+//! (created, migrated) within [`slot::REOPEN_EVERY`] of space returning.
+//! Failures show in `journeyd_alert_commit_failures_total`,
+//! `journeyd_alert_notifications_in_memory` and `journeyd_store_up{database="alerts"}`.
+//!
+//! # What a crash can lose
+//!
+//! With writes working: nothing committed (`synchronous=FULL`). During a full
+//! disk: whatever waits only in memory, i.e. the alert states and the
+//! notifications committed since the failure (at most [`spill::MAX_ROWS`]
+//! notifications). After the restart the stored state is the last one written,
+//! and the engine re-derives from fresh runs: an alert still failing fires
+//! again (a second page if the first was delivered from memory), a resolve
+//! whose firing is still stored is sent when the journey passes, a firing and
+//! resolve that both happened during the outage are not re-sent. Shutdown
+//! tries one last flush and logs how many notifications it could not store.
+//!
 //! Alert volume is tiny (a few rows per state change), so one connection
 //! behind a mutex serves every call, each in `spawn_blocking`: no pool, no
 //! writer thread.
