@@ -145,7 +145,10 @@ impl Default for Retention {
 /// Called with `(journey, run_id)` for every run lost from the history (queue
 /// full, write failed), so whoever shows runs can stop linking to it.
 #[derive(Clone)]
-pub struct OnLost(Arc<dyn Fn(&str, uuid::Uuid) + Send + Sync>);
+pub struct OnLost(Arc<LostFn>);
+
+/// What [`OnLost`] calls: `(journey, run_id)`.
+type LostFn = dyn Fn(&str, uuid::Uuid) + Send + Sync;
 
 impl OnLost {
     /// Wraps `f`.

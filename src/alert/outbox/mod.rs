@@ -287,10 +287,17 @@ impl AlertDb {
             Ok(())
         })
         .await?;
-        self.run("removing alert states", move |c| {
-            db::remove_journeys(c, &keep)
-        })
-        .await
+        match self
+            .run("removing alert states", move |c| {
+                db::remove_journeys(c, &keep)
+            })
+            .await
+        {
+            // Not open (full disk at start): nothing stored to forget yet; the
+            // next start after a reload forgets them.
+            Err(StoreError::Unavailable { .. }) => Ok(0),
+            other => other,
+        }
     }
 
     /// Every pending notification, oldest first: the stored ones, then those
@@ -344,10 +351,22 @@ impl AlertDb {
     }
 
     /// Silences in force at `now`, oldest first.
+    ///
+    /// While the database is not open (a start on a full disk) there are none:
+    /// the stored ones are unreachable, and the engine asks after every run, so
+    /// an error here would flood the log with what start-up already said.
     pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
         let now = now.timestamp_millis();
-        self.run("reading silences", move |c| db::active_silences(c, now))
-            .await
+        self.with_slot(move |slot| match slot.conn("reading silences") {
+            Ok(c) => db::active_silences(c, now).map_err(|e| StoreError::Query {
+                location: slot.path.display().to_string(),
+                what: "reading silences",
+                source: Box::new(e),
+            }),
+            Err(StoreError::Unavailable { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        })
+        .await
     }
 
     /// Ends silence `id` at `now`; false when there is none or it already ended.

@@ -15,8 +15,11 @@ use crate::runner::Verdict;
 use crate::store::testutil::Tmpfs;
 use crate::store::{OnLost, OpenError, Store, StoreOptions};
 
-/// Records `(journey, run id)` of every lost run.
-fn lost_log() -> (OnLost, Arc<Mutex<Vec<(String, uuid::Uuid)>>>) {
+/// `(journey, run id)` of every lost run, in order.
+type LostLog = Arc<Mutex<Vec<(String, uuid::Uuid)>>>;
+
+/// Records every lost run.
+fn lost_log() -> (OnLost, LostLog) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let to = Arc::clone(&log);
     let hook = OnLost::new(move |journey, id| to.lock().unwrap().push((journey.to_string(), id)));
