@@ -42,7 +42,7 @@ fn store_health(state: &ServerState) -> Value {
     let alerts = state
         .alert_db
         .as_ref()
-        .is_none_or(|db| db.is_open() && db.in_memory() == 0);
+        .is_none_or(crate::alert::outbox::AlertDb::is_healthy);
     let name = |up: bool| if up { "up" } else { "degraded" };
     let mut v = json!({"run_history": name(history), "alerts": name(alerts)});
     if !(history && alerts) {

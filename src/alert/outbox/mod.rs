@@ -26,7 +26,10 @@
 //! read), so order per receiver holds and nothing is sent twice: a row stored
 //! while it was being sent keeps its outcome, and a delivered row whose delete
 //! cannot be written is remembered and skipped. A closed database is opened
-//! (created, migrated) within [`slot::REOPEN_EVERY`] of space returning.
+//! (created, migrated) within [`slot::REOPEN_EVERY`] of space returning. One
+//! exception to order: while a database that could not be opened at start
+//! stays closed, the rows stored in it before are unreachable, so what waits
+//! in memory goes out first and those rows follow once it opens.
 //! Failures show in `journeyd_alert_commit_failures_total`,
 //! `journeyd_alert_notifications_in_memory` and `journeyd_store_up{database="alerts"}`.
 //!
@@ -206,6 +209,11 @@ impl AlertDb {
     /// until it could be opened).
     pub fn is_open(&self) -> bool {
         self.lock().conn.is_some()
+    }
+
+    /// Open, and its last write succeeded (nothing waits in memory).
+    pub fn is_healthy(&self) -> bool {
+        self.lock().healthy()
     }
 
     /// Notifications waiting in memory because the database could not be written.

@@ -194,6 +194,7 @@ impl Slot {
             // Remembered, so the row is not sent again; the next flush deletes it.
             tracing::warn!(notification = id, error = %e, "Cannot delete a finished notification; remembered in memory.");
             self.spill.done.insert(id, receiver.to_string());
+            self.publish();
         }
         Ok(())
     }
@@ -266,10 +267,15 @@ impl Slot {
         }
     }
 
-    /// Refreshes the gauges: database open, notifications in memory.
+    /// Open, and nothing waits in memory (the last write succeeded).
+    pub fn healthy(&self) -> bool {
+        self.conn.is_some() && self.spill.is_empty()
+    }
+
+    /// Refreshes the gauges: database healthy, notifications in memory.
     pub fn publish(&self) {
         if let Some(m) = &self.metrics {
-            m.set_store_up(Database::Alerts, self.conn.is_some());
+            m.set_store_up(Database::Alerts, self.healthy());
             m.set_alert_notifications_in_memory(self.spill.rows.len() as u64);
         }
     }
