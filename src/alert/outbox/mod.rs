@@ -54,6 +54,7 @@
 mod db;
 pub mod delivery;
 mod schema;
+mod silences;
 mod slot;
 mod spill;
 
@@ -66,7 +67,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
@@ -74,6 +75,7 @@ use crate::metrics::Metrics;
 use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
+pub use silences::Silence;
 use slot::Slot;
 
 /// The schema version this build writes (`PRAGMA user_version` of `alerts.db`).
@@ -128,36 +130,6 @@ pub struct Pending {
     pub next_attempt_at: DateTime<Utc>,
     /// What the last failed attempt said.
     pub last_error: Option<String>,
-}
-
-/// A silence: notifications of alerts it matches are not sent while it is in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Silence {
-    /// Id.
-    pub id: i64,
-    /// Label name -> value; an alert matches when it has every one of them.
-    pub matchers: BTreeMap<String, String>,
-    /// In force from (millisecond precision).
-    pub starts_at: DateTime<Utc>,
-    /// In force until, excluded.
-    pub ends_at: DateTime<Utc>,
-    /// Who created it.
-    pub created_by: String,
-    /// Why.
-    pub comment: String,
-}
-
-impl Silence {
-    /// True when `labels` carry every matcher with the same value. A silence
-    /// without matchers matches nothing: silencing everything takes intent, not
-    /// an empty form.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        !self.matchers.is_empty()
-            && self
-                .matchers
-                .iter()
-                .all(|(name, value)| labels.get(name) == Some(value))
-    }
 }
 
 impl AlertDb {
@@ -315,73 +287,12 @@ impl AlertDb {
             .run("listing pending notifications", |c| db::pending(c))
             .await;
         self.with_slot(move |slot| {
-            let mut all = match stored {
+            let stored = match stored {
                 Ok(rows) => rows,
                 Err(_) if slot.conn.is_none() => Vec::new(),
                 Err(e) => return Err(e),
             };
-            all.retain(|p| !slot.spill.done.contains_key(&p.id));
-            all.extend(slot.spill.rows.iter().map(|m| Pending {
-                id: Key::Mem(m.key).id(),
-                receiver: m.row.receiver.clone(),
-                fingerprint: m.row.fingerprint.clone(),
-                event: m.row.event.clone(),
-                created_at: DateTime::from_timestamp_millis(m.created_at).unwrap_or_default(),
-                attempts: m.attempts,
-                next_attempt_at:
-                    DateTime::from_timestamp_millis(m.next_attempt_at).unwrap_or_default(),
-                last_error: m.last_error.clone(),
-            }));
-            Ok(all)
-        })
-        .await
-    }
-
-    /// Stores a silence; returns its id.
-    pub async fn add_silence(
-        &self,
-        matchers: &BTreeMap<String, String>,
-        starts_at: DateTime<Utc>,
-        ends_at: DateTime<Utc>,
-        created_by: &str,
-        comment: &str,
-    ) -> Result<i64, StoreError> {
-        let json = serde_json::to_string(matchers).map_err(|source| StoreError::Encode {
-            what: "silence matchers",
-            source,
-        })?;
-        let (by, comment) = (created_by.to_string(), comment.to_string());
-        let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
-        self.run("adding a silence", move |c| {
-            db::add_silence(c, &json, starts, ends, &by, &comment)
-        })
-        .await
-    }
-
-    /// Silences in force at `now`, oldest first.
-    ///
-    /// While the database is not open (a start on a full disk) there are none:
-    /// the stored ones are unreachable, and the engine asks after every run, so
-    /// an error here would flood the log with what start-up already said.
-    pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
-        let now = now.timestamp_millis();
-        self.with_slot(move |slot| match slot.conn("reading silences") {
-            Ok(c) => db::active_silences(c, now).map_err(|e| StoreError::Query {
-                location: slot.path.display().to_string(),
-                what: "reading silences",
-                source: Box::new(e),
-            }),
-            Err(StoreError::Unavailable { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        })
-        .await
-    }
-
-    /// Ends silence `id` at `now`; false when there is none or it already ended.
-    pub async fn expire_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let now = now.timestamp_millis();
-        self.run("expiring a silence", move |c| {
-            db::expire_silence(c, id, now)
+            Ok(slot.spill.pending_after(stored))
         })
         .await
     }

@@ -15,7 +15,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use chrono::DateTime;
+
 use super::db::NewRow;
+use super::{Key, Pending};
 use crate::alert::state::AlertEvent;
 
 /// At most this many notifications wait in memory; more are dropped (counted,
@@ -158,6 +161,23 @@ impl Spill {
             Some(id) => Place::Stored(id),
             None => Place::Gone,
         }
+    }
+
+    /// `stored` (the file's rows, oldest first) without the finished ones,
+    /// then the rows waiting here: everything pending, in delivery order.
+    pub fn pending_after(&self, mut stored: Vec<Pending>) -> Vec<Pending> {
+        stored.retain(|p| !self.done.contains_key(&p.id));
+        stored.extend(self.rows.iter().map(|m| Pending {
+            id: Key::Mem(m.key).id(),
+            receiver: m.row.receiver.clone(),
+            fingerprint: m.row.fingerprint.clone(),
+            event: m.row.event.clone(),
+            created_at: DateTime::from_timestamp_millis(m.created_at).unwrap_or_default(),
+            attempts: m.attempts,
+            next_attempt_at: DateTime::from_timestamp_millis(m.next_attempt_at).unwrap_or_default(),
+            last_error: m.last_error.clone(),
+        }));
+        stored
     }
 
     /// After a flush committed: everything moved; `ids` are the new row ids in order.
