@@ -6,13 +6,27 @@
 //!
 //! - [`journey`]: the journey model (validated, pure types), parsing and
 //!   validation with `file:line:col` errors, templating, secrets.
+//! - [`config`]: the daemon configuration: raw types, validation, built [`config::Config`].
+//! - [`diagnostics`]: what the journey and configuration loaders share: strict YAML
+//!   decoding, positions, `file:line:col` errors with the source line and a caret,
+//!   "did you mean".
+//! - [`labels`]: the label-name rules (syntax, names journeyd keeps for itself), in one place
+//!   for journey labels, daemon labels and the metrics registry.
+//! - [`units`]: parsing durations and sizes, and the one duration format (`42ms`, `2.35s`).
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
-//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`].
-//! - [`redact`]: the single place secrets are scrubbed from everything a run produces.
+//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
+//!   [`runner::redact`] is the single place secrets are scrubbed from everything
+//!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
-//! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown, and the
-//!   status board shared with the server.
+//! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown.
+//! - [`status`]: what the daemon and the server share: the status board and the
+//!   control channel (run now, reload) with its typed errors. Neither owns it, so
+//!   the daemon can start the server without the server importing the daemon.
+//! - [`alert`]: the alert state machine (pure, [`alert::state`]), the engine that
+//!   reconciles it with what receivers were told (`alert/engine/`: load,
+//!   reconcile, probe, resend, io), the durable outbox, and one file per receiver
+//!   ([`alert::receivers`]: settings, validation and delivery together).
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
@@ -25,14 +39,17 @@ pub mod alert;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod diagnostics;
 pub mod journey;
+pub mod labels;
 pub mod metrics;
-pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod server;
+pub mod status;
 pub mod store;
+pub mod units;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.
 pub const USER_AGENT: &str = concat!(

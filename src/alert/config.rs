@@ -8,6 +8,9 @@ use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
 
 use super::state::AlertPolicy;
 
+/// Receivers' settings live with each receiver (one file per kind).
+pub use super::receivers::{ReceiverConfig, ReceiverKind};
+
 /// The `alerting:` section.
 #[derive(Debug, Clone, Default)]
 pub struct AlertingConfig {
@@ -23,50 +26,6 @@ pub struct AlertingConfig {
     pub maintenance: Vec<MaintenanceWindow>,
     /// A URL that must answer for journeyd to trust its own network.
     pub connectivity_check: Option<String>,
-}
-
-/// One receiver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReceiverConfig {
-    /// Unique name, used in routes and metrics.
-    pub name: String,
-    /// Kind and settings.
-    pub kind: ReceiverKind,
-}
-
-/// Receiver kinds. Secret values (keys, webhook URLs) are named, never inline.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReceiverKind {
-    /// Alertmanager API v2, every listed instance directly.
-    Alertmanager {
-        /// Base URLs (`http://127.0.0.1:9093`).
-        urls: Vec<String>,
-        /// Re-send firing alerts this often (their `endsAt` is a few of these ahead).
-        resend_interval: Duration,
-    },
-    /// PagerDuty Events API v2.
-    PagerDuty {
-        /// Events endpoint (default `https://events.pagerduty.com/v2/enqueue`).
-        url: String,
-        /// Secret holding the routing key.
-        routing_key_secret: String,
-    },
-    /// Slack incoming webhook.
-    Slack {
-        /// Secret holding the webhook URL.
-        url_secret: String,
-    },
-    /// Generic JSON webhook (Alertmanager webhook format, version 4).
-    Webhook {
-        /// Plain URL (when not secret).
-        url: Option<String>,
-        /// Secret holding the URL.
-        url_secret: Option<String>,
-        /// Secret holding the HMAC-SHA256 key; signs the body when set.
-        hmac_secret: Option<String>,
-    },
-    /// Structured log lines.
-    Log,
 }
 
 /// Sends alerts whose labels match all `matchers` to `receivers`.

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use serde::Deserialize;
@@ -11,10 +10,8 @@ use serde_saphyr::Spanned;
 
 use super::{ConfigBuilder, loc};
 use crate::alert::config::*;
+use crate::alert::receivers::{self, raw::RawReceiver};
 use crate::alert::state::AlertPolicy;
-
-const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
-const KINDS: &[&str] = &["alertmanager", "pagerduty", "slack", "webhook", "log"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,26 +52,6 @@ struct RawPolicy {
 struct RawWindowCount {
     failures: u32,
     runs: u32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawReceiver {
-    name: Spanned<String>,
-    #[serde(rename = "type")]
-    kind: Spanned<String>,
-    #[serde(default)]
-    urls: Option<Vec<String>>,
-    #[serde(default)]
-    resend_interval: Option<Spanned<String>>,
-    #[serde(default)]
-    url: Option<Spanned<String>>,
-    #[serde(default)]
-    url_secret: Option<Spanned<String>>,
-    #[serde(default)]
-    routing_key_secret: Option<Spanned<String>>,
-    #[serde(default)]
-    hmac_secret: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,7 +204,19 @@ impl ConfigBuilder<'_> {
                     format!("receiver name `{}` is used twice", r.value.name.value),
                 );
             }
-            if let Some(kind) = self.receiver_kind(&path, &r.value) {
+            // Each receiver file validates its own keys; problems and secret
+            // names come back to join the configuration's.
+            let checked = receivers::validate(&r.value, &path);
+            for p in checked.problems {
+                self.err(p.loc, &p.path, p.message);
+            }
+            self.secret_refs
+                .extend(checked.secrets.into_iter().map(|s| super::SecretRef {
+                    path: s.path,
+                    name: s.name,
+                    loc: s.loc,
+                }));
+            if let Some(kind) = checked.kind {
                 out.push(ReceiverConfig {
                     name: r.value.name.value.clone(),
                     kind,
@@ -235,75 +224,6 @@ impl ConfigBuilder<'_> {
             }
         }
         out
-    }
-
-    fn receiver_kind(&mut self, path: &str, r: &RawReceiver) -> Option<ReceiverKind> {
-        let secret = |b: &mut Self, s: &Option<Spanned<String>>, field: &str| -> Option<String> {
-            let s = s.as_ref()?;
-            b.secret_refs.push(super::SecretRef {
-                path: format!("{path}.{field}"),
-                name: s.value.clone(),
-                loc: loc(s),
-            });
-            if !s
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || s.value.is_empty()
-            {
-                b.err(
-                    loc(s),
-                    &format!("{path}.{field}"),
-                    "a secret name is letters, digits and `_`",
-                );
-            }
-            Some(s.value.clone())
-        };
-        let kind = match r.kind.value.as_str() {
-            "alertmanager" => {
-                let urls = r.urls.clone().unwrap_or_default();
-                if urls.is_empty() || urls.iter().any(|u| url::Url::parse(u).is_err()) {
-                    self.err(loc(&r.kind), &format!("{path}.urls"), "alertmanager needs `urls`: every Alertmanager, like [http://127.0.0.1:9093]");
-                }
-                ReceiverKind::Alertmanager {
-                    urls: urls.iter().map(|u| u.trim_end_matches('/').to_string()).collect(),
-                    resend_interval: self.duration(&r.resend_interval, &format!("{path}.resend_interval"), Duration::from_secs(60)),
-                }
-            }
-            "pagerduty" => ReceiverKind::PagerDuty {
-                url: r.url.as_ref().map_or(DEFAULT_PAGERDUTY_URL.to_string(), |u| u.value.clone()),
-                routing_key_secret: secret(self, &r.routing_key_secret, "routing_key_secret").unwrap_or_else(|| {
-                    self.err(loc(&r.kind), path, "pagerduty needs `routing_key_secret`: the name of the secret holding the routing key");
-                    String::new()
-                }),
-            },
-            "slack" => ReceiverKind::Slack {
-                url_secret: secret(self, &r.url_secret, "url_secret").unwrap_or_else(|| {
-                    self.err(loc(&r.kind), path, "slack needs `url_secret`: the name of the secret holding the webhook URL");
-                    String::new()
-                }),
-            },
-            "webhook" => {
-                let url_secret = secret(self, &r.url_secret, "url_secret");
-                if r.url.is_none() == url_secret.is_none() {
-                    self.err(loc(&r.kind), path, "webhook needs exactly one of `url` and `url_secret`");
-                }
-                ReceiverKind::Webhook {
-                    url: r.url.as_ref().map(|u| u.value.clone()),
-                    url_secret,
-                    hmac_secret: secret(self, &r.hmac_secret, "hmac_secret"),
-                }
-            }
-            "log" => ReceiverKind::Log,
-            other => {
-                let hint = crate::journey::parse::closest(other, KINDS.iter().copied())
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                self.err(loc(&r.kind), &format!("{path}.type"), format!("unknown receiver type `{other}`{hint} (one of {})", KINDS.join(", ")));
-                return None;
-            }
-        };
-        Some(kind)
     }
 
     fn window(&mut self, path: &str, w: &Spanned<RawWindow>) -> Option<MaintenanceWindow> {

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+pub(crate) use crate::diagnostics::loc;
+use crate::diagnostics::{Diagnostic, Location, decode_yaml};
 use crate::journey::Journey;
-use crate::journey::model::Location;
-use crate::journey::parse::{
-    Diagnostic, JourneyDefaults, decode_yaml, load_patterns, parse_duration,
-};
-use crate::journey::secrets::SecretSource;
+use crate::journey::parse::{JourneyDefaults, load_patterns};
+use crate::journey::secrets::{self, SecretSource};
 use crate::journey::template::Engine;
 use crate::store::Retention;
+use crate::units::parse_duration;
 use raw::RawConfig;
 
 /// Where the daemon listens unless configured: loopback only.
@@ -88,12 +88,10 @@ impl Config {
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     let source = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic {
-            file: path.to_path_buf(),
-            loc: Location::default(),
-            path: String::new(),
-            message: format!("cannot read the configuration: {e}"),
-        }]
+        vec![Diagnostic::file(
+            path,
+            format!("cannot read the configuration: {e}"),
+        )]
     })?;
     let raw: RawConfig = decode_yaml(path, &source)?;
     let mut b = ConfigBuilder {
@@ -162,13 +160,6 @@ pub(crate) struct ConfigBuilder<'a> {
     diags: Vec<Diagnostic>,
 }
 
-pub(crate) fn loc<T>(s: &Spanned<T>) -> Location {
-    Location {
-        line: s.referenced.line() as u32,
-        col: s.referenced.column() as u32,
-    }
-}
-
 impl ConfigBuilder<'_> {
     pub(crate) fn err(&mut self, at: Location, path: &str, message: impl Into<String>) {
         self.diags.push(Diagnostic {
@@ -196,7 +187,7 @@ impl ConfigBuilder<'_> {
         match d {
             None => default,
             Some(d) => parse_duration(&d.value).unwrap_or_else(|m| {
-                self.err(loc(d), path, m);
+                self.err(loc(d), path, m.to_string());
                 default
             }),
         }
@@ -204,10 +195,65 @@ impl ConfigBuilder<'_> {
 
     fn build(&mut self, raw: RawConfig) -> Config {
         let dir = self.dir();
-        let listen = match &raw.listen {
-            None => DEFAULT_LISTEN
-                .parse()
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9750))),
+        let secrets_dir = raw
+            .secrets_dir
+            .as_ref()
+            .map(|s| PathBuf::from(resolve(&dir, &s.value)));
+        let first_run_within = raw.first_run_within.as_ref().map(|_| {
+            self.duration(
+                &raw.first_run_within,
+                "first_run_within",
+                Duration::from_secs(10),
+            )
+        });
+        Config {
+            source: self.file.to_path_buf(),
+            listen: self.listen(&raw),
+            journeys: self.journeys(&raw, &dir),
+            state_dir: match &raw.state_dir {
+                Some(s) => PathBuf::from(resolve(&dir, &s.value)),
+                None => default_state_dir(&dir),
+            },
+            secrets_dir,
+            journey_defaults: self.journey_defaults(&raw),
+            concurrency: self.concurrency(&raw),
+            retention: self.retention(&raw),
+            labels: self.labels(&raw),
+            admin_token_secret: raw
+                .admin_token_secret
+                .as_ref()
+                .map(|s| self.secret_ref("admin_token_secret", s)),
+            log_format: self.log_format(&raw),
+            shutdown_grace: self.duration(
+                &raw.shutdown_grace,
+                "shutdown_grace",
+                Duration::from_secs(30),
+            ),
+            dns_servers: self.dns_servers(&raw),
+            first_run_within,
+            alerting: self.alerting(raw.alerting.as_ref()),
+            secret_refs: std::mem::take(&mut self.secret_refs),
+        }
+    }
+
+    /// Records a secret the configuration names (checked for existence by [`load_all`])
+    /// and checks its name; returns the name.
+    pub(crate) fn secret_ref(&mut self, path: &str, s: &Spanned<String>) -> String {
+        self.secret_refs.push(SecretRef {
+            path: path.into(),
+            name: s.value.clone(),
+            loc: loc(s),
+        });
+        if !secrets::is_valid_name(&s.value) {
+            self.err(loc(s), path, "a secret name is letters, digits and `_`");
+        }
+        s.value.clone()
+    }
+
+    fn listen(&mut self, raw: &RawConfig) -> SocketAddr {
+        let fallback = SocketAddr::from(([127, 0, 0, 1], 9750));
+        match &raw.listen {
+            None => DEFAULT_LISTEN.parse().unwrap_or(fallback),
             Some(l) => l.value.parse().unwrap_or_else(|_| {
                 self.err(
                     loc(l),
@@ -217,10 +263,13 @@ impl ConfigBuilder<'_> {
                         l.value
                     ),
                 );
-                SocketAddr::from(([127, 0, 0, 1], 9750))
+                fallback
             }),
-        };
-        let journeys = match &raw.journeys {
+        }
+    }
+
+    fn journeys(&mut self, raw: &RawConfig, dir: &Path) -> Vec<String> {
+        match &raw.journeys {
             Some(j) if j.value.is_empty() => {
                 self.err(
                     loc(j),
@@ -229,29 +278,24 @@ impl ConfigBuilder<'_> {
                 );
                 Vec::new()
             }
-            Some(j) => j.value.iter().map(|p| resolve(&dir, p)).collect(),
-            None => vec![resolve(&dir, "journeys")],
-        };
-        let state_dir = match &raw.state_dir {
-            Some(s) => PathBuf::from(resolve(&dir, &s.value)),
-            None => default_state_dir(&dir),
-        };
-        let secrets_dir = raw
-            .secrets_dir
-            .as_ref()
-            .map(|s| PathBuf::from(resolve(&dir, &s.value)));
-        let journey_defaults = self.journey_defaults(&raw);
-        let concurrency = match &raw.concurrency {
+            Some(j) => j.value.iter().map(|p| resolve(dir, p)).collect(),
+            None => vec![resolve(dir, "journeys")],
+        }
+    }
+
+    fn concurrency(&mut self, raw: &RawConfig) -> usize {
+        match &raw.concurrency {
             Some(c) if c.value == 0 => {
                 self.err(loc(c), "concurrency", "concurrency must be at least 1");
                 1
             }
             Some(c) => c.value as usize,
             None => 32,
-        };
-        let retention = self.retention(&raw);
-        let labels = self.labels(&raw);
-        let log_format = match raw.log_format.as_ref().map(|l| (l, l.value.as_str())) {
+        }
+    }
+
+    fn log_format(&mut self, raw: &RawConfig) -> LogFormat {
+        match raw.log_format.as_ref().map(|l| (l, l.value.as_str())) {
             None | Some((_, "plain")) => LogFormat::Plain,
             Some((_, "json")) => LogFormat::Json,
             Some((l, other)) => {
@@ -262,57 +306,6 @@ impl ConfigBuilder<'_> {
                 );
                 LogFormat::Plain
             }
-        };
-        let shutdown_grace = self.duration(
-            &raw.shutdown_grace,
-            "shutdown_grace",
-            Duration::from_secs(30),
-        );
-        let dns_servers = self.dns_servers(&raw);
-        let first_run_within = raw.first_run_within.as_ref().map(|_| {
-            self.duration(
-                &raw.first_run_within,
-                "first_run_within",
-                Duration::from_secs(10),
-            )
-        });
-        let admin_token_secret = raw.admin_token_secret.as_ref().map(|s| {
-            self.secret_refs.push(SecretRef {
-                path: "admin_token_secret".into(),
-                name: s.value.clone(),
-                loc: loc(s),
-            });
-            if !s
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || s.value.is_empty()
-            {
-                self.err(
-                    loc(s),
-                    "admin_token_secret",
-                    "a secret name is letters, digits and `_`",
-                );
-            }
-            s.value.clone()
-        });
-        Config {
-            source: self.file.to_path_buf(),
-            listen,
-            journeys,
-            state_dir,
-            secrets_dir,
-            journey_defaults,
-            concurrency,
-            retention,
-            labels,
-            admin_token_secret,
-            log_format,
-            shutdown_grace,
-            dns_servers,
-            first_run_within,
-            alerting: self.alerting(raw.alerting.as_ref()),
-            secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }
 
@@ -328,10 +321,7 @@ impl ConfigBuilder<'_> {
     }
 
     fn retention(&mut self, raw: &RawConfig) -> Retention {
-        let mut r = Retention {
-            max_age: Duration::from_secs(30 * 24 * 3600),
-            max_runs_per_journey: 10_000,
-        };
+        let mut r = Retention::default();
         if let Some(h) = &raw.history {
             r.max_age = self.duration(&h.max_age, "history.max_age", r.max_age);
             if let Some(n) = &h.max_runs_per_journey {
@@ -353,28 +343,8 @@ impl ConfigBuilder<'_> {
             return BTreeMap::new();
         };
         for k in labels.value.keys() {
-            let valid = k
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !k.starts_with("__");
-            if !valid {
-                self.err(
-                    loc(labels),
-                    &format!("labels.{k}"),
-                    format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]*"),
-                );
-            } else if [
-                "journey", "step", "backend", "class", "result", "phase", "reason", "le", "version",
-            ]
-            .contains(&k.as_str())
-            {
-                self.err(
-                    loc(labels),
-                    &format!("labels.{k}"),
-                    format!("label `{k}` is set by journeyd itself; choose another name"),
-                );
+            if let Err(e) = crate::labels::check_name(k) {
+                self.err(loc(labels), &format!("labels.{k}"), e.to_string());
             }
         }
         labels.value.clone()

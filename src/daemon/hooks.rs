@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::board::{JourneyState, StatusBoard};
-use super::control::Health;
 use super::notify::Watchdog;
 use crate::alert::engine::AlertEngine;
 use crate::journey::Journey;
@@ -19,6 +17,8 @@ use crate::journey::template::Engine;
 use crate::metrics::Metrics;
 use crate::runner::{JourneyRun, RunOptions, Verdict, run_journey};
 use crate::schedule::Hooks;
+use crate::status::board::{JourneyState, StatusBoard};
+use crate::status::control::Health;
 use crate::store::Store;
 
 /// The daemon's scheduler hooks.

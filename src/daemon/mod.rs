@@ -9,8 +9,7 @@
 //! grace period, flushes the store and exits 0.
 
 mod alerting;
-pub mod board;
-pub mod control;
+
 mod hooks;
 mod notify;
 
@@ -31,9 +30,9 @@ use crate::metrics::Metrics;
 use crate::runner::RunOptions;
 use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
+use crate::status::board::{RECENT_RUNS, StatusBoard};
+use crate::status::control::{Control, Health, ReloadError, RunNowError};
 use crate::store::{OnLost, Store, StoreOptions};
-use board::{RECENT_RUNS, StatusBoard};
-use control::{Control, Health};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -203,10 +202,8 @@ impl Daemon {
             Control::RunNow { journey, reply } => {
                 let (tx, rx) = oneshot::channel();
                 let result = match self.scheduler_tx.send(Command::RunNow(journey, tx)).await {
-                    Ok(()) => rx
-                        .await
-                        .unwrap_or_else(|_| Err("the scheduler stopped".into())),
-                    Err(_) => Err("the scheduler stopped".into()),
+                    Ok(()) => rx.await.unwrap_or(Err(RunNowError::SchedulerStopped)),
+                    Err(_) => Err(RunNowError::SchedulerStopped),
                 };
                 let _ = reply.send(result);
             }
@@ -217,7 +214,7 @@ impl Daemon {
     }
 
     /// Validates everything first; on any error the running set stays.
-    async fn reload(&mut self) -> Result<String, Vec<String>> {
+    async fn reload(&mut self) -> Result<String, ReloadError> {
         notify::reloading();
         let result = match config::load_all(&self.config_path, &self.engine) {
             Err(diags) => {
@@ -226,7 +223,7 @@ impl Daemon {
                     tracing::error!(error = %e, "Reload failed; keeping the running configuration.");
                 }
                 self.hooks.metrics.config_reloaded(false);
-                Err(errors)
+                Err(ReloadError::Invalid(errors))
             }
             Ok((config, journeys)) => Ok(self.apply(config, journeys).await),
         };

@@ -1,54 +1,20 @@
-//! HTTP plumbing shared by the demo company's handlers: the router, JSON
-//! errors, and the extractors for JSON bodies and the shop session.
-
-use std::sync::Arc;
+//! HTTP plumbing shared by the demo company's handlers: JSON errors and the
+//! extractors for JSON bodies and the shop session. The router that mounts
+//! the handlers is in `router`, so handlers import this file without it
+//! importing them back.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::state::App;
-use super::{admin, auth, contracts, requests, shop};
-
 /// Name of the cookie that identifies a shop session.
 pub const SESSION_COOKIE: &str = "shop_session";
-
-/// Every route of the demo company, before fault injection.
-pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(shop::routes())
-        .merge(auth::routes())
-        .merge(contracts::routes())
-        .merge(requests::routes())
-        .merge(admin::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(app)
-}
-
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method not allowed on this endpoint",
-    )
-}
 
 /// An error answer: a status and `{"error": message}`.
 #[derive(Debug)]

@@ -9,7 +9,8 @@
 //!
 //! - `server`: accept loop, hyper connections, graceful shutdown.
 //! - `gate`: maps each request to its process and applies endpoint faults.
-//! - `api`: router, JSON errors, extractors; `shop`, `auth`, `contracts`,
+//! - `router`: mounts every handler's routes; `api`: JSON errors and
+//!   extractors shared by the handlers; `shop`, `auth`, `contracts`,
 //!   `requests`: the handlers; `admin`: the fault admin API.
 //! - `workers`: the background processes; `faults`: the fault model;
 //!   `state`: the capped in-memory store.
@@ -27,6 +28,7 @@ mod contracts;
 mod faults;
 mod gate;
 mod requests;
+mod router;
 mod server;
 mod shop;
 mod state;

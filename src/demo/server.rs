@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::api;
 use super::gate::Gate;
+use super::router;
 use super::state::App;
 use super::workers;
 
@@ -35,7 +35,7 @@ pub async fn run(
 ) -> io::Result<()> {
     let tracker = TaskTracker::new();
     workers::spawn_all(&app, &tracker);
-    let gate = Gate::new(api::router(app.clone()), app.clone());
+    let gate = Gate::new(router::router(app.clone()), app.clone());
     let builder = connection_builder();
     // Cancelled when the grace period runs out: connections still open are dropped.
     let hard_stop = CancellationToken::new();

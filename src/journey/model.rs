@@ -12,14 +12,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json_path::JsonPath;
 
-/// A 1-based position in a journey source file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Location {
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub col: u32,
-}
+pub use crate::diagnostics::Location;
 
 /// A string that may contain template expressions (`{{ base }}/api/orders`).
 ///
@@ -119,6 +112,8 @@ pub struct Step {
     pub eventually: Option<Eventually>,
     /// A step slower than this passes but marks the run degraded.
     pub warn_duration: Option<Duration>,
+    /// Retry of a single failed request (transient faults) before the step is judged.
+    pub retry: Retry,
     /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
     /// whose inputs were never captured.
     pub uses: Vec<String>,
@@ -169,6 +164,34 @@ pub enum BodySpec {
     Form(Vec<(String, Template)>),
     /// Raw text, sent as is (set `content-type` yourself).
     Raw(Template),
+}
+
+/// Retry of a single request that failed in a transient way (connection refused or
+/// reset, a timeout before the response headers, or one of `statuses`), within the
+/// step's own timeout. An answered request whose expectations fail is never retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// Retries after the first attempt; 0 turns retries off.
+    pub max: u32,
+    /// Pause before the first retry; it doubles after each (a `Retry-After` header wins).
+    pub delay: Duration,
+    /// Statuses retried unless the step's own `status` expectation accepts them.
+    pub statuses: Vec<u16>,
+    /// The journey declared `retry:` (on the step or in `defaults`): every method is
+    /// retried. Otherwise only GET, HEAD, OPTIONS, or a request with an `Idempotency-Key`.
+    pub declared: bool,
+}
+
+impl Default for Retry {
+    /// Two retries, 200 ms then 400 ms, on 429, 502, 503 and 504; safe methods only.
+    fn default() -> Self {
+        Self {
+            max: 2,
+            delay: Duration::from_millis(200),
+            statuses: vec![429, 502, 503, 504],
+            declared: false,
+        }
+    }
 }
 
 /// Repeat a step until its expectations hold, or fail when `within` passes.

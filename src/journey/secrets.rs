@@ -34,7 +34,7 @@ impl SecretSource {
             return Some(v);
         }
         // Secret names are validated identifiers, so joining cannot escape the directory.
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !is_valid_name(name) {
             return None;
         }
         self.dirs.iter().find_map(|d| {
@@ -58,6 +58,12 @@ impl SecretSource {
             .filter_map(|n| self.get(n).map(|v| (n.clone(), v)))
             .collect()
     }
+}
+
+/// A secret name is letters, digits and `_`: it becomes part of an environment variable
+/// name (`JOURNEYD_SECRET_<NAME>`) and a file name, which it therefore cannot escape.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -10,7 +10,42 @@
 
 use super::Metrics;
 use super::families::NOTIFICATION_RESULTS;
-use crate::alert::state::Phase;
+
+/// The values `journeyd_alert_state` can take: a closed set owned by the
+/// metrics, so the registry does not depend on the alert engine's types (the
+/// engine maps its own phase onto this, see `crate::alert::state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertLevel {
+    /// Passing: 0.
+    Ok,
+    /// Failing below the threshold: 1.
+    Pending,
+    /// Alert firing: 2.
+    Firing,
+}
+
+impl AlertLevel {
+    /// Every level, in gauge order.
+    pub const ALL: [AlertLevel; 3] = [AlertLevel::Ok, AlertLevel::Pending, AlertLevel::Firing];
+
+    /// The name used in documentation and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertLevel::Ok => "ok",
+            AlertLevel::Pending => "pending",
+            AlertLevel::Firing => "firing",
+        }
+    }
+
+    /// The gauge value exported for this level.
+    pub fn gauge(self) -> i64 {
+        match self {
+            AlertLevel::Ok => 0,
+            AlertLevel::Pending => 1,
+            AlertLevel::Firing => 2,
+        }
+    }
+}
 
 impl Metrics {
     /// Declares the receivers currently configured: creates their series at 0
@@ -77,12 +112,8 @@ impl Metrics {
 
     /// `journeyd_alert_state{journey}`: 0 ok, 1 pending, 2 firing. Journeys not
     /// declared by the last [`Metrics::set_journeys`] are ignored.
-    pub fn set_alert_state(&self, journey: &str, phase: Phase) {
-        let value = match phase {
-            Phase::Ok => 0,
-            Phase::Pending => 1,
-            Phase::Firing => 2,
-        };
+    pub fn set_alert_state(&self, journey: &str, level: AlertLevel) {
+        let value = level.gauge();
         let state = self.lock();
         if state.journeys.contains_key(journey) {
             self.families

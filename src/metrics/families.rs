@@ -32,10 +32,7 @@ const DELIVERY_BUCKETS: &[f64] = &[
 ];
 
 /// Label names journeyd sets itself; the daemon's static labels may not reuse them.
-pub(super) const OWN_LABELS: &[&str] = &[
-    "journey", "step", "backend", "class", "phase", "result", "reason", "version", "receiver",
-    "le", "database",
-];
+pub(super) use crate::labels::RESERVED as OWN_LABELS;
 /// Values of `reason` on `journeyd_store_dropped_runs_total`: the queue stayed full (or
 /// the writer was gone), or the write itself failed (disk full, I/O error, corrupt file,
 /// database not open).
@@ -144,6 +141,7 @@ pub(super) struct StepFamilies {
     pub success: IntGaugeVec,
     pub duration: HistogramVec,
     pub failures: IntCounterVec,
+    pub retries: IntCounterVec,
     pub http: GaugeVec,
     pub attempts: IntGaugeVec,
     pub completion: HistogramVec,
@@ -171,6 +169,12 @@ impl StepFamilies {
                 "journeyd_step_failures_total",
                 "Step failures by failure class.",
                 &["journey", "step", "class"],
+            )?,
+            retries: counter_vec(
+                r,
+                "journeyd_step_retries_total",
+                "Requests sent again after a transient fault, by the fault's class (created at the first retry).",
+                &["journey", "step", "reason"],
             )?,
             http: gauge_vec(
                 r,
@@ -200,6 +204,9 @@ impl StepFamilies {
         for class in FailureClass::ALL {
             let _ = self
                 .failures
+                .remove_label_values(&[journey, step, class.as_str()]);
+            let _ = self
+                .retries
                 .remove_label_values(&[journey, step, class.as_str()]);
         }
         for phase in PHASES {

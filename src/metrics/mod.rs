@@ -24,13 +24,15 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use self::alerting::AlertLevel;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use prometheus::{Registry, TextEncoder};
 
-use self::families::{Families, OWN_LABELS, PHASES, RESULTS};
+use self::families::{Families, PHASES, RESULTS};
 use self::info::JourneyInfo;
 use self::state::{Backends, Gone, State};
 use crate::journey::Journey;
@@ -291,6 +293,11 @@ impl Metrics {
         let f = &self.families.step;
         let js = &[journey, step.name.as_str()];
         f.success.with_label_values(js).set(i64::from(passed));
+        for reason in &step.retries {
+            f.retries
+                .with_label_values(&[journey, &step.name, reason.as_str()])
+                .inc();
+        }
         if self.options.step_detail {
             self.observe_step_detail(journey, step);
         }
@@ -336,25 +343,12 @@ impl Metrics {
     }
 }
 
-/// Rejects static labels that are not valid label names or that journeyd sets itself.
+/// Rejects static labels that are not valid label names or that journeyd sets itself
+/// (the configuration loader refuses them first, with their position).
 fn check_static_labels(labels: &BTreeMap<String, String>) -> Result<(), prometheus::Error> {
     for name in labels.keys() {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with("__");
-        if !valid {
-            return Err(prometheus::Error::Msg(format!(
-                "static label name `{name}` must match [a-zA-Z_][a-zA-Z0-9_]* and not start with `__`"
-            )));
-        }
-        if OWN_LABELS.contains(&name.as_str()) {
-            return Err(prometheus::Error::Msg(format!(
-                "static label `{name}` is set by journeyd itself; choose another name"
-            )));
-        }
+        crate::labels::check_name(name)
+            .map_err(|e| prometheus::Error::Msg(format!("static {e}")))?;
     }
     Ok(())
 }

@@ -82,22 +82,49 @@ pub(super) fn gone<'a>(old: &'a Declared, new: &Declared) -> Vec<Gone<'a>> {
     out
 }
 
-/// `backend -> (journey, step) -> passed on its last run`, `None` until the step ran.
+/// `backend -> (journey, step) -> passed on its last run`, `None` until the step ran, with
+/// running counts so [`Backends::up`] is O(1): it is on every run's path, and a backend
+/// shared by thousands of journeys must not make each run scan all of them.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Backends(BTreeMap<String, BTreeMap<StepKey, Option<bool>>>);
+pub(super) struct Backends(BTreeMap<String, Proofs>);
+
+/// The steps proving one backend and how many of them ran and failed on their last run.
+#[derive(Debug, Default, PartialEq)]
+struct Proofs {
+    steps: BTreeMap<StepKey, Option<bool>>,
+    ran: usize,
+    failed: usize,
+}
+
+impl Proofs {
+    fn set(&mut self, key: StepKey, verdict: Option<bool>) {
+        let old = self.steps.insert(key, verdict).flatten();
+        self.count(old, -1);
+        self.count(verdict, 1);
+    }
+
+    fn count(&mut self, verdict: Option<bool>, by: isize) {
+        if let Some(passed) = verdict {
+            self.ran = self.ran.saturating_add_signed(by);
+            if !passed {
+                self.failed = self.failed.saturating_add_signed(by);
+            }
+        }
+    }
+}
 
 impl Backends {
     /// The map for `declared`, keeping the verdicts of steps that still prove the same backend.
     pub fn redeclare(&self, declared: &Declared) -> Backends {
-        let mut out: BTreeMap<String, BTreeMap<StepKey, Option<bool>>> = BTreeMap::new();
+        let mut out: BTreeMap<String, Proofs> = BTreeMap::new();
         for (journey, shape) in declared {
             for (step, backend) in &shape.steps {
                 let Some(backend) = backend else { continue };
                 let key = (journey.clone(), step.clone());
-                let known = self.0.get(backend).and_then(|m| m.get(&key)).copied();
+                let known = self.0.get(backend).and_then(|p| p.steps.get(&key)).copied();
                 out.entry(backend.clone())
                     .or_default()
-                    .insert(key, known.flatten());
+                    .set(key, known.flatten());
             }
         }
         Backends(out)
@@ -106,16 +133,18 @@ impl Backends {
     /// Records the verdict of a declared step; other steps are ignored.
     pub fn record(&mut self, backend: &str, journey: &str, step: &str, passed: bool) {
         let key = (journey.to_string(), step.to_string());
-        if let Some(slot) = self.0.get_mut(backend).and_then(|m| m.get_mut(&key)) {
-            *slot = Some(passed);
+        if let Some(proofs) = self.0.get_mut(backend)
+            && proofs.steps.contains_key(&key)
+        {
+            proofs.set(key, Some(passed));
         }
     }
 
     /// `Some(true)` when every proving step that ran passed on its last run, `Some(false)`
     /// when one failed, `None` when none ran yet (or the backend is unknown).
     pub fn up(&self, backend: &str) -> Option<bool> {
-        let verdicts = self.0.get(backend)?.values().flatten();
-        verdicts.fold(None, |acc, &passed| Some(acc.unwrap_or(true) && passed))
+        let proofs = self.0.get(backend)?;
+        (proofs.ran > 0).then_some(proofs.failed == 0)
     }
 
     /// The backends proved by at least one declared step.

@@ -14,14 +14,5 @@ pub fn json(run: &JourneyRun) -> String {
     serde_json::to_string_pretty(run).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// Seconds as a short human duration: `45ms`, `1.23s`, `2m05s`.
-pub fn human_duration(seconds: f64) -> String {
-    if seconds < 1.0 {
-        format!("{}ms", (seconds * 1000.0).round() as u64)
-    } else if seconds < 60.0 {
-        format!("{seconds:.2}s")
-    } else {
-        let s = seconds.round() as u64;
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
-}
+/// Seconds as a short human duration: `45ms`, `1.234s`, `2m05s` (the one format, [`crate::units`]).
+pub use crate::units::format_seconds as human_duration;

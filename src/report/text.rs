@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::human_duration;
-use crate::runner::{JourneyRun, StepOutcome, StepVerdict, Verdict};
+use crate::runner::{Evidence, JourneyRun, StepOutcome, StepVerdict, Verdict};
 
 /// The progress line for a finished step.
 pub fn step_line(outcome: &StepOutcome) -> String {
@@ -29,6 +29,10 @@ pub fn step_line(outcome: &StepOutcome) -> String {
     let _ = write!(line, " {:>8}", human_duration(outcome.duration_seconds));
     if outcome.attempts > 1 {
         let _ = write!(line, "  {} attempts", outcome.attempts);
+    }
+    if !outcome.retries.is_empty() {
+        let reasons: Vec<&str> = outcome.retries.iter().map(|r| r.as_str()).collect();
+        let _ = write!(line, "  retried after {}", reasons.join(", "));
     }
     if let Some(c) = outcome.backend_completion_seconds {
         let backend = outcome.backend.as_deref().unwrap_or("back-end");
@@ -72,6 +76,10 @@ pub fn summary(run: &JourneyRun) -> String {
         "FAIL {} at step \"{}\"{backend}: {}",
         run.journey, step.name, f.class
     );
+    // Where the step is written, as rustc and Hurl point at the source of an error.
+    if let Some(source) = &step.source {
+        let _ = writeln!(out, "  --> {source}");
+    }
     let _ = writeln!(out, "  {}", f.message);
     if !f.mismatches.is_empty() {
         let _ = writeln!(out, "\n  expected vs actual:");
@@ -84,24 +92,7 @@ pub fn summary(run: &JourneyRun) -> String {
         }
     }
     if let Some(e) = &step.evidence {
-        let _ = writeln!(out, "\n  request:  {} {}", e.request.method, e.request.url);
-        if let Some(r) = &e.response {
-            let ct = r
-                .headers
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("");
-            let _ = writeln!(out, "  response: {} {ct}", r.status);
-            if !r.body.is_empty() {
-                for line in r.body.lines().take(20) {
-                    let _ = writeln!(out, "    {line}");
-                }
-                if r.truncated {
-                    let _ = writeln!(out, "    … (truncated)");
-                }
-            }
-        }
+        evidence_note(e, &mut out);
     }
     if !run.captures.is_empty() {
         let vars: Vec<String> = run
@@ -121,6 +112,28 @@ pub fn summary(run: &JourneyRun) -> String {
     );
     debug_assert_eq!(run.verdict, Verdict::Fail);
     out
+}
+
+/// The request and response excerpt of the failing exchange.
+fn evidence_note(e: &Evidence, out: &mut String) {
+    let _ = writeln!(out, "\n  request:  {} {}", e.request.method, e.request.url);
+    if let Some(r) = &e.response {
+        let ct = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let _ = writeln!(out, "  response: {} {ct}", r.status);
+        if !r.body.is_empty() {
+            for line in r.body.lines().take(20) {
+                let _ = writeln!(out, "    {line}");
+            }
+            if r.truncated {
+                let _ = writeln!(out, "    … (truncated)");
+            }
+        }
+    }
 }
 
 fn cleanup_note(run: &JourneyRun, out: &mut String) {

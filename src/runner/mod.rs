@@ -6,7 +6,9 @@ pub mod capture;
 pub mod expect;
 pub mod http;
 mod prepare;
+pub mod redact;
 pub mod result;
+mod retry;
 mod run;
 mod step;
 

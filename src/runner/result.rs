@@ -188,6 +188,11 @@ pub struct ResponseExcerpt {
 pub struct StepOutcome {
     /// Step name.
     pub name: String,
+    /// Where the step is written, `file:line:col` (`journeys/purchase.yaml:12:5`), so a
+    /// failure points at its source as a compiler error does. Absent in runs stored before
+    /// it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Back-end process the step proves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
@@ -203,8 +208,13 @@ pub struct StepOutcome {
     pub duration_seconds: f64,
     /// Phases of the last attempt.
     pub timings: PhaseTimings,
-    /// Number of requests sent (more than one for `eventually`).
+    /// Number of attempts judged (more than one for `eventually`); requests sent are
+    /// `attempts` plus the retries.
     pub attempts: u32,
+    /// Requests sent again after a transient fault, by the class of that fault
+    /// (`connect`, `connection_reset`, `timeout`, `http_status`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<FailureClass>,
     /// For `eventually` steps that passed: how long the back-end process took, seconds,
     /// from the first attempt to the passing response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,6 +241,7 @@ impl StepOutcome {
     pub fn skipped(name: &str, backend: Option<&str>, reason: impl Into<String>) -> Self {
         Self {
             name: name.to_string(),
+            source: None,
             backend: backend.map(str::to_string),
             verdict: StepVerdict::Skipped,
             skip_reason: Some(reason.into()),
@@ -238,6 +249,7 @@ impl StepOutcome {
             duration_seconds: 0.0,
             timings: PhaseTimings::default(),
             attempts: 0,
+            retries: Vec::new(),
             backend_completion_seconds: None,
             cert_not_after: None,
             degraded: false,
@@ -326,5 +338,26 @@ impl JourneyRun {
             failure_class: failed.and_then(|s| s.failure.as_ref().map(|f| f.class)),
             failure_message: failed.and_then(|s| s.failure.as_ref().map(|f| f.message.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs stored before steps carried their source still load; new ones keep it.
+    #[test]
+    fn step_source_is_optional_in_stored_json() {
+        let old = r#"{"name":"checkout","verdict":"fail","duration_seconds":0.5,
+            "timings":{"resolve":0.0,"connect":0.0,"processing":0.5,"transfer":0.0},
+            "attempts":1}"#;
+        let step: StepOutcome = serde_json::from_str(old).unwrap();
+        assert_eq!(step.source, None);
+        let mut new = step;
+        new.source = Some("journeys/purchase.yaml:12:5".into());
+        let json = serde_json::to_value(&new).unwrap();
+        assert_eq!(json["source"], "journeys/purchase.yaml:12:5");
+        let back: StepOutcome = serde_json::from_value(json).unwrap();
+        assert_eq!(back, new);
     }
 }

@@ -15,7 +15,7 @@ use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
 use crate::journey::secrets::SecretSource;
 use crate::journey::template::{Engine, GENERATORS, Scope};
-use crate::redact::Redactor;
+use crate::runner::redact::Redactor;
 
 /// Everything a run needs besides the journey.
 #[derive(Debug, Clone, Default)]
@@ -100,7 +100,7 @@ pub async fn run_journey(
             mismatches: Vec::new(),
         })
     });
-    let (steps, cleanup) = match setup {
+    let (mut steps, mut cleanup) = match setup {
         Ok(client) => {
             let ctx = StepCtx {
                 engine,
@@ -119,6 +119,8 @@ pub async fn run_journey(
         }
         Err(f) => (setup_failed(journey, f, &redactor, on_event), Vec::new()),
     };
+    set_sources(journey, &journey.steps, &mut steps);
+    set_sources(journey, &journey.cleanup, &mut cleanup);
     let verdict = if steps.iter().all(|s| s.verdict == StepVerdict::Pass) {
         Verdict::Pass
     } else {
@@ -169,6 +171,18 @@ fn render_vars(
             .or_insert_with(|| serde_json::Value::String(value.clone()));
     }
     Ok(())
+}
+
+/// Stamps each outcome with where its step is written (outcomes are in step order).
+fn set_sources(journey: &Journey, steps: &[Step], outcomes: &mut [StepOutcome]) {
+    for (step, outcome) in steps.iter().zip(outcomes) {
+        outcome.source = Some(format!(
+            "{}:{}:{}",
+            journey.source.display(),
+            step.loc.line,
+            step.loc.col
+        ));
+    }
 }
 
 /// The run could not start: the first step carries the failure, the rest are skipped.
@@ -297,7 +311,7 @@ fn captured_values(
             continue;
         };
         let text = if c.secret {
-            crate::redact::REDACTED.to_string()
+            crate::runner::redact::REDACTED.to_string()
         } else {
             let t = match v {
                 serde_json::Value::String(s) => s.clone(),

@@ -12,9 +12,10 @@ use super::expect::{ResponseView, eval_expectations};
 use super::http::{HttpClient, HttpResponse};
 use super::prepare::{evidence, render_request};
 use super::result::*;
+use super::retry;
 use crate::journey::model::{Eventually, Step};
 use crate::journey::template::{Engine, Scope};
-use crate::redact::Redactor;
+use crate::runner::redact::Redactor;
 
 /// What a step needs from its run.
 pub(super) struct StepCtx<'a> {
@@ -43,6 +44,8 @@ struct Attempt {
     elapsed: Duration,
     cert_not_after: Option<chrono::DateTime<Utc>>,
     evidence: Option<Evidence>,
+    /// Requests sent again after a transient fault, by its class.
+    retries: Vec<FailureClass>,
 }
 
 fn failure(class: FailureClass, message: impl Into<String>) -> Failure {
@@ -99,6 +102,7 @@ async fn attempt(
         elapsed: Duration::ZERO,
         cert_not_after: None,
         evidence: None,
+        retries: Vec::new(),
     };
     let req = match render_request(&step.request, ctx.engine, scope) {
         Ok(r) => r,
@@ -107,7 +111,7 @@ async fn attempt(
             return a;
         }
     };
-    let ex = ctx.client.send(&req, timeout, ctx.max_body).await;
+    let ex = send_with_retries(step, ctx, &req, timeout, &mut a.retries).await;
     a.timings = ex.timings;
     a.elapsed = ex.elapsed;
     let resp = match ex.outcome {
@@ -136,6 +140,31 @@ async fn attempt(
     let failed = !matches!(a.verdict, Verdict::Pass(_));
     a.evidence = Some(evidence(&req, Some(&resp), failed));
     a
+}
+
+/// Sends `req`, sending it again after transient faults the step's retry policy allows,
+/// all within `timeout`; returns the last exchange.
+async fn send_with_retries(
+    step: &Step,
+    ctx: &StepCtx<'_>,
+    req: &super::http::PreparedRequest,
+    timeout: Duration,
+    retries: &mut Vec<FailureClass>,
+) -> super::http::Exchange {
+    let started = Instant::now();
+    loop {
+        let left = timeout.saturating_sub(started.elapsed());
+        let ex = ctx.client.send(req, left, ctx.max_body).await;
+        let tried = u32::try_from(retries.len()).unwrap_or(u32::MAX);
+        let left = timeout.saturating_sub(started.elapsed());
+        match retry::decide(step, req, &ex, tried, left) {
+            Some((reason, pause)) => {
+                retries.push(reason);
+                tokio::time::sleep(pause).await;
+            }
+            None => return ex,
+        }
+    }
 }
 
 /// Expectations, then fail_fast (while polling), then captures.
@@ -208,6 +237,7 @@ pub(super) async fn run_step(
         Some(ev) => poll(step, ev, ctx, scope).await,
     };
     out.attempts = attempts;
+    out.retries = last.retries.clone();
     out.http_status = last.status;
     out.timings = last.timings;
     out.cert_not_after = last.cert_not_after;
@@ -298,13 +328,22 @@ async fn poll(
     let cut_by_journey = until < first + ev.within;
     let mut pause = ev.every;
     let mut attempts = 0;
+    // Transient retries of every poll, reported together on the step.
+    let mut retries = Vec::new();
     loop {
         attempts += 1;
         let remaining = until.saturating_duration_since(Instant::now());
         let mut a = attempt(step, ctx, scope, step.timeout.min(remaining), true).await;
+        retries.append(&mut a.retries);
         match &a.verdict {
-            Verdict::Pass(_) => return (a, attempts, Some(first.elapsed())),
-            Verdict::Fatal(_) | Verdict::FailFast(_) => return (a, attempts, None),
+            Verdict::Pass(_) => {
+                a.retries = retries;
+                return (a, attempts, Some(first.elapsed()));
+            }
+            Verdict::Fatal(_) | Verdict::FailFast(_) => {
+                a.retries = retries;
+                return (a, attempts, None);
+            }
             Verdict::Fail(_) => {}
         }
         // The next attempt must keep a meaningful time budget: one squeezed into
@@ -320,6 +359,7 @@ async fn poll(
             if let Verdict::Fail(f) = &mut a.verdict {
                 give_up(f, step, ev, attempts, cut_by_journey);
             }
+            a.retries = retries;
             return (a, attempts, None);
         }
     }

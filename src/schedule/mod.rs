@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::journey::Journey;
+use crate::status::control::RunNowError;
 
 /// The scheduler loop wakes at least this often (health and watchdog ticks).
 pub const TICK: Duration = Duration::from_secs(1);
@@ -46,7 +47,7 @@ pub enum Command {
     /// Replace the journey set (reload); unchanged journeys keep their rhythm.
     Replace(Vec<Journey>),
     /// Run a journey now; `Err` when unknown or already running.
-    RunNow(String, oneshot::Sender<Result<(), String>>),
+    RunNow(String, oneshot::Sender<Result<(), RunNowError>>),
 }
 
 struct Entry {
@@ -190,16 +191,16 @@ impl<H: Hooks> Scheduler<H> {
         }
     }
 
-    fn run_now(&mut self, name: &str) -> Result<(), String> {
+    fn run_now(&mut self, name: &str) -> Result<(), RunNowError> {
         let journey = self
             .entries
             .get(name)
             .map(|e| e.journey.clone())
-            .ok_or_else(|| format!("no journey named `{name}`"))?;
+            .ok_or_else(|| RunNowError::UnknownJourney(name.to_string()))?;
         if self.start(journey, Instant::now()) {
             Ok(())
         } else {
-            Err(format!("journey `{name}` is already running"))
+            Err(RunNowError::AlreadyRunning(name.to_string()))
         }
     }
 

@@ -221,13 +221,19 @@ async fn run_now_starts_at_once_but_never_twice() {
         .send(Command::RunNow("a".into(), tx))
         .await
         .unwrap();
-    assert!(rx.await.unwrap().unwrap_err().contains("already running"));
+    assert_eq!(
+        rx.await.unwrap(),
+        Err(RunNowError::AlreadyRunning("a".into()))
+    );
     let (tx, rx) = oneshot::channel();
     r.commands
         .send(Command::RunNow("nope".into(), tx))
         .await
         .unwrap();
-    assert!(rx.await.unwrap().unwrap_err().contains("no journey named"));
+    assert_eq!(
+        rx.await.unwrap(),
+        Err(RunNowError::UnknownJourney("nope".into()))
+    );
     r.shutdown.cancel();
     r.handle.await.unwrap();
 }

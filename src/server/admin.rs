@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::{ServerState, api, auth};
-use crate::daemon::control::Control;
+use crate::status::control::{Control, ReloadError, RunNowError};
 
 /// How long run-now waits for the daemon to accept the run.
 pub const RUN_NOW_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,11 +44,15 @@ pub async fn run_now(
             let body = json!({"status": "started", "journey": name});
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
-        // A reload may have removed the journey since the board was read.
-        Ok(Err(reason)) if state.board.get(&name).is_none() => {
-            api::error(StatusCode::NOT_FOUND, reason)
+        Ok(Err(e)) => {
+            let status = match e {
+                // A reload may have removed the journey since the board was read.
+                RunNowError::UnknownJourney(_) => StatusCode::NOT_FOUND,
+                RunNowError::AlreadyRunning(_) => StatusCode::CONFLICT,
+                RunNowError::SchedulerStopped => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            api::error(status, e.to_string())
         }
-        Ok(Err(reason)) => api::error(StatusCode::CONFLICT, reason),
         Err(unavailable) => unavailable,
     }
 }
@@ -65,7 +69,7 @@ pub async fn reload(State(state): State<ServerState>, headers: HeaderMap) -> Res
             let body = json!({"status": "reloaded", "summary": summary});
             (StatusCode::OK, Json(body)).into_response()
         }
-        Ok(Err(errors)) => {
+        Ok(Err(ReloadError::Invalid(errors))) => {
             let body = json!({"status": "failed", "errors": errors});
             (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
         }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ServerState;
-use crate::daemon::board::{JourneyState, JourneyStatus};
 use crate::runner::{FailureClass, RunSummary};
+use crate::status::board::{JourneyState, JourneyStatus};
 
 /// Runs returned by `/api/journeys/{name}/runs` when `limit` is not given.
 pub const DEFAULT_RUNS_LIMIT: usize = 50;

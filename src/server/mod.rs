@@ -30,9 +30,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
 
-use crate::daemon::board::StatusBoard;
-use crate::daemon::control::{Control, Health};
 use crate::metrics::Metrics;
+use crate::status::board::StatusBoard;
+use crate::status::control::{Control, Health};
 use crate::store::Store;
 
 /// What the handlers share.

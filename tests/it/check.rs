@@ -202,3 +202,39 @@ fn a_missing_secret_is_reported_where_it_is_named() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+/// Regression: a daemon label journeyd uses itself (`receiver` on the notification metrics)
+/// passed the configuration check, and `journeyd run` then died with "cannot create the
+/// metrics registry". It must be refused at its `file:line:col`, by `check` and by `run`.
+#[test]
+fn a_reserved_daemon_label_is_refused_at_its_place_by_check_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let journeys = Path::new(env!("CARGO_MANIFEST_DIR")).join("journeys");
+    let config = dir.path().join("journeyd.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "journeys: [{}]\nstate_dir: {}\nlisten: 127.0.0.1:0\nlabels: {{ receiver: pager }}\n",
+            journeys.display(),
+            dir.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    for cmd in ["check", "run"] {
+        let out = journeyd()
+            .arg(cmd)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains(
+                "journeyd.yaml:4:9: labels.receiver: label `receiver` is set by journeyd itself"
+            ),
+            "{cmd}: {stderr}"
+        );
+        assert!(!stderr.contains("metrics registry"), "{cmd}: {stderr}");
+    }
+}

@@ -14,5 +14,6 @@ mod journeys;
 mod notify;
 mod once;
 mod prometheus;
+mod retry;
 mod status_page;
 mod util;

@@ -28,6 +28,20 @@ async fn output(mut c: Command) -> Output {
         .unwrap()
 }
 
+/// `journeys/NAME.yaml:LINE:COL` of the step named `step` in a shipped journey, found in
+/// its text (the column is that of `name:` after `- `).
+fn step_source(journey: &str, step: &str) -> String {
+    let file = format!("journeys/{journey}.yaml");
+    let text = std::fs::read_to_string(root().join(&file)).unwrap();
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim() == format!("- name: {step}"))
+        .unwrap();
+    let col = line.find("name:").unwrap() + 1;
+    format!("{file}:{}:{col}", i + 1)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -76,6 +90,9 @@ async fn stuck_fulfillment_fails_at_the_shipping_step_within_its_deadline() {
         ),
         "{all}"
     );
+    // The failing step names where it is written, like a compiler error.
+    let at = step_source("purchase", "order ships");
+    assert!(all.contains(&format!("  --> {at}\n")), "{at}: {all}");
     assert!(all.contains("expected eq \"shipped\""), "{all}");
     assert!(all.contains("actual   \"preparing\""), "{all}");
     let order_id = all
@@ -115,6 +132,10 @@ async fn json_and_junit_formats_describe_the_failure() {
         "http_status"
     );
     assert_eq!(failed.http_status, Some(503));
+    assert_eq!(
+        failed.source.as_deref(),
+        Some(step_source("purchase", "list products").as_str())
+    );
 
     let mut c = once(&demo, &["purchase", "--format", "junit", "--secrets-dir"]);
     c.arg(&secrets);

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::alert::config::{MaintenanceWindow, ReceiverConfig, ReceiverKind, Route, Schedule};
 use crate::alert::outbox::spawn_delivery;
-use crate::alert::receivers::build_all;
+use crate::alert::receivers::{AlertmanagerConfig, LogConfig, build_all};
+use crate::alert::state::AlertEvent;
+use crate::journey::Journey;
 use crate::journey::parse::parse_journey;
 use crate::journey::secrets::SecretSource;
 use crate::journey::template::Engine;
@@ -106,14 +108,14 @@ fn config() -> AlertingConfig {
         receivers: vec![
             ReceiverConfig {
                 name: "pager".into(),
-                kind: ReceiverKind::Log,
+                kind: ReceiverKind::Log(LogConfig),
             },
             ReceiverConfig {
                 name: "am".into(),
-                kind: ReceiverKind::Alertmanager {
+                kind: ReceiverKind::Alertmanager(AlertmanagerConfig {
                     urls: vec!["http://127.0.0.1:1".into()],
                     resend_interval: std::time::Duration::from_secs(60),
-                },
+                }),
             },
         ],
         routes: vec![

@@ -11,6 +11,8 @@
 //! any retryable failure makes the whole delivery retryable. Re-sending to the
 //! instances that already accepted is harmless: they dedup by labels.
 
+use std::sync::Arc;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -22,6 +24,8 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::http::{self, Peer};
+use super::raw::Fields;
+use super::{BuildContext, ReceiverSpec};
 use super::{DeliveryError, Notification, Receiver, parts, timestamp};
 use crate::alert::state::AlertEvent;
 
@@ -203,6 +207,47 @@ fn combine(mut failures: Vec<(usize, DeliveryError)>, total: usize) -> Result<()
             reasons.join("; ")
         ),
     })
+}
+
+/// `type: alertmanager` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertmanagerConfig {
+    /// Base URLs (`http://127.0.0.1:9093`).
+    pub urls: Vec<String>,
+    /// Re-send firing alerts this often (their `endsAt` is a few of these ahead).
+    pub resend_interval: Duration,
+}
+
+impl ReceiverSpec for AlertmanagerConfig {
+    const TYPE: &'static str = "alertmanager";
+    const KEYS: &'static [&'static str] = &["urls", "resend_interval"];
+
+    fn validate(fields: &mut Fields<'_>) -> Self {
+        // A `urls` of the wrong shape was reported by `list`; one message is enough.
+        let urls = fields.list("urls");
+        let bad = urls.as_ref().map_or(!fields.has("urls"), |urls| {
+            urls.is_empty() || urls.iter().any(|u| url::Url::parse(u).is_err())
+        });
+        let urls = urls.unwrap_or_default();
+        if bad {
+            fields.problem_at_type(
+                "urls",
+                "alertmanager needs `urls`: every Alertmanager, like [http://127.0.0.1:9093]",
+            );
+        }
+        AlertmanagerConfig {
+            urls: urls
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_string())
+                .collect(),
+            resend_interval: fields.duration("resend_interval", Duration::from_secs(60)),
+        }
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+        let am = Alertmanager::new(ctx.name, &self.urls, self.resend_interval, ctx.external_url)?;
+        Ok(Arc::new(am))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //! A firing alert is a WARN (a failing journey is the product working, not the
 //! daemon needing an operator); a resolve is an INFO. It never fails.
 
+use std::sync::Arc;
+
+use super::raw::Fields;
+use super::{BuildContext, ReceiverSpec};
 use super::{DeliveryError, Notification, Receiver, parts};
 
 /// Writes alerts to the daemon's log.
@@ -53,6 +57,23 @@ impl Receiver for Log {
             ),
         }
         Ok(())
+    }
+}
+
+/// `type: log` settings: none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogConfig;
+
+impl ReceiverSpec for LogConfig {
+    const TYPE: &'static str = "log";
+    const KEYS: &'static [&'static str] = &[];
+
+    fn validate(_: &mut Fields<'_>) -> Self {
+        LogConfig
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+        Ok(Arc::new(Log::new(ctx.name)))
     }
 }
 

@@ -1,5 +1,7 @@
-//! Alert receivers: one file per kind. Adding a receiver means one file here
-//! and one [`ReceiverKind`] variant, plus one arm in [`build`].
+//! Alert receivers: one file per kind, holding the receiver's settings, their
+//! validation from the configuration ([`ReceiverSpec`]) and the receiver
+//! itself. Adding a receiver means one file here and one line in the
+//! `receiver_kinds!` list below (its [`ReceiverKind`] variant).
 //!
 //! Every HTTP receiver shares `http.rs`: one client each (10 s timeout, no
 //! redirects, journeyd's User-Agent) and one classification of answers
@@ -11,6 +13,7 @@ mod alertmanager;
 mod http;
 mod log;
 mod pagerduty;
+pub mod raw;
 mod slack;
 mod webhook;
 
@@ -25,15 +28,144 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
-use super::config::{ReceiverConfig, ReceiverKind};
+use self::raw::{Fields, RawReceiver};
 use super::state::{Alert, AlertEvent};
 use crate::journey::secrets::SecretSource;
 
-pub use alertmanager::Alertmanager;
-pub use log::Log;
-pub use pagerduty::PagerDuty;
-pub use slack::Slack;
-pub use webhook::{DELIVERY_HEADER, SIGNATURE_HEADER, Target as WebhookTarget, Webhook};
+pub use alertmanager::{Alertmanager, AlertmanagerConfig};
+pub use log::{Log, LogConfig};
+pub use pagerduty::{PagerDuty, PagerDutyConfig};
+pub use slack::{Slack, SlackConfig};
+pub use webhook::{
+    DELIVERY_HEADER, SIGNATURE_HEADER, Target as WebhookTarget, Webhook, WebhookConfig,
+};
+
+/// One receiver type's settings: how they are read from the configuration and
+/// how the receiver is built from them. Each receiver file implements it.
+pub trait ReceiverSpec: Sized {
+    /// The `type:` value.
+    const TYPE: &'static str;
+    /// The keys it accepts besides `name` and `type`.
+    const KEYS: &'static [&'static str];
+    /// Reads and validates the settings, recording problems in `fields`
+    /// (unknown keys are already reported). Pure: no I/O, secrets only named.
+    fn validate(fields: &mut Fields<'_>) -> Self;
+    /// Builds the receiver, reading its secrets.
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String>;
+}
+
+/// What building a receiver may use.
+#[derive(Debug)]
+pub struct BuildContext<'a> {
+    /// The receiver's name.
+    pub name: &'a str,
+    /// Where secrets are read.
+    pub secrets: &'a SecretSource,
+    /// journeyd's external URL, for links in notifications.
+    pub external_url: Option<&'a str>,
+}
+
+impl BuildContext<'_> {
+    /// The value of secret `secret`; the error names it (never a value).
+    pub fn secret(&self, secret: &str) -> Result<String, String> {
+        read_secret(self.secrets, self.name, secret)
+    }
+}
+
+/// A configured receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiverConfig {
+    /// Unique name, used in routes and metrics.
+    pub name: String,
+    /// Kind and settings.
+    pub kind: ReceiverKind,
+}
+
+/// Declares [`ReceiverKind`] with one variant per receiver file, and the two
+/// dispatches over it (validate by `type:`, build), so they cannot drift.
+macro_rules! receiver_kinds {
+    ($($(#[$doc:meta])* $variant:ident($config:ty),)*) => {
+        /// Receiver kinds and their validated settings. Secret values (keys,
+        /// webhook URLs) are named, never inline.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ReceiverKind {
+            $($(#[$doc])* $variant($config),)*
+        }
+
+        /// Every `type:` value, in declaration order.
+        pub const TYPES: &[&str] = &[$(<$config as ReceiverSpec>::TYPE,)*];
+
+        impl ReceiverKind {
+            fn validate_as(kind: &str, fields: &mut Fields<'_>) -> Option<Self> {
+                $(if kind == <$config as ReceiverSpec>::TYPE {
+                    fields.reject_unknown(<$config as ReceiverSpec>::KEYS);
+                    return Some(Self::$variant(<$config as ReceiverSpec>::validate(fields)));
+                })*
+                None
+            }
+
+            fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+                match self {
+                    $(Self::$variant(c) => c.build(ctx),)*
+                }
+            }
+        }
+    };
+}
+
+receiver_kinds! {
+    /// Alertmanager API v2, every listed instance directly.
+    Alertmanager(AlertmanagerConfig),
+    /// PagerDuty Events API v2.
+    PagerDuty(PagerDutyConfig),
+    /// Slack incoming webhook.
+    Slack(SlackConfig),
+    /// Generic JSON webhook (Alertmanager webhook format, version 4).
+    Webhook(WebhookConfig),
+    /// Structured log lines.
+    Log(LogConfig),
+}
+
+/// What validating one receiver entry found: its settings (`None` for an
+/// unknown type), every problem, and the secrets it names.
+#[derive(Debug)]
+pub struct Validated {
+    /// The settings, when the type is known.
+    pub kind: Option<ReceiverKind>,
+    /// Every problem, with position and field path.
+    pub problems: Vec<raw::Problem>,
+    /// The secrets it names.
+    pub secrets: Vec<raw::SecretUse>,
+}
+
+/// Validates one receiver entry at `path` (`alerting.receivers[2]`).
+pub fn validate(raw: &RawReceiver, path: &str) -> Validated {
+    let mut fields = Fields::new(raw, path);
+    let kind = ReceiverKind::validate_as(&raw.kind.value, &mut fields);
+    let mut problems = fields.problems;
+    if kind.is_none() {
+        let other = raw.kind.value.as_str();
+        let hint = crate::diagnostics::closest(other, TYPES.iter().copied())
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        problems.push(raw::Problem {
+            loc: crate::diagnostics::Location {
+                line: raw.kind.referenced.line() as u32,
+                col: raw.kind.referenced.column() as u32,
+            },
+            path: format!("{path}.type"),
+            message: format!(
+                "unknown receiver type `{other}`{hint} (one of {})",
+                TYPES.join(", ")
+            ),
+        });
+    }
+    Validated {
+        kind,
+        problems,
+        secrets: fields.secrets,
+    }
+}
 
 /// One notification to deliver.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,48 +219,11 @@ pub fn build(
     secrets: &SecretSource,
     external_url: Option<&str>,
 ) -> Result<Arc<dyn Receiver>, String> {
-    let name = config.name.as_str();
-    let secret = |secret: &str| read_secret(secrets, name, secret);
-    let receiver: Arc<dyn Receiver> = match &config.kind {
-        ReceiverKind::Alertmanager {
-            urls,
-            resend_interval,
-        } => Arc::new(Alertmanager::new(
-            name,
-            urls,
-            *resend_interval,
-            external_url,
-        )?),
-        ReceiverKind::PagerDuty {
-            url,
-            routing_key_secret,
-        } => Arc::new(PagerDuty::new(
-            name,
-            url,
-            secret(routing_key_secret)?,
-            external_url,
-        )?),
-        ReceiverKind::Slack { url_secret } => Arc::new(Slack::new(name, secret(url_secret)?)?),
-        ReceiverKind::Webhook {
-            url,
-            url_secret,
-            hmac_secret,
-        } => {
-            let target = match (url, url_secret) {
-                (None, Some(s)) => WebhookTarget::Secret(secret(s)?),
-                (Some(u), None) => WebhookTarget::Plain(u.clone()),
-                _ => {
-                    return Err(format!(
-                        "receiver '{name}': a webhook needs exactly one of url and url_secret"
-                    ));
-                }
-            };
-            let key = hmac_secret.as_deref().map(secret).transpose()?;
-            Arc::new(Webhook::new(name, target, key, external_url)?)
-        }
-        ReceiverKind::Log => Arc::new(Log::new(name)),
-    };
-    Ok(receiver)
+    config.kind.build(&BuildContext {
+        name: &config.name,
+        secrets,
+        external_url,
+    })
 }
 
 /// Builds every configured receiver, collecting all errors so an operator

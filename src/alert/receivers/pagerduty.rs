@@ -3,6 +3,8 @@
 //! folds re-sends into one incident and the resolve closes that incident even
 //! after a journeyd restart. PagerDuty answers 202 when it queued the event.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -11,6 +13,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{self, Peer};
+use super::raw::Fields;
+use super::{BuildContext, ReceiverSpec};
 use super::{DeliveryError, Notification, Receiver, fingerprint, parts, timestamp, truncate};
 use crate::alert::state::Alert;
 
@@ -144,6 +148,46 @@ impl Receiver for PagerDuty {
             .header(CONTENT_TYPE, "application/json")
             .body(body);
         http::send(request, &self.peer).await
+    }
+}
+
+/// PagerDuty's Events API v2 endpoint, unless `url` says otherwise.
+const DEFAULT_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// `type: pagerduty` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagerDutyConfig {
+    /// Events endpoint (default `https://events.pagerduty.com/v2/enqueue`).
+    pub url: String,
+    /// Secret holding the routing key.
+    pub routing_key_secret: String,
+}
+
+impl ReceiverSpec for PagerDutyConfig {
+    const TYPE: &'static str = "pagerduty";
+    const KEYS: &'static [&'static str] = &["url", "routing_key_secret"];
+
+    fn validate(fields: &mut Fields<'_>) -> Self {
+        let routing_key_secret = fields.secret("routing_key_secret").unwrap_or_else(|| {
+            fields.problem("pagerduty needs `routing_key_secret`: the name of the secret holding the routing key");
+            String::new()
+        });
+        PagerDutyConfig {
+            url: fields
+                .text("url")
+                .unwrap_or_else(|| DEFAULT_URL.to_string()),
+            routing_key_secret,
+        }
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+        let key = ctx.secret(&self.routing_key_secret)?;
+        Ok(Arc::new(PagerDuty::new(
+            ctx.name,
+            &self.url,
+            key,
+            ctx.external_url,
+        )?))
     }
 }
 

@@ -5,6 +5,8 @@
 //! The webhook URL is itself the credential, so it comes from a secret and is
 //! never printed: errors say "the Slack webhook (receiver 'x') answered 503".
 
+use std::sync::Arc;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +14,8 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 use super::http::{self, Peer};
+use super::raw::Fields;
+use super::{BuildContext, ReceiverSpec};
 use super::{DeliveryError, Notification, Receiver, parts, truncate};
 use crate::alert::state::Alert;
 
@@ -179,6 +183,35 @@ impl Receiver for Slack {
             .header(CONTENT_TYPE, "application/json")
             .body(body);
         http::send(request, &self.peer).await
+    }
+}
+
+/// `type: slack` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackConfig {
+    /// Secret holding the webhook URL.
+    pub url_secret: String,
+}
+
+impl ReceiverSpec for SlackConfig {
+    const TYPE: &'static str = "slack";
+    const KEYS: &'static [&'static str] = &["url_secret"];
+
+    fn validate(fields: &mut Fields<'_>) -> Self {
+        let url_secret = fields.secret("url_secret").unwrap_or_else(|| {
+            fields.problem(
+                "slack needs `url_secret`: the name of the secret holding the webhook URL",
+            );
+            String::new()
+        });
+        SlackConfig { url_secret }
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+        Ok(Arc::new(Slack::new(
+            ctx.name,
+            ctx.secret(&self.url_secret)?,
+        )?))
     }
 }
 

@@ -10,6 +10,8 @@
 //!   the secret (like GitHub's `X-Hub-Signature-256`). Verify it over the raw
 //!   body, before parsing, with a constant-time comparison.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -19,6 +21,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::http::{self, Peer};
+use super::raw::Fields;
+use super::{BuildContext, ReceiverSpec};
 use super::{DeliveryError, Notification, Receiver, fingerprint, hex, parts, timestamp};
 use crate::alert::state::Alert;
 
@@ -172,6 +176,59 @@ impl Receiver for Webhook {
             request = request.header(SIGNATURE_HEADER, signature(key, &body));
         }
         http::send(request.body(body), &self.peer).await
+    }
+}
+
+/// `type: webhook` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    /// Plain URL (when not secret).
+    pub url: Option<String>,
+    /// Secret holding the URL.
+    pub url_secret: Option<String>,
+    /// Secret holding the HMAC-SHA256 key; signs the body when set.
+    pub hmac_secret: Option<String>,
+}
+
+impl ReceiverSpec for WebhookConfig {
+    const TYPE: &'static str = "webhook";
+    const KEYS: &'static [&'static str] = &["url", "url_secret", "hmac_secret"];
+
+    fn validate(fields: &mut Fields<'_>) -> Self {
+        let url = fields.text("url");
+        let url_secret = fields.secret("url_secret");
+        if url.is_none() == url_secret.is_none() {
+            fields.problem("webhook needs exactly one of `url` and `url_secret`");
+        }
+        WebhookConfig {
+            url,
+            url_secret,
+            hmac_secret: fields.secret("hmac_secret"),
+        }
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Receiver>, String> {
+        let target = match (&self.url, &self.url_secret) {
+            (None, Some(s)) => Target::Secret(ctx.secret(s)?),
+            (Some(u), None) => Target::Plain(u.clone()),
+            _ => {
+                return Err(format!(
+                    "receiver '{}': a webhook needs exactly one of url and url_secret",
+                    ctx.name
+                ));
+            }
+        };
+        let key = self
+            .hmac_secret
+            .as_deref()
+            .map(|s| ctx.secret(s))
+            .transpose()?;
+        Ok(Arc::new(Webhook::new(
+            ctx.name,
+            target,
+            key,
+            ctx.external_url,
+        )?))
     }
 }
 

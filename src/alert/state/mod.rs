@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::AlertLevel;
 use crate::runner::{FailureClass, JourneyRun, StepVerdict, Verdict};
 
 /// When a journey's failures page and when they stop.
@@ -52,6 +53,18 @@ pub enum Phase {
     Pending,
     /// Alert firing.
     Firing,
+}
+
+impl From<Phase> for AlertLevel {
+    /// The metric's closed values mirror the phases one to one; the mapping
+    /// lives here so the metrics do not depend on the alert engine.
+    fn from(phase: Phase) -> Self {
+        match phase {
+            Phase::Ok => AlertLevel::Ok,
+            Phase::Pending => AlertLevel::Pending,
+            Phase::Firing => AlertLevel::Firing,
+        }
+    }
 }
 
 /// What of a run matters to alerting.

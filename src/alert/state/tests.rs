@@ -223,3 +223,17 @@ fn state_survives_a_round_trip_through_json() {
         vec!["-JourneyFailing@order ships"]
     );
 }
+
+#[test]
+fn phases_map_onto_the_alert_state_gauge_in_order() {
+    let cases = [
+        (Phase::Ok, "ok", 0),
+        (Phase::Pending, "pending", 1),
+        (Phase::Firing, "firing", 2),
+    ];
+    for (phase, name, gauge) in cases {
+        let level = AlertLevel::from(phase);
+        assert_eq!((level.as_str(), level.gauge()), (name, gauge), "{phase:?}");
+    }
+    assert_eq!(AlertLevel::ALL.map(AlertLevel::gauge), [0, 1, 2]);
+}

@@ -8,70 +8,48 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::raw::{RawDefaults, RawJourney, RawRequest, RawStep, RawTls, S, Value};
-use super::units::{closest, parse_duration, parse_size};
-use super::yaml::decode_yaml;
-use super::{Diagnostic, JourneyDefaults};
+use super::JourneyDefaults;
+use super::raw::{RawDefaults, RawJourney, RawStep, RawTls, S, Value};
+use crate::diagnostics::{Diagnostic, decode_yaml};
+use crate::journey::model::*;
+use crate::journey::template::{Engine, GENERATORS};
+use crate::units::{parse_duration, parse_size};
+
+pub(super) use crate::diagnostics::loc;
 
 /// Decodes a journey file into raw types.
 pub(super) fn decode_raw(file: &Path, source: &str) -> Result<RawJourney, Vec<Diagnostic>> {
     decode_yaml(file, source)
 }
-use crate::journey::model::*;
-use crate::journey::template::{Engine, GENERATORS, Reference};
 
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_MAX_BODY: u64 = 1 << 20;
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-/// Label names journeyd itself sets on metrics and alerts.
-const RESERVED_LABELS: &[&str] = &[
-    "journey",
-    "step",
-    "backend",
-    "class",
-    "result",
-    "phase",
-    "reason",
-    "alertname",
-    "severity",
-    "le",
-    "instance",
-    "job",
-    "version",
-];
 
-/// Position of a spanned raw value.
-pub(super) fn loc<T>(s: &S<T>) -> Location {
-    Location {
-        line: s.referenced.line() as u32,
-        col: s.referenced.column() as u32,
-    }
-}
+const DEFAULT_MAX_BODY: u64 = 1 << 20;
 
 /// Variables visible at some point of the journey.
 #[derive(Default, Clone)]
-struct Known {
-    vars: BTreeSet<String>,
+pub(super) struct Known {
+    pub(super) vars: BTreeSet<String>,
     /// capture name → the step that captures it
-    captures: BTreeMap<String, String>,
+    pub(super) captures: BTreeMap<String, String>,
 }
 
 /// Accumulates diagnostics while building the model.
 pub(super) struct Builder<'a> {
-    file: &'a Path,
-    engine: &'a Engine,
-    diags: Vec<Diagnostic>,
-    known: Known,
+    pub(super) file: &'a Path,
+    pub(super) engine: &'a Engine,
+    pub(super) diags: Vec<Diagnostic>,
+    pub(super) known: Known,
     /// Every capture of the journey (name → step), for "used before captured" hints.
-    all_captures: BTreeMap<String, String>,
+    pub(super) all_captures: BTreeMap<String, String>,
     /// Variables referenced by the step being built.
-    uses: BTreeSet<String>,
+    pub(super) uses: BTreeSet<String>,
     /// Interval and timeout for journeys that set none.
-    defaults: JourneyDefaults,
+    pub(super) defaults: JourneyDefaults,
     /// Secrets referenced anywhere.
-    secrets: BTreeSet<String>,
+    pub(super) secrets: BTreeSet<String>,
     /// Environment variables referenced anywhere.
-    env: BTreeSet<String>,
+    pub(super) env: BTreeSet<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -157,7 +135,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn journey_name(&mut self, name: &S<String>) -> String {
+    pub(super) fn journey_name(&mut self, name: &S<String>) -> String {
         let n = name.value.trim();
         let ok = !n.is_empty()
             && n.len() <= 64
@@ -177,42 +155,39 @@ impl<'a> Builder<'a> {
         match parse_duration(&d.value) {
             Ok(v) => Some(v),
             Err(m) => {
-                self.err(loc(d), path, m);
+                self.err(loc(d), path, m.to_string());
                 None
             }
         }
     }
 
-    fn duration_or(&mut self, d: Option<&S<String>>, path: &str, default: Duration) -> Duration {
+    pub(super) fn duration_or(
+        &mut self,
+        d: Option<&S<String>>,
+        path: &str,
+        default: Duration,
+    ) -> Duration {
         d.and_then(|d| self.duration(d, path)).unwrap_or(default)
     }
 
-    fn labels(&mut self, labels: Option<&S<IndexMap<String, String>>>) -> BTreeMap<String, String> {
+    pub(super) fn labels(
+        &mut self,
+        labels: Option<&S<IndexMap<String, String>>>,
+    ) -> BTreeMap<String, String> {
         let Some(labels) = labels else {
             return BTreeMap::new();
         };
         let mut out = BTreeMap::new();
         for (k, v) in &labels.value {
-            let valid = k
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                self.err(loc(labels), &format!("labels.{k}"), format!("label name `{k}` must match [a-zA-Z_][a-zA-Z0-9_]* (Prometheus label rules)"));
-            } else if RESERVED_LABELS.contains(&k.as_str()) {
-                self.err(
-                    loc(labels),
-                    &format!("labels.{k}"),
-                    format!("label `{k}` is set by journeyd itself; choose another name"),
-                );
+            if let Err(e) = crate::labels::check_name(k) {
+                self.err(loc(labels), &format!("labels.{k}"), e.to_string());
             }
             out.insert(k.clone(), v.clone());
         }
         out
     }
 
-    fn max_body(&mut self, v: Option<&S<Value>>) -> u64 {
+    pub(super) fn max_body(&mut self, v: Option<&S<Value>>) -> u64 {
         let Some(v) = v else {
             return DEFAULT_MAX_BODY;
         };
@@ -224,13 +199,13 @@ impl<'a> Builder<'a> {
         match parse_size(&text) {
             Ok(n) => n,
             Err(m) => {
-                self.err(loc(v), "max_body", m);
+                self.err(loc(v), "max_body", m.to_string());
                 DEFAULT_MAX_BODY
             }
         }
     }
 
-    fn tls(&mut self, t: &RawTls) -> TlsOptions {
+    pub(super) fn tls(&mut self, t: &RawTls) -> TlsOptions {
         let dir = self.file.parent().unwrap_or(Path::new("."));
         let file = |b: &mut Self, f: &Option<S<String>>, key: &str| {
             f.as_ref().map(|f| {
@@ -261,7 +236,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn vars(&mut self, raw: &IndexMap<String, S<Value>>) -> Vec<(String, Template)> {
+    pub(super) fn vars(&mut self, raw: &IndexMap<String, S<Value>>) -> Vec<(String, Template)> {
         let mut out = Vec::new();
         for (name, value) in raw {
             let path = format!("vars.{name}");
@@ -292,15 +267,17 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn defaults(&mut self, d: Option<&RawDefaults>) -> Defaults {
+    pub(super) fn defaults(&mut self, d: Option<&RawDefaults>) -> Defaults {
         let mut out = Defaults {
             headers: Vec::new(),
             timeout: DEFAULT_STEP_TIMEOUT,
             redirects: Redirects::default(),
+            retry: Retry::default(),
         };
         let Some(d) = d else {
             return out;
         };
+        out.retry = self.retry("defaults.retry", d.retry.as_ref(), &out.retry);
         out.headers = self.headers(&d.headers, "defaults.headers");
         if let Some(t) = d
             .timeout
@@ -318,120 +295,12 @@ impl<'a> Builder<'a> {
         out
     }
 
-    pub(super) fn headers(
+    pub(super) fn steps(
         &mut self,
-        raw: &IndexMap<String, S<Value>>,
-        path: &str,
-    ) -> Vec<(String, Template)> {
-        let mut out = Vec::new();
-        for (name, value) in raw {
-            let p = format!("{path}.{name}");
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                self.err(
-                    loc(value),
-                    &p,
-                    format!("`{name}` is not a valid HTTP header name"),
-                );
-            }
-            if let Some(t) = self.scalar_template(value, &p) {
-                out.push((name.to_ascii_lowercase(), t));
-            }
-        }
-        out
-    }
-
-    /// A scalar (text, number, bool) taken as a template.
-    pub(super) fn scalar_template(&mut self, v: &S<Value>, path: &str) -> Option<Template> {
-        let text = match &v.value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => {
-                self.err(loc(v), path, "expected a text value");
-                return None;
-            }
-        };
-        Some(self.template(&text, loc(v), path))
-    }
-
-    /// Checks a template's syntax and that every variable it reads is defined at this point.
-    pub(super) fn template(&mut self, source: &str, at: Location, path: &str) -> Template {
-        let t = Template {
-            source: source.to_string(),
-            loc: at,
-        };
-        if t.is_literal() {
-            return t;
-        }
-        match self.engine.references(source) {
-            Err(e) => self.err(at, path, format!("invalid template: {}", e.message)),
-            Ok(refs) => {
-                for r in refs {
-                    match r {
-                        Reference::Var(v) => self.check_var(&v, at, path),
-                        Reference::Secret(s) => {
-                            self.secrets.insert(s);
-                        }
-                        Reference::Env(e) => {
-                            self.env.insert(e);
-                        }
-                    }
-                }
-            }
-        }
-        t
-    }
-
-    fn check_var(&mut self, v: &str, at: Location, path: &str) {
-        self.uses.insert(v.to_string());
-        if self.known.vars.contains(v) || self.known.captures.contains_key(v) {
-            return;
-        }
-        let msg = if let Some(step) = self.all_captures.get(v) {
-            format!(
-                "variable `{v}` is used before it is defined: it is captured by step {step}, which has not run at this point"
-            )
-        } else {
-            let names: Vec<&str> = self
-                .known
-                .vars
-                .iter()
-                .chain(self.known.captures.keys())
-                .map(String::as_str)
-                .chain(GENERATORS.iter().copied())
-                .collect();
-            match closest(v, names) {
-                Some(best) => format!("undefined variable `{v}`; did you mean `{best}`?"),
-                None => format!(
-                    "undefined variable `{v}`: define it under `vars`, capture it in an earlier step, or use `env.NAME` / `secret.NAME`"
-                ),
-            }
-        };
-        self.err(at, path, msg);
-    }
-
-    /// Checks the templates in every string leaf of a JSON value.
-    pub(super) fn json_templates(&mut self, v: &Value, at: Location, path: &str) {
-        match v {
-            Value::String(s) => {
-                self.template(s, at, path);
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.json_templates(item, at, &format!("{path}[{i}]"));
-                }
-            }
-            Value::Object(map) => {
-                for (k, item) in map {
-                    self.template(k, at, path);
-                    self.json_templates(item, at, &format!("{path}.{k}"));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn steps(&mut self, section: &str, raw: &[S<RawStep>], defaults: &Defaults) -> Vec<Step> {
+        section: &str,
+        raw: &[S<RawStep>],
+        defaults: &Defaults,
+    ) -> Vec<Step> {
         let mut out = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let path = format!("{section}[{i}]");
@@ -446,7 +315,7 @@ impl<'a> Builder<'a> {
         out
     }
 
-    fn step(&mut self, path: &str, s: &S<RawStep>, defaults: &Defaults) -> Step {
+    pub(super) fn step(&mut self, path: &str, s: &S<RawStep>, defaults: &Defaults) -> Step {
         self.uses.clear();
         let raw = &s.value;
         let name = raw.name.value.trim().to_string();
@@ -488,6 +357,11 @@ impl<'a> Builder<'a> {
             .warn_duration
             .as_ref()
             .and_then(|w| self.duration(w, &format!("{path}.warn_duration")));
+        let retry = self.retry(
+            &format!("{path}.retry"),
+            raw.retry.as_ref(),
+            &defaults.retry,
+        );
         Step {
             name,
             loc: loc(s),
@@ -499,122 +373,12 @@ impl<'a> Builder<'a> {
             captures,
             eventually,
             warn_duration,
+            retry,
             uses: std::mem::take(&mut self.uses).into_iter().collect(),
         }
     }
 
-    fn request(
-        &mut self,
-        path: &str,
-        r: &S<RawRequest>,
-        defaults: &Defaults,
-    ) -> (RequestSpec, Duration) {
-        let raw = &r.value;
-        let method = match &raw.method {
-            Some(m) => {
-                let upper = m.value.to_ascii_uppercase();
-                if !METHODS.contains(&upper.as_str()) {
-                    self.err(
-                        loc(m),
-                        &format!("{path}.method"),
-                        format!(
-                            "unknown method `{}`; use one of {}",
-                            m.value,
-                            METHODS.join(", ")
-                        ),
-                    );
-                }
-                upper
-            }
-            None => "GET".to_string(),
-        };
-        let url = self.template(&raw.url.value, loc(&raw.url), &format!("{path}.url"));
-        if url.is_literal() {
-            match url::Url::parse(&url.source) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                Ok(u) => self.err(
-                    url.loc,
-                    &format!("{path}.url"),
-                    format!("unsupported scheme `{}`: use http or https", u.scheme()),
-                ),
-                Err(e) => self.err(
-                    url.loc,
-                    &format!("{path}.url"),
-                    format!("invalid URL `{}`: {e}", url.source),
-                ),
-            }
-        }
-        let query = raw
-            .query
-            .iter()
-            .filter_map(|(k, v)| {
-                self.scalar_template(v, &format!("{path}.query.{k}"))
-                    .map(|t| (k.clone(), t))
-            })
-            .collect();
-        let mut headers = defaults.headers.clone();
-        for (name, t) in self.headers(&raw.headers, &format!("{path}.headers")) {
-            headers.retain(|(n, _)| *n != name);
-            headers.push((name, t));
-        }
-        let body = self.body(path, raw);
-        let timeout = raw
-            .timeout
-            .as_ref()
-            .and_then(|t| self.duration(t, &format!("{path}.timeout")))
-            .unwrap_or(defaults.timeout);
-        let mut redirects = defaults.redirects;
-        if let Some(f) = raw.follow_redirects {
-            redirects.follow = f;
-        }
-        if let Some(m) = &raw.max_redirects {
-            redirects.max = m.value;
-        }
-        (
-            RequestSpec {
-                method,
-                url,
-                query,
-                headers,
-                body,
-                redirects,
-            },
-            timeout,
-        )
-    }
-
-    fn body(&mut self, path: &str, raw: &RawRequest) -> Option<BodySpec> {
-        let given = [raw.json.is_some(), raw.form.is_some(), raw.body.is_some()];
-        if given.iter().filter(|g| **g).count() > 1 {
-            let at = loc(&raw.url);
-            self.err(
-                at,
-                path,
-                "a request has at most one of `json`, `form` and `body`",
-            );
-            return None;
-        }
-        if let Some(j) = &raw.json {
-            self.json_templates(&j.value, loc(j), &format!("{path}.json"));
-            return Some(BodySpec::Json(j.value.clone()));
-        }
-        if let Some(f) = &raw.form {
-            let fields = f
-                .value
-                .iter()
-                .filter_map(|(k, v)| {
-                    self.scalar_template(v, &format!("{path}.form.{k}"))
-                        .map(|t| (k.clone(), t))
-                })
-                .collect();
-            return Some(BodySpec::Form(fields));
-        }
-        raw.body
-            .as_ref()
-            .map(|b| BodySpec::Raw(self.template(&b.value, loc(b), &format!("{path}.body"))))
-    }
-
-    fn unique_step_names(&mut self, raw: &RawJourney) {
+    pub(super) fn unique_step_names(&mut self, raw: &RawJourney) {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let all = raw
             .steps
@@ -643,8 +407,9 @@ impl<'a> Builder<'a> {
 }
 
 /// Journey-wide request defaults.
-struct Defaults {
-    headers: Vec<(String, Template)>,
-    timeout: Duration,
-    redirects: Redirects,
+pub(super) struct Defaults {
+    pub(super) headers: Vec<(String, Template)>,
+    pub(super) timeout: Duration,
+    pub(super) redirects: Redirects,
+    pub(super) retry: Retry,
 }

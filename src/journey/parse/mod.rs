@@ -1,75 +1,33 @@
 //! Parsing and validation of journey files.
 //!
 //! A file goes through three stages, in the style of Vector's config: serde
-//! decodes it into private `Raw*` types (`raw.rs`), `build.rs` validates them
-//! purely and builds the model, and every problem becomes a [`Diagnostic`]
+//! decodes it into private `Raw*` types (`raw.rs`), a `Builder` validates them
+//! purely and builds the model (`build.rs` for the journey and its steps, one
+//! file per part of a step: `request.rs`, `expect.rs`, `capture.rs`,
+//! `eventually.rs`; `templates.rs` checks variables, `values.rs` holds shared
+//! decoding helpers), and every problem becomes a [`Diagnostic`]
 //! naming `file:line:col`, the field path and what to do. All semantic
 //! problems of a file are collected; a structural error (unknown key, wrong
 //! type) stops serde at the first one, so it is reported alone for that file.
 
 mod build;
-mod decode;
+mod capture;
+mod eventually;
+mod expect;
 mod raw;
-mod units;
-mod yaml;
+mod request;
+mod retry;
+mod templates;
+mod values;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::model::{Journey, Location};
+use super::model::Journey;
 use super::template::Engine;
 
-pub use units::{closest, parse_duration, parse_size};
-pub use yaml::decode_yaml;
-
-/// One problem found in a journey file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file, as given on the command line.
-    pub file: PathBuf,
-    /// Where in the file (1-based); line 0 means the file itself.
-    pub loc: Location,
-    /// Field path like `steps[1].request.url`; empty for file-level problems.
-    pub path: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: ",
-            self.file.display(),
-            self.loc.line,
-            self.loc.col
-        )?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl Diagnostic {
-    /// The diagnostic line followed by the offending source line and a caret, like rustc.
-    pub fn render(&self, source: Option<&str>) -> String {
-        let mut out = self.to_string();
-        let line = source.and_then(|s| {
-            s.lines()
-                .nth((self.loc.line as usize).checked_sub(1)?)
-                .map(str::to_string)
-        });
-        if let Some(line) = line {
-            let num = self.loc.line.to_string();
-            let pad = " ".repeat(num.len());
-            let caret = " ".repeat((self.loc.col as usize).saturating_sub(1));
-            out.push_str(&format!("\n{pad} |\n{num} | {line}\n{pad} | {caret}^"));
-        }
-        out
-    }
-}
+pub use crate::diagnostics::{Diagnostic, closest, decode_yaml};
+pub use crate::units::{parse_duration, parse_size};
 
 /// Defaults for journeys that do not set them (the daemon config can change them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,10 +202,5 @@ fn journey_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 fn file_diagnostic(file: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        file: file.to_path_buf(),
-        loc: Location { line: 0, col: 0 },
-        path: String::new(),
-        message,
-    }
+    Diagnostic::file(file, message)
 }

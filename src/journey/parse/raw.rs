@@ -51,6 +51,20 @@ pub(super) struct RawDefaults {
     pub follow_redirects: Option<bool>,
     #[serde(default)]
     pub max_redirects: Option<u32>,
+    #[serde(default)]
+    pub retry: Option<S<RawRetry>>,
+}
+
+/// `retry:` on a step or in `defaults`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    #[serde(default)]
+    pub max: Option<S<u32>>,
+    #[serde(default)]
+    pub delay: Option<S<String>>,
+    #[serde(default)]
+    pub statuses: Option<S<Vec<u16>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +97,8 @@ pub(super) struct RawStep {
     pub eventually: Option<S<RawEventually>>,
     #[serde(default)]
     pub warn_duration: Option<S<String>>,
+    #[serde(default)]
+    pub retry: Option<S<RawRetry>>,
 }
 
 #[derive(Debug, Deserialize)]

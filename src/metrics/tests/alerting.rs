@@ -2,7 +2,7 @@
 //! receiver; alert state per journey; deletion on reload; promtool.
 
 use super::*;
-use crate::alert::state::Phase;
+use crate::metrics::AlertLevel;
 
 fn receivers(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
@@ -107,15 +107,15 @@ fn alert_state_is_0_1_2_and_deleted_with_its_journey() {
     m.set_journeys(&[purchase.clone(), other.clone()]);
     let state =
         |j: &str, v: i64| format!(r#"journeyd_alert_state{{journey="{j}",location="lab"}} {v}"#);
-    m.set_alert_state("purchase", Phase::Pending);
-    m.set_alert_state("other", Phase::Firing);
+    m.set_alert_state("purchase", AlertLevel::Pending);
+    m.set_alert_state("other", AlertLevel::Firing);
     assert_lines(&m.render(), &[&state("purchase", 1), &state("other", 2)]);
-    m.set_alert_state("purchase", Phase::Ok);
+    m.set_alert_state("purchase", AlertLevel::Ok);
     assert_lines(&m.render(), &[&state("purchase", 0)]);
 
     m.set_journeys(std::slice::from_ref(&purchase));
-    m.set_alert_state("other", Phase::Firing); // late update after the reload
-    m.set_alert_state("unknown", Phase::Firing);
+    m.set_alert_state("other", AlertLevel::Firing); // late update after the reload
+    m.set_alert_state("unknown", AlertLevel::Firing);
     let text = m.render();
     assert!(
         !text.contains(r#"journeyd_alert_state{journey="other""#),
@@ -142,7 +142,7 @@ fn promtool_accepts_the_alerting_series() {
     m.notification("chat", "retry");
     m.set_notification_queue("chat", 1);
     m.observe_delivery("pager", 0.3);
-    m.set_alert_state("purchase", Phase::Firing);
+    m.set_alert_state("purchase", AlertLevel::Firing);
     let text = m.render();
     assert!(
         text.contains("journeyd_alert_state{")

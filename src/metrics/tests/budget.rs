@@ -50,7 +50,7 @@ fn outcomes(failing: Option<FailureClass>) -> Vec<StepOutcome> {
 /// Sample lines of `journey`, after a passing and a failing run.
 fn series_of(m: &Metrics, journey: &Journey) -> Vec<String> {
     m.set_journeys(std::slice::from_ref(journey));
-    m.set_alert_state("five", crate::alert::state::Phase::Ok);
+    m.set_alert_state("five", crate::metrics::AlertLevel::Ok);
     m.observe_run(journey, &run("five", Verdict::Pass, outcomes(None)));
     let failing = outcomes(Some(FailureClass::BackendTimeout));
     m.observe_run(journey, &run("five", Verdict::Fail, failing));

@@ -139,3 +139,23 @@ fn new_journeys_start_with_zero_run_counters() {
         ],
     );
 }
+
+#[test]
+fn retries_are_counted_by_reason_and_deleted_with_the_step() {
+    let m = metrics();
+    let purchase = journey(PURCHASE);
+    m.set_journeys(std::slice::from_ref(&purchase));
+    let mut run = passing_purchase();
+    run.steps[0].retries = vec![FailureClass::Connect, FailureClass::HttpStatus];
+    m.observe_run(&purchase, &run);
+    m.observe_run(&purchase, &run);
+    assert_lines(
+        &m.render(),
+        &[
+            r#"journeyd_step_retries_total{journey="purchase",location="lab",reason="connect",step="place order"} 2"#,
+            r#"journeyd_step_retries_total{journey="purchase",location="lab",reason="http_status",step="place order"} 2"#,
+        ],
+    );
+    m.set_journeys(&[]);
+    assert!(!m.render().contains("journeyd_step_retries_total{"));
+}

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::layout::{Esc, document, fmt_age, fmt_ago, fmt_interval, fmt_secs, fmt_time};
 use super::{state_name, svg};
-use crate::daemon::board::{JourneyState, JourneyStatus};
 use crate::runner::{RunSummary, Verdict};
 use crate::server::ServerState;
+use crate::status::board::{JourneyState, JourneyStatus};
 
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;

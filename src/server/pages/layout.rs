@@ -101,19 +101,8 @@ impl fmt::Display for Esc<'_> {
     }
 }
 
-/// A duration for people: `850 ms`, `2.35 s`, `1m 05s`.
-pub fn fmt_secs(s: f64) -> String {
-    if !s.is_finite() || s < 0.0 {
-        "?".to_string()
-    } else if s < 1.0 {
-        format!("{:.0} ms", s * 1000.0)
-    } else if s < 60.0 {
-        format!("{s:.2} s")
-    } else {
-        let whole = s.round() as u64;
-        format!("{}m {:02}s", whole / 60, whole % 60)
-    }
-}
+/// A duration for people: `850ms`, `2.35s`, `1m05s` (the one format, [`crate::units`]).
+pub use crate::units::format_seconds as fmt_secs;
 
 /// A configured interval: `30s`, `1m`, `1m 30s`, `1.5s`.
 pub fn fmt_interval(s: f64) -> String {
@@ -161,9 +150,9 @@ mod tests {
 
     #[test]
     fn durations_and_ages_read_like_a_person_wrote_them() {
-        assert_eq!(fmt_secs(0.0421), "42 ms");
-        assert_eq!(fmt_secs(2.346), "2.35 s");
-        assert_eq!(fmt_secs(65.2), "1m 05s");
+        assert_eq!(fmt_secs(0.0421), "42ms");
+        assert_eq!(fmt_secs(2.346), "2.346s");
+        assert_eq!(fmt_secs(65.2), "1m05.2s");
         assert_eq!(fmt_secs(f64::NAN), "?");
         assert_eq!(fmt_interval(30.0), "30s");
         assert_eq!(fmt_interval(90.0), "1m 30s");

@@ -11,8 +11,8 @@ pub mod svg;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::daemon::board::JourneyState;
 use crate::runner::{StepVerdict, Verdict};
+use crate::status::board::JourneyState;
 use layout::{Esc, document};
 
 /// A 404 page.

@@ -93,6 +93,14 @@ fn write_step(out: &mut String, id: &str, s: &StepOutcome, longest: f64) -> fmt:
         )?;
     }
     if let Some(f) = &s.failure {
+        // Where the failing step is written, as a compiler error points at its source.
+        if let Some(source) = &s.source {
+            write!(
+                out,
+                "<div class=\"small muted\">defined at <code>{}</code></div>",
+                Esc(source)
+            )?;
+        }
         write_failure(out, f)?;
     }
     if let Some(e) = &s.evidence {

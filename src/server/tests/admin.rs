@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::{Harness, failing_checkout};
-use crate::daemon::control::Control;
 use crate::server::auth::DISABLED_MESSAGE;
+use crate::status::control::{Control, ReloadError, RunNowError};
 
 const TOKEN: &str = "tok-3f9a1c-admin-secret";
 
@@ -93,17 +93,41 @@ async fn run_now_refused_is_409_and_unknown_journey_is_404() {
     let req = h.post_admin("/api/journeys/checkout/run");
     match h.control.recv().await {
         Some(Control::RunNow { reply, .. }) => {
-            let _ = reply.send(Err("checkout is already running".into()));
+            let _ = reply.send(Err(RunNowError::AlreadyRunning("checkout".into())));
         }
         other => panic!("expected RunNow, got {other:?}"),
     }
     let (status, body) = req.await.expect("task");
     assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "checkout is already running");
+    assert_eq!(body["error"], "journey `checkout` is already running");
 
     let (status, body) = h.post_admin("/api/journeys/nope/run").await.expect("task");
     assert_eq!(status, 404, "{body}");
     assert!(matches!(h.control.try_recv(), Err(TryRecvError::Empty)));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn run_now_answers_each_refusal_with_its_own_status() {
+    // The board still lists `checkout`: only the daemon's typed answer tells
+    // a journey removed by a concurrent reload (404) from a stopping daemon (503).
+    let mut h = Harness::start(Some(TOKEN)).await;
+    for (refusal, want) in [
+        (RunNowError::UnknownJourney("checkout".into()), 404),
+        (RunNowError::SchedulerStopped, 503),
+        (RunNowError::AlreadyRunning("checkout".into()), 409),
+    ] {
+        let req = h.post_admin("/api/journeys/checkout/run");
+        match h.control.recv().await {
+            Some(Control::RunNow { reply, .. }) => {
+                let _ = reply.send(Err(refusal.clone()));
+            }
+            other => panic!("expected RunNow, got {other:?}"),
+        }
+        let (status, body) = req.await.expect("task");
+        assert_eq!(status, want, "{refusal:?}: {body}");
+        assert_eq!(body["error"], refusal.to_string());
+    }
     h.stop().await;
 }
 
@@ -118,7 +142,7 @@ async fn reload_reports_errors_as_422_and_success_as_200() {
     let req = h.post_admin("/-/reload");
     match h.control.recv().await {
         Some(Control::Reload { reply }) => {
-            let _ = reply.send(Err(errors.clone()));
+            let _ = reply.send(Err(ReloadError::Invalid(errors.clone())));
         }
         other => panic!("expected Reload, got {other:?}"),
     }

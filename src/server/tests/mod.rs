@@ -15,8 +15,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{ServerState, serve};
-use crate::daemon::board::StatusBoard;
-use crate::daemon::control::{Control, Health};
 use crate::journey::Journey;
 use crate::journey::parse::parse_journey;
 use crate::journey::template::Engine;
@@ -25,6 +23,8 @@ use crate::runner::{
     Evidence, Failure, FailureClass, JourneyRun, Mismatch, PhaseTimings, RequestExcerpt,
     ResponseExcerpt, StepOutcome, StepVerdict, Verdict,
 };
+use crate::status::board::StatusBoard;
+use crate::status::control::{Control, Health};
 use crate::store::{Store, StoreOptions};
 
 /// A journey whose description tries to inject markup.

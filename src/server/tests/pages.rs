@@ -116,6 +116,26 @@ async fn run_page_shows_timeline_mismatches_and_evidence() {
 }
 
 #[tokio::test]
+async fn run_page_names_where_the_failing_step_is_written() {
+    let h = Harness::start(None).await;
+    let mut run = failing_checkout();
+    for s in run.steps.iter_mut().chain(run.cleanup.iter_mut()) {
+        s.source = Some(format!("journeys/<checkout>.yaml:{}:5", s.name.len()));
+    }
+    h.record(&run).await;
+    let page = h.get_text(&format!("/runs/{}", run.run_id), 200).await;
+    let ships = pos(&page, "<strong>order ships</strong>");
+    let at = pos(
+        &page,
+        "defined at <code>journeys/&lt;checkout&gt;.yaml:11:5</code>",
+    );
+    assert!(ships < at, "the source belongs to the failing step");
+    // Only the failing step points at its source: passing steps need no directions.
+    assert_eq!(page.matches("defined at").count(), 1, "{page}");
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn run_page_is_404_for_unknown_runs_and_400_for_malformed_ids() {
     let h = Harness::start(None).await;
     let page = h

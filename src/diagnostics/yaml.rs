@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use super::Diagnostic;
-use super::units::closest;
-use crate::journey::model::Location;
+use super::{Diagnostic, Location, closest};
 
 /// Decodes YAML into serde types with strict booleans; a structural error (unknown
 /// key, wrong type, bad YAML) becomes one diagnostic with its position and field path.

@@ -1,11 +1,11 @@
 //! Redaction: the one place where secrets are scrubbed from what a run
-//! produces. Every [`StepOutcome`](crate::runner::StepOutcome) passes through
+//! produces. Every [`StepOutcome`] passes through
 //! [`Redactor::redact_step`] before anyone (progress output, JSON, JUnit,
 //! store, alerts) sees it, so no consumer has to remember to redact.
 
 use std::borrow::Cow;
 
-use crate::runner::{Evidence, StepOutcome};
+use super::{Evidence, StepOutcome};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "***";

@@ -1,0 +1,122 @@
+//! Start-up and reload: restoring persisted alert state, and taking in the
+//! configured journeys (alerts of removed journeys are resolved).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::Mutex;
+
+use super::{AlertEngine, Inner, JourneyAlerts, PROBE};
+use crate::alert::config::AlertingConfig;
+use crate::alert::outbox::{AlertDb, DeliveryHandle};
+use crate::alert::receivers::Receiver;
+use crate::alert::state::{AlertContext, AlertEvent, Phase};
+use crate::journey::Journey;
+use crate::metrics::Metrics;
+
+impl AlertEngine {
+    /// Loads persisted state (a restart neither re-pages nor forgets).
+    pub async fn new(
+        config: AlertingConfig,
+        db: AlertDb,
+        delivery: DeliveryHandle,
+        receivers: Vec<Arc<dyn Receiver>>,
+        metrics: Arc<Metrics>,
+        daemon_labels: BTreeMap<String, String>,
+        base_url: String,
+    ) -> Self {
+        let mut journeys = BTreeMap::new();
+        let mut probe = JourneyAlerts::default();
+        match db.load_states().await {
+            Ok(states) => {
+                for (name, json) in states {
+                    match serde_json::from_str::<JourneyAlerts>(&json) {
+                        Ok(s) if name == PROBE => probe = s,
+                        Ok(s) => {
+                            journeys.insert(name, s);
+                        }
+                        Err(e) => {
+                            tracing::warn!(journey = %name, error = %e, "Stored alert state unreadable; starting it fresh.")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "Cannot read alert state; starting fresh."),
+        }
+        let probe_failing = !probe.delivered.is_empty();
+        Self {
+            config,
+            db,
+            delivery,
+            receivers,
+            metrics,
+            daemon_labels,
+            base_url,
+            inner: Mutex::new(Inner {
+                journeys,
+                contexts: BTreeMap::new(),
+                probe,
+                probe_failing,
+                last_resend: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// The journeys now configured; alerts of removed journeys are resolved.
+    pub async fn set_journeys(&self, journeys: &[Journey]) {
+        let mut inner = self.inner.lock().await;
+        // Restored state shows in /metrics at once, not only after the next run.
+        for j in journeys {
+            let phase = inner
+                .journeys
+                .get(&j.name)
+                .map_or(Phase::Ok, |s| s.tracker.phase);
+            self.metrics.set_alert_state(&j.name, phase.into());
+        }
+        inner.contexts = journeys
+            .iter()
+            .map(|j| (j.name.clone(), self.context(j)))
+            .collect();
+        let removed: Vec<String> = inner
+            .journeys
+            .keys()
+            .filter(|k| !inner.contexts.contains_key(*k))
+            .cloned()
+            .collect();
+        let now = Utc::now();
+        let mut notes = Vec::new();
+        for name in removed {
+            if let Some(state) = inner.journeys.remove(&name) {
+                for d in state.delivered.into_values() {
+                    for r in d.receivers {
+                        notes.push((r, AlertEvent::Resolved(d.alert.clone(), now)));
+                    }
+                }
+            }
+        }
+        if !notes.is_empty() {
+            self.send(&notes).await;
+        }
+        let keep: Vec<String> = inner
+            .contexts
+            .keys()
+            .cloned()
+            .chain([PROBE.to_string()])
+            .collect();
+        if let Err(e) = self.db.remove_journeys(&keep).await {
+            tracing::error!(error = %e, "Cannot forget alert state of removed journeys.");
+        }
+    }
+
+    fn context(&self, j: &Journey) -> AlertContext {
+        let mut labels = j.labels.clone();
+        labels.extend(self.daemon_labels.clone());
+        AlertContext {
+            journey: j.name.clone(),
+            labels,
+            runbook: j.runbook.clone(),
+            base_url: Some(self.base_url.clone()),
+        }
+    }
+}

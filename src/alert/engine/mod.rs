@@ -1,0 +1,170 @@
+//! The alert engine: feeds every run to its journey's [`AlertTracker`],
+//! reconciles what should be firing with what receivers were told, and
+//! writes state and notifications to the outbox in one transaction.
+//!
+//! Reconciling (instead of forwarding state-machine events) is what makes
+//! holds simple and restarts safe: during a maintenance window, a silence or
+//! a probe outage nothing is sent and `delivered` stays as it was; when the
+//! hold ends the next tick sends exactly the difference. After a restart,
+//! `delivered` is loaded back, so a firing alert is not paged again and a
+//! resolve that was due is still sent.
+
+//!
+//! The engine's `impl` is split by concern: `load` (restoring state, the
+//! configured journeys), `reconcile` (routing, holds, what to send), `probe`
+//! (the daemon's own network health), `resend` (reminders and Alertmanager
+//! re-sends) and `io` (the outbox calls).
+
+mod io;
+mod load;
+mod probe;
+mod reconcile;
+mod resend;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::config::AlertingConfig;
+use super::outbox::{AlertDb, DeliveryHandle};
+use super::receivers::Receiver;
+use super::state::{Alert, AlertContext, AlertTracker, RunFacts};
+use crate::metrics::Metrics;
+use crate::runner::{FailureClass, JourneyRun};
+
+/// Key under which the probe's own alert is tracked.
+const PROBE: &str = "__journeyd_probe__";
+
+/// What receivers were told about one alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Delivered {
+    alert: Alert,
+    receivers: Vec<String>,
+    last_sent: DateTime<Utc>,
+}
+
+/// The persisted alert state of one journey.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct JourneyAlerts {
+    tracker: AlertTracker,
+    /// fingerprint → what receivers believe is firing.
+    delivered: BTreeMap<String, Delivered>,
+    /// Class of the last run's failure, for the network-loss check.
+    #[serde(default)]
+    last_class: Option<FailureClass>,
+}
+
+struct Inner {
+    journeys: BTreeMap<String, JourneyAlerts>,
+    contexts: BTreeMap<String, AlertContext>,
+    probe: JourneyAlerts,
+    probe_failing: bool,
+    /// Last Alertmanager re-send per receiver.
+    last_resend: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// The daemon's alerting.
+pub struct AlertEngine {
+    config: AlertingConfig,
+    db: AlertDb,
+    delivery: DeliveryHandle,
+    receivers: Vec<Arc<dyn Receiver>>,
+    metrics: Arc<Metrics>,
+    daemon_labels: BTreeMap<String, String>,
+    base_url: String,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for AlertEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertEngine").finish_non_exhaustive()
+    }
+}
+
+impl AlertEngine {
+    /// Feeds one run.
+    pub async fn observe(&self, run: &JourneyRun) {
+        self.observe_at(run, Utc::now()).await;
+    }
+
+    /// [`observe`](Self::observe) at a given time (tests drive the clock).
+    pub async fn observe_at(&self, run: &JourneyRun, now: DateTime<Utc>) {
+        let mut inner = self.inner.lock().await;
+        let Some(ctx) = inner.contexts.get(&run.journey).cloned() else {
+            return;
+        };
+        let facts = RunFacts::of(run);
+        let held_by_probe = inner.probe_failing;
+        let state = inner.journeys.entry(run.journey.clone()).or_default();
+        state.tracker.observe(&facts, &self.config.policy, &ctx);
+        state.last_class = facts.class;
+        let phase = state.tracker.phase;
+        let silences = self.silences(now).await;
+        let notes = self.reconcile(state, now, held_by_probe, &silences);
+        let json = serde_json::to_string(&*state).unwrap_or_default();
+        self.metrics.set_alert_state(&run.journey, phase.into());
+        self.commit(&run.journey, &json, &notes).await;
+        let all_down = self.network_looks_down(&inner);
+        let probe_failing = inner.probe_failing;
+        drop(inner);
+        if all_down {
+            self.set_probe(true, "every journey fails to resolve or connect")
+                .await;
+        } else if probe_failing && self.config.connectivity_check.is_none() && facts.passed {
+            self.set_probe(false, "").await;
+        }
+    }
+
+    /// Reminders, held notifications whose hold ended, Alertmanager re-sends.
+    pub async fn tick(&self) {
+        self.tick_at(Utc::now()).await;
+    }
+
+    /// [`tick`](Self::tick) at a given time (tests drive the clock).
+    pub async fn tick_at(&self, now: DateTime<Utc>) {
+        let silences = self.silences(now).await;
+        let mut inner = self.inner.lock().await;
+        let held_by_probe = inner.probe_failing;
+        let names: Vec<String> = inner.journeys.keys().cloned().collect();
+        for name in names {
+            let Some(state) = inner.journeys.get_mut(&name) else {
+                continue;
+            };
+            let notes = self.reconcile(state, now, held_by_probe, &silences);
+            if !notes.is_empty() {
+                let json = serde_json::to_string(&*state).unwrap_or_default();
+                self.commit(&name, &json, &notes).await;
+            }
+        }
+        // Queued while holding the lock, so a resolve committed by a concurrent
+        // run cannot land between computing a re-send and queueing it.
+        let resends = self.resends(&mut inner, now);
+        if !resends.is_empty() {
+            if let Err(e) = self.db.enqueue(&resends).await {
+                tracing::error!(error = %e, "Cannot queue Alertmanager re-sends.");
+            }
+            self.delivery.wake();
+        }
+    }
+
+    /// How often [`tick`](Self::tick) must run: often enough that Alertmanager
+    /// re-sends keep each alert's `endsAt` in the future.
+    pub fn tick_interval(&self) -> std::time::Duration {
+        self.receivers
+            .iter()
+            .filter_map(|r| r.resend_interval())
+            .map(|every| every / 2)
+            .fold(std::time::Duration::from_secs(5), std::cmp::min)
+            .max(std::time::Duration::from_millis(200))
+    }
+}
+
+fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> std::time::Duration {
+    (now - since).to_std().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;
