@@ -94,6 +94,7 @@ mod tests {
             "le",
             "quantile",
             "version",
+            "database",
         ] {
             assert!(
                 matches!(check_name(name), Err(LabelNameError::Reserved(_))),
