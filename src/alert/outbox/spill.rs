@@ -47,8 +47,8 @@ pub(super) struct Spill {
     pub states: BTreeMap<String, String>,
     pub rows: VecDeque<MemRow>,
     next_key: u64,
-    /// Leased rows a flush moved to the database: key -> row id.
-    flushed: BTreeMap<u64, i64>,
+    /// Leased rows a flush moved to the database: key -> (row id, receiver).
+    flushed: BTreeMap<u64, (i64, String)>,
     /// Stored rows delivered (or dropped) whose delete failed: row id ->
     /// receiver. The worker skips them, so they are not sent again; a flush
     /// deletes them.
@@ -135,6 +135,11 @@ impl Spill {
 
     /// The oldest spilled row of `receiver` (leased from now on), and how many it has.
     pub fn head(&mut self, receiver: &str) -> (Option<MemRow>, u64) {
+        // A worker asks again only once its attempt is over: its old lease ends.
+        self.flushed.retain(|_, (_, r)| r != receiver);
+        for m in self.rows.iter_mut().filter(|m| m.row.receiver == receiver) {
+            m.leased = false;
+        }
         let mut mine = self.rows.iter_mut().filter(|m| m.row.receiver == receiver);
         let head = mine.next().map(|m| {
             m.leased = true;
@@ -158,7 +163,7 @@ impl Spill {
             return Place::Memory(i);
         }
         match self.flushed.remove(&key) {
-            Some(id) => Place::Stored(id),
+            Some((id, _)) => Place::Stored(id),
             None => Place::Gone,
         }
     }
@@ -184,7 +189,7 @@ impl Spill {
     pub fn flushed(&mut self, ids: &[i64]) {
         for (m, id) in self.rows.iter().zip(ids) {
             if m.leased {
-                self.flushed.insert(m.key, *id);
+                self.flushed.insert(m.key, (*id, m.row.receiver.clone()));
             }
         }
         self.rows.clear();

@@ -324,3 +324,19 @@ async fn start_on_a_full_disk_alerts_from_memory_and_stores_it_when_space_return
     );
     assert_lines(&m.render(), &[r#"journeyd_store_up{database="alerts"} 1"#]);
 }
+
+#[test]
+fn memory_holds_at_most_max_rows_and_counts_the_rest() {
+    use crate::alert::outbox::spill::{MAX_ROWS, Spill};
+    let mut spill = Spill::default();
+    let rows = encode(&to("pager", &[firing("purchase")])).unwrap();
+    let many: Vec<_> = std::iter::repeat_n(rows[0].clone(), MAX_ROWS + 3).collect();
+    assert_eq!(spill.commit(Some(("purchase", "firing")), many, 0), 3);
+    assert_eq!(spill.depth("pager"), MAX_ROWS as u64);
+    // Oldest first, and the head is leased until the worker asks again.
+    let (head, depth) = spill.head("pager");
+    assert_eq!(
+        (head.map(|m| (m.key, m.leased)), depth),
+        (Some((1, true)), MAX_ROWS as u64)
+    );
+}
