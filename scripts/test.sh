@@ -31,6 +31,9 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+say "house rules (module cycles, file sizes)"
+scripts/check-house.sh
+
 say "deployment checks"
 scripts/check-deploy.sh
 

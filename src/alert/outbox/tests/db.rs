@@ -279,3 +279,40 @@ fn open_creates_the_file_and_refuses_other_files() {
     assert!(matches!(err, OpenError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains("not a SQLite database"), "{err}");
 }
+
+/// The run history and the alert database refuse each other's file. (Here, not in the
+/// store's tests: the outbox depends on the store, never the other way round.)
+#[tokio::test]
+async fn each_database_refuses_the_other() {
+    use crate::store::{Database, OpenError, Store, StoreOptions};
+    let dir = tempfile::TempDir::new().unwrap();
+    let history = dir.path().join("journeyd.db");
+    let alerts = dir.path().join("alerts.db");
+    Store::open(StoreOptions::new(history.clone()))
+        .unwrap()
+        .close()
+        .await;
+    drop(AlertDb::open(alerts.as_path()).unwrap());
+    let err = AlertDb::open(history.as_path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::NotOurs {
+                database: Database::Alerts,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = Store::open(StoreOptions::new(alerts)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::NotOurs {
+                database: Database::RunHistory,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
