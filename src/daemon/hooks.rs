@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 
 use super::notify::Watchdog;
 use crate::alert::engine::AlertEngine;
+use crate::alert::state::is_sustained;
 use crate::journey::Journey;
 use crate::journey::template::Engine;
 use crate::metrics::Metrics;
@@ -59,9 +60,16 @@ impl DaemonHooks {
             let options = self.options.load_full();
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
             let failed = run.verdict == Verdict::Fail;
+            // A sustained failure (the back-end watched for all of `within`) needs no
+            // confirmation run: it would only wait `within` again before paging.
+            let sustained = run
+                .failed_step()
+                .and_then(|s| s.failure.as_ref())
+                .is_some_and(|f| is_sustained(f.class));
             self.record(&journey, &run).await;
             let stopping = self.stopping.is_cancelled();
             if !failed
+                || sustained
                 || confirmations >= confirm
                 || stopping
                 || !self.configured.load().contains(&journey.name)
