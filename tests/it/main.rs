@@ -8,6 +8,7 @@ mod check;
 mod daemon;
 mod docs;
 mod eventually;
+mod full_disk;
 mod hostile;
 mod journeys;
 mod manpages;
