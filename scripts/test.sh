@@ -44,3 +44,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --locked --no-fail-fast
 fi
+
+say "Debian package: build, lintian, install, check, purge"
+scripts/check-package.sh

@@ -157,8 +157,6 @@ impl Hooks for SharedHooks {
     fn tick(&self) {
         self.0.health.tick();
         self.0.watchdog.ping();
-        self.0
-            .metrics
-            .set_store_queue(self.0.store.queue_depth(), self.0.store.dropped_total());
+        self.0.metrics.observe_store(&self.0.store.status());
     }
 }

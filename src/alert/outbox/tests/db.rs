@@ -71,25 +71,24 @@ async fn failed_commit_leaves_neither_state_nor_notifications() {
 
     let mut batch = to("pager", &[resolved("purchase")]);
     batch.extend(to("boom", &[resolved("purchase")]));
-    let err = db.commit("purchase", "v2", &batch).await.unwrap_err();
-    assert!(matches!(err, StoreError::Query { .. }), "{err:?}");
-    let err = err.to_string();
-    assert!(err.contains("boom refused"), "{err}");
-    assert!(err.contains("alerts.db"), "names the file: {err}");
-    let err = db.commit("signup", "v1", &batch).await.unwrap_err();
-    assert!(err.to_string().contains("boom refused"), "{err}");
+    // The commit does not fail the caller: what the file refused waits in memory
+    // (tests::spill), and the file itself is untouched.
+    db.commit("purchase", "v2", &batch).await.unwrap();
+    db.commit("signup", "v1", &batch).await.unwrap();
 
     assert_eq!(
         db.load_states().await.unwrap(),
         BTreeMap::from([("purchase".to_string(), "v1".to_string())]),
-        "the failed commits changed a state"
+        "the failed commits changed a state in the file"
     );
     let pending = db.pending().await.unwrap();
+    let (stored, in_memory): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.id > 0);
     assert_eq!(
-        receivers_and_events(&pending),
+        receivers_and_events(&stored),
         to("pager", &[firing("purchase")]),
-        "the failed commits left rows"
+        "the failed commits left rows in the file"
     );
+    assert_eq!(in_memory.len(), 4, "both batches wait in memory");
 }
 
 #[tokio::test]
