@@ -138,10 +138,18 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
         };
+        let nofile = server::limits::raise_nofile();
+        let limits = server::limits::Limits::for_nofile(nofile);
+        tracing::info!(
+            open_files_limit = nofile,
+            max_connections = limits.max_connections,
+            "HTTP connections are bounded to keep descriptors for the journeys."
+        );
         let server_stop = stop.child_token();
         let server = tokio::spawn(server::serve(
             listener,
             state,
+            limits,
             server_stop.cancelled_owned(),
         ));
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);

@@ -22,6 +22,9 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
     state
         .metrics
         .set_store_queue(state.store.queue_depth(), state.store.dropped_total());
+    state
+        .metrics
+        .set_fds(super::limits::open_fds(), super::limits::nofile_limit());
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.render(),

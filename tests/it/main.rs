@@ -6,6 +6,7 @@
 mod alerting;
 mod check;
 mod daemon;
+mod descriptors;
 mod docs;
 mod eventually;
 mod hostile;
