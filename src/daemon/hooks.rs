@@ -58,6 +58,7 @@ impl DaemonHooks {
             self.board.update(&journey.name, |s| s.running = true);
             let options = self.options.load_full();
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
+            super::supervise::debug_panic("run");
             let failed = run.verdict == Verdict::Fail;
             self.record(&journey, &run).await;
             let stopping = self.stopping.is_cancelled();
@@ -144,6 +145,7 @@ impl Hooks for SharedHooks {
     }
 
     fn tick(&self) {
+        super::supervise::debug_panic("scheduler");
         self.0.health.tick();
         self.0.watchdog.ping();
         self.0

@@ -32,8 +32,13 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
         .into_response()
 }
 
-/// `GET /healthz`: 200 while the scheduler ticks, 503 with a reason otherwise.
+/// `GET /healthz`: 200 while the scheduler ticks and no long-lived task died,
+/// 503 with a reason otherwise.
 pub async fn healthz(State(state): State<ServerState>) -> Response {
+    if let Some(why) = state.health.failed() {
+        let body = json!({"status": "unhealthy", "reason": why});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let (status, body) = eval_liveness(state.health.since_tick());
     (status, Json(body)).into_response()
 }
@@ -43,10 +48,12 @@ pub async fn readyz(State(state): State<ServerState>) -> Response {
     if state.health.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()
     } else {
-        let body = json!({
-            "status": "not_ready",
-            "reason": "configuration not loaded or store not open yet",
-        });
+        let reason = if state.health.is_stopping() {
+            "shutting down: running journeys are finishing, no new runs start"
+        } else {
+            "configuration not loaded or store not open yet"
+        };
+        let body = json!({"status": "not_ready", "reason": reason});
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }

@@ -16,4 +16,5 @@ mod once;
 mod prometheus;
 mod retry;
 mod status_page;
+mod supervise;
 mod util;
