@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod demo_target;
+mod logfmt;
 mod once;
 mod run;
 
@@ -107,7 +108,7 @@ pub fn init_tracing(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Plain => builder.init(),
+        LogFormat::Plain => builder.fmt_fields(logfmt::plain_fields()).init(),
         LogFormat::Json => builder.json().init(),
     }
 }

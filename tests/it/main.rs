@@ -11,6 +11,7 @@ mod docs;
 mod eventually;
 mod hostile;
 mod journeys;
+mod log_injection;
 mod notify;
 mod once;
 mod prometheus;
