@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod headers;
 pub mod health;
 pub mod limits;
 pub mod listener;
@@ -90,6 +91,7 @@ pub fn router(state: ServerState) -> Router {
             axum::routing::delete(silences::expire),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response(headers::add))
         .with_state(state)
 }
 

@@ -9,6 +9,7 @@ mod daemon;
 mod descriptors;
 mod docs;
 mod eventually;
+mod headers;
 mod hostile;
 mod journeys;
 mod log_injection;
