@@ -166,9 +166,11 @@ echo "ok"
 say "metric names in deploy/ and the docs exist in src/metrics"
 allowed=$(grep -rho 'journeyd_[a-z_]*' src/metrics | sort -u)
 unknown=()
-# Recording rules (level:metric:operations, with colons) are not metrics of journeyd.
+# Recording rules (level:metric:operations, with colons) are not metrics of journeyd,
+# nor are Debian package names (journeyd_0.1.0-1_amd64.deb, journeyd_*.deb).
 for m in $(grep -rhoE '[a-z_:]*journeyd_[a-z0-9_:]*' "$dashboard" deploy/prometheus \
-    deploy/journeyd.yaml deploy/systemd docs/configuration.md docs/install.md | grep -v : | sort -u); do
+    deploy/journeyd.yaml deploy/systemd docs/configuration.md docs/install.md |
+    grep -v -e : -e '_$' -e '^journeyd_[0-9]' | sort -u); do
     base=$(sed -E 's/_(bucket|sum|count)$//' <<<"$m")
     grep -qx -e "$m" -e "$base" <<<"$allowed" || unknown+=("$m")
 done

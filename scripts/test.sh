@@ -31,6 +31,9 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+say "house rules (module cycles, file sizes)"
+scripts/check-house.sh
+
 say "deployment checks"
 scripts/check-deploy.sh
 
@@ -41,3 +44,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --locked --no-fail-fast
 fi
+
+say "Debian package: build, lintian, install, check, purge"
+scripts/check-package.sh

@@ -16,6 +16,7 @@ pub const RESERVED: &[&str] = &[
     "reason",
     "receiver",
     "version",
+    "database",
     // Histogram and summary buckets.
     "le",
     "quantile",
@@ -93,6 +94,7 @@ mod tests {
             "le",
             "quantile",
             "version",
+            "database",
         ] {
             assert!(
                 matches!(check_name(name), Err(LabelNameError::Reserved(_))),

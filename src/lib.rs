@@ -30,7 +30,8 @@
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
-//!   for `kill -9` crash tests.
+//!   for `kill -9` crash tests. A full disk degrades it (runs counted as lost,
+//!   the database reopened when space returns) instead of stopping monitoring.
 //! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
 //! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 

@@ -5,10 +5,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::parse() {
+        cli::Invocation::Cli(args) => args,
+        cli::Invocation::Manpages(dir) => return ExitCode::from(cli::manpages::run(&dir)),
+    };
     cli::init_tracing(&args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,15 +1,18 @@
 //! Command-line interface: argument types, logging setup and dispatch.
 
 mod check;
+mod completions;
+mod config_manpage;
 mod demo;
 mod demo_target;
 mod logfmt;
+pub mod manpages;
 mod once;
 mod run;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Exit code: success / journey passed / files valid.
 pub const EXIT_OK: u8 = 0;
@@ -69,6 +72,14 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
     },
+    /// Print the shell completion script for SHELL to stdout.
+    ///
+    /// The Debian package installs the bash, zsh and fish scripts. Elsewhere, for example:
+    /// journeyd completions bash > ~/.local/share/bash-completion/completions/journeyd
+    Completions {
+        /// The shell: bash, zsh, fish (also elvish, powershell).
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Output format of `once`.
@@ -80,6 +91,44 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+}
+
+/// Name of the hidden subcommand that writes the manual pages.
+const MANPAGES: &str = "manpages";
+
+/// What the command line asks for.
+pub enum Invocation {
+    /// A subcommand of [`Cli`].
+    Cli(Cli),
+    /// `journeyd manpages DIR`: write the manual pages into DIR.
+    Manpages(PathBuf),
+}
+
+/// Parses the command line (exits with clap's message on a usage error).
+///
+/// `manpages` is added here rather than to [`Command`], so that the
+/// completions and the pages, generated from [`Cli`], never offer it: it is a
+/// build step of the Debian package (scripts/package-deb.sh), not a user command.
+pub fn parse() -> Invocation {
+    let manpages = clap::Command::new(MANPAGES)
+        .hide(true)
+        .about("Write the manual pages into DIR")
+        .arg(
+            clap::Arg::new("dir")
+                .value_name("DIR")
+                .required(true)
+                .value_parser(clap::value_parser!(PathBuf)),
+        );
+    let matches = Cli::command().subcommand(manpages).get_matches();
+    if let Some((MANPAGES, sub)) = matches.subcommand()
+        && let Some(dir) = sub.get_one::<PathBuf>("dir")
+    {
+        return Invocation::Manpages(dir.clone());
+    }
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => Invocation::Cli(cli),
+        Err(e) => e.format(&mut Cli::command()).exit(),
+    }
 }
 
 /// Logs go to stderr; the level comes from `RUST_LOG` (default `warn` for
@@ -121,5 +170,6 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Demo => demo::run().await,
         Command::Once(args) => once::run(args).await,
         Command::DemoTarget { listen } => demo_target::run(listen).await,
+        Command::Completions { shell } => completions::run(shell),
     }
 }

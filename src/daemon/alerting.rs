@@ -34,7 +34,9 @@ impl Alerting {
         base_url: String,
         journeys: &[Journey],
     ) -> anyhow::Result<Alerting> {
-        let db = AlertDb::open(config.state_dir.join("alerts.db")).with_context(|| {
+        // A full disk starts with alerting in memory (and recovers); anything
+        // else refuses to start.
+        let db = AlertDb::start(config.state_dir.join("alerts.db")).with_context(|| {
             format!(
                 "cannot open the alert database in {}",
                 config.state_dir.display()

@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 
 use super::notify::Watchdog;
 use crate::alert::engine::AlertEngine;
+use crate::alert::state::is_sustained;
 use crate::journey::Journey;
 use crate::journey::template::Engine;
 use crate::metrics::Metrics;
@@ -60,9 +61,16 @@ impl DaemonHooks {
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
             super::supervise::debug_panic("run");
             let failed = run.verdict == Verdict::Fail;
+            // A sustained failure (the back-end watched for all of `within`) needs no
+            // confirmation run: it would only wait `within` again before paging.
+            let sustained = run
+                .failed_step()
+                .and_then(|s| s.failure.as_ref())
+                .is_some_and(|f| is_sustained(f.class));
             self.record(&journey, &run).await;
             let stopping = self.stopping.is_cancelled();
             if !failed
+                || sustained
                 || confirmations >= confirm
                 || stopping
                 || !self.configured.load().contains(&journey.name)
@@ -148,8 +156,6 @@ impl Hooks for SharedHooks {
         super::supervise::debug_panic("scheduler");
         self.0.health.tick();
         self.0.watchdog.ping();
-        self.0
-            .metrics
-            .set_store_queue(self.0.store.queue_depth(), self.0.store.dropped_total());
+        self.0.metrics.observe_store(&self.0.store.status());
     }
 }

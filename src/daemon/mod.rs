@@ -33,7 +33,7 @@ use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
 use crate::status::board::{RECENT_RUNS, StatusBoard};
 use crate::status::control::{Control, Health, ReloadError, RunNowError};
-use crate::store::{Store, StoreOptions};
+use crate::store::{OnLost, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -98,17 +98,23 @@ impl Daemon {
         let health = Arc::new(Health::default());
         let died = CancellationToken::new();
         supervise::install(health.clone(), died.clone());
+        let board = Arc::new(StatusBoard::default());
+        board.set_journeys(&journeys);
         let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
         store_opts.retention = config.retention;
-        let store = Store::open(store_opts).with_context(|| {
+        let lost_to = board.clone();
+        store_opts.on_lost = Some(OnLost::new(move |journey, id| {
+            lost_to.mark_unstored(journey, id);
+        }));
+        // A full disk starts degraded (and recovers); anything else refuses to start.
+        let store = Store::start(store_opts).with_context(|| {
             format!("cannot open the history in {}", config.state_dir.display())
         })?;
         let metrics =
             Arc::new(Metrics::new(&config.labels).context("cannot create the metrics registry")?);
         metrics.set_journeys(&journeys);
         metrics.config_reloaded(true);
-        let board = Arc::new(StatusBoard::default());
-        board.set_journeys(&journeys);
+        metrics.observe_store(&store.status());
         restore_board(&board, &store).await;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -11,7 +11,8 @@
 //! - `gate`: maps each request to its process and applies endpoint faults.
 //! - `router`: mounts every handler's routes; `api`: JSON errors and
 //!   extractors shared by the handlers; `shop`, `auth`, `contracts`,
-//!   `requests`: the handlers; `admin`: the fault admin API.
+//!   `requests`: the handlers; `admin`: the fault admin API; `idempotency`:
+//!   replays the answer to a repeated POST `Idempotency-Key`.
 //! - `workers`: the background processes; `faults`: the fault model;
 //!   `state`: the capped in-memory store.
 
@@ -27,6 +28,7 @@ mod auth;
 mod contracts;
 mod faults;
 mod gate;
+mod idempotency;
 mod requests;
 mod router;
 mod server;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::api::ApiError;
 use super::state::App;
-use super::{admin, auth, contracts, requests, shop};
+use super::{admin, auth, contracts, idempotency, requests, shop};
 
 /// Every route of the demo company, before fault injection.
 pub fn router(app: Arc<App>) -> Router {
@@ -24,6 +24,10 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            idempotency::Keys::default(),
+            idempotency::replay,
+        ))
 }
 
 async fn healthz() -> Json<serde_json::Value> {

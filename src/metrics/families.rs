@@ -33,6 +33,12 @@ const DELIVERY_BUCKETS: &[f64] = &[
 
 /// Label names journeyd sets itself; the daemon's static labels may not reuse them.
 pub(super) use crate::labels::RESERVED as OWN_LABELS;
+/// Values of `reason` on `journeyd_store_dropped_runs_total`: the queue stayed full (or
+/// the writer was gone), or the write itself failed (disk full, I/O error, corrupt file,
+/// database not open).
+pub(super) const DROP_REASONS: [&str; 2] = ["queue_full", "write_failed"];
+/// Values of `database` on `journeyd_store_up`.
+pub(super) const DATABASES: [&str; 2] = ["run_history", "alerts"];
 /// Values of `result` on `journeyd_journey_runs_total`.
 pub(super) const RESULTS: [&str; 2] = ["pass", "fail"];
 /// Values of `result` on `journeyd_notifications_total`.
@@ -228,7 +234,11 @@ pub(super) struct DaemonFamilies {
     pub backend_up: IntGaugeVec,
     pub scheduling_lag: Histogram,
     pub store_queue_depth: IntGauge,
-    pub store_dropped: IntCounter,
+    pub store_dropped: IntCounterVec,
+    pub store_up: IntGaugeVec,
+    pub alert_commit_failures: IntCounter,
+    pub alert_in_memory: IntGauge,
+    pub alert_lost: IntCounter,
     pub reload_ok: IntGauge,
     pub reload_time: Gauge,
     pub build_info: IntGaugeVec,
@@ -257,11 +267,37 @@ impl DaemonFamilies {
                     "Runs waiting to be written to the store.",
                 )?,
             )?,
-            store_dropped: register(
+            store_dropped: counter_vec(
+                r,
+                "journeyd_store_dropped_runs_total",
+                "Runs lost from the history, by reason: queue_full (the write queue stayed full), write_failed (disk full, I/O error, corrupt or unopened database).",
+                &["reason"],
+            )?,
+            store_up: int_gauge_vec(
+                r,
+                "journeyd_store_up",
+                "1 when the database is open and its last write succeeded, 0 when it cannot be opened or written (journeyd keeps monitoring from memory).",
+                &["database"],
+            )?,
+            alert_commit_failures: register(
                 r,
                 IntCounter::new(
-                    "journeyd_store_dropped_runs_total",
-                    "Runs dropped because the store queue was full.",
+                    "journeyd_alert_commit_failures_total",
+                    "Alert state changes and notifications that could not be written to the alert database and were kept in memory.",
+                )?,
+            )?,
+            alert_in_memory: register(
+                r,
+                IntGauge::new(
+                    "journeyd_alert_notifications_in_memory",
+                    "Notifications kept only in memory because the alert database cannot be written; a restart loses them.",
+                )?,
+            )?,
+            alert_lost: register(
+                r,
+                IntCounter::new(
+                    "journeyd_alert_notifications_lost_total",
+                    "Notifications dropped because the alert database could not be written and the in-memory queue was full.",
                 )?,
             )?,
             reload_ok: register(

@@ -21,6 +21,7 @@ mod families;
 mod info;
 mod process;
 mod state;
+mod store;
 #[cfg(test)]
 mod tests;
 
@@ -96,6 +97,7 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
         daemon.reload_ok.set(0);
+        store::declare(&families);
         Ok(Self {
             options,
             registry,
@@ -194,21 +196,6 @@ impl Metrics {
         if ok {
             daemon.reload_time.set(unix_seconds(Utc::now()));
         }
-    }
-
-    /// Store write queue depth and dropped runs (`dropped_total` is the store's running
-    /// total; the counter grows by the difference since the last call).
-    pub fn set_store_queue(&self, depth: usize, dropped_total: u64) {
-        let daemon = &self.families.daemon;
-        daemon
-            .store_queue_depth
-            .set(i64::try_from(depth).unwrap_or(i64::MAX));
-        let mut state = self.lock();
-        // A total lower than before (store restarted) adds nothing: counters never go down.
-        daemon
-            .store_dropped
-            .inc_by(dropped_total.saturating_sub(state.dropped_total));
-        state.dropped_total = dropped_total;
     }
 
     /// The text exposition format.

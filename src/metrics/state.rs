@@ -28,8 +28,9 @@ pub(super) struct State {
     pub reasons: BTreeMap<String, BTreeSet<String>>,
     /// Last verdicts of backend-proving steps.
     pub backends: Backends,
-    /// The store's running total of dropped runs at the last `set_store_queue`.
-    pub dropped_total: u64,
+    /// The store's running totals of lost runs (queue full, write failed) at the last
+    /// `observe_store`.
+    pub dropped_total: [u64; 2],
     /// The alert receivers declared by the last `set_receivers`.
     pub receivers: BTreeSet<String>,
 }

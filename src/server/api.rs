@@ -43,6 +43,9 @@ pub struct JourneyView {
     pub backends: Vec<String>,
     /// Last run.
     pub last_run: Option<RunSummary>,
+    /// The last run is in the history (false when there is none, or the store
+    /// could not write it: then `/api/runs/{id}` does not have it).
+    pub last_run_stored: bool,
     /// Start of the last passing run.
     pub last_success: Option<DateTime<Utc>>,
     /// When it runs next.
@@ -59,6 +62,7 @@ pub struct JourneyView {
 
 impl From<JourneyStatus> for JourneyView {
     fn from(s: JourneyStatus) -> Self {
+        let last_run_stored = s.last_run.as_ref().is_some_and(|r| s.is_stored(&r.run_id));
         let failing = match (&s.last_run, s.state) {
             (Some(run), JourneyState::Failing) => Some(run.clone()),
             _ => None,
@@ -72,6 +76,7 @@ impl From<JourneyStatus> for JourneyView {
             interval_seconds: s.interval_seconds,
             steps: s.steps,
             backends: s.backends,
+            last_run_stored,
             last_run: s.last_run,
             last_success: s.last_success,
             next_run: s.next_run,

@@ -19,9 +19,7 @@ pub const MAX_TICK_AGE_SECONDS: f64 = 30.0;
 pub async fn metrics(State(state): State<ServerState>) -> Response {
     // Queue gauges are read at scrape time so they are current whatever the
     // scheduler is doing.
-    state
-        .metrics
-        .set_store_queue(state.store.queue_depth(), state.store.dropped_total());
+    state.metrics.observe_store(&state.store.status());
     state
         .metrics
         .set_fds(super::limits::open_fds(), super::limits::nofile_limit());
@@ -39,8 +37,29 @@ pub async fn healthz(State(state): State<ServerState>) -> Response {
         let body = json!({"status": "unhealthy", "reason": why});
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
-    let (status, body) = eval_liveness(state.health.since_tick());
+    let (status, mut body) = eval_liveness(state.health.since_tick());
+    // A database that cannot be written degrades journeyd but does not make it
+    // unhealthy: restarting would not free the disk, and monitoring goes on.
+    body["store"] = store_health(&state);
     (status, Json(body)).into_response()
+}
+
+/// `{"run_history": "up"|"degraded", "alerts": ...}`, and why when degraded.
+fn store_health(state: &ServerState) -> Value {
+    let history = state.store.is_up();
+    let alerts = state
+        .alert_db
+        .as_ref()
+        .is_none_or(crate::alert::outbox::AlertDb::is_healthy);
+    let name = |up: bool| if up { "up" } else { "degraded" };
+    let mut v = json!({"run_history": name(history), "alerts": name(alerts)});
+    if !(history && alerts) {
+        v["reason"] = json!(
+            "a database in state_dir cannot be written (disk full?): journeys run and alert from \
+             memory, runs are not stored; it recovers by itself when space returns"
+        );
+    }
+    v
 }
 
 /// `GET /readyz`: 200 once configuration is loaded and the store is open.

@@ -3,7 +3,7 @@
 //! snapshot. It is rebuilt from the store at start-up, so a restart shows the
 //! same states.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
@@ -58,6 +58,9 @@ pub struct JourneyStatus {
     pub running: bool,
     /// The most recent runs, newest first (at most [`RECENT_RUNS`]).
     pub recent: VecDeque<RunSummary>,
+    /// Recent runs the store failed to write: shown, but not linked.
+    #[serde(skip)]
+    pub unstored: BTreeSet<uuid::Uuid>,
 }
 
 impl JourneyStatus {
@@ -79,7 +82,13 @@ impl JourneyStatus {
             next_run: None,
             running: false,
             recent: VecDeque::new(),
+            unstored: BTreeSet::new(),
         }
+    }
+
+    /// False for a run the store failed to write: there is nothing to link to.
+    pub fn is_stored(&self, run_id: &uuid::Uuid) -> bool {
+        !self.unstored.contains(run_id)
     }
 
     /// Applies a finished run.
@@ -94,6 +103,9 @@ impl JourneyStatus {
         }
         self.recent.push_front(run.clone());
         self.recent.truncate(RECENT_RUNS);
+        let recent = &self.recent;
+        self.unstored
+            .retain(|id| recent.iter().any(|r| r.run_id == *id));
         self.last_run = Some(run);
     }
 }
@@ -128,10 +140,20 @@ impl StatusBoard {
                     fresh.next_run = old.next_run;
                     fresh.running = old.running;
                     fresh.recent = old.recent;
+                    fresh.unstored = old.unstored;
                 }
                 next.insert(j.name.clone(), fresh);
             }
             *m = next;
+        });
+    }
+
+    /// Marks a run the store failed to write (it stays on the board, unlinked).
+    pub fn mark_unstored(&self, journey: &str, run_id: uuid::Uuid) {
+        self.update(journey, |s| {
+            if s.recent.iter().any(|r| r.run_id == run_id) {
+                s.unstored.insert(run_id);
+            }
         });
     }
 

@@ -21,6 +21,14 @@ pub enum Database {
 }
 
 impl Database {
+    /// Its value of the `database` metric label.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Database::RunHistory => "run_history",
+            Database::Alerts => "alerts",
+        }
+    }
+
     /// Its name in messages.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -186,6 +194,19 @@ pub enum StoreError {
         what: &'static str,
         /// What the backend said.
         source: BoxError,
+    },
+    /// The database is not open (it could not be opened at start, usually a
+    /// full disk); journeyd keeps trying to open it.
+    #[error(
+        "{location}: {what} failed: the {database} is not open (see the earlier error); retrying"
+    )]
+    Unavailable {
+        /// Where.
+        location: String,
+        /// Which database.
+        database: Database,
+        /// What was being done.
+        what: &'static str,
     },
     /// A value could not be serialized for storage.
     #[error("cannot serialize {what}: {source}")]

@@ -9,8 +9,9 @@
 //! - Run history, [`Store`]: [`Store::open`]; writes [`Store::record`] (queued,
 //!   never stalls the scheduler), [`Store::flush`], [`Store::close`],
 //!   [`Store::prune_now`]; reads [`Store::recent_runs`], [`Store::get_run`],
-//!   [`Store::histories`]; gauges [`Store::queue_depth`],
-//!   [`Store::dropped_total`], [`Store::write_errors_total`].
+//!   [`Store::histories`]; health [`Store::status`] ([`Store::queue_depth`],
+//!   [`Store::dropped_total`], [`Store::write_errors_total`], [`Store::is_up`]).
+//!   [`Store::start`] is `open` that survives a full disk (below).
 //! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
 //!   `remove_journeys`; silences `add_silence`, `active_silences`,
@@ -79,6 +80,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::runner::{JourneyRun, RunSummary};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 use read::ReadPool;
+pub use writer::REOPEN_EVERY;
 use writer::{Cadence, Command, Counters, RunRow};
 
 /// How long [`Store::record`] waits for queue space before dropping the run.
@@ -140,6 +142,44 @@ impl Default for Retention {
     }
 }
 
+/// Called with `(journey, run_id)` for every run lost from the history (queue
+/// full, write failed), so whoever shows runs can stop linking to it.
+#[derive(Clone)]
+pub struct OnLost(Arc<LostFn>);
+
+/// What [`OnLost`] calls: `(journey, run_id)`.
+type LostFn = dyn Fn(&str, uuid::Uuid) + Send + Sync;
+
+impl OnLost {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(&str, uuid::Uuid) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    fn call(&self, journey: &str, run_id: uuid::Uuid) {
+        (self.0)(journey, run_id);
+    }
+}
+
+impl fmt::Debug for OnLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnLost(..)")
+    }
+}
+
+/// The run history's health, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Runs waiting to be written.
+    pub queue_depth: usize,
+    /// Runs lost because the queue stayed full (running total).
+    pub dropped_queue_full: u64,
+    /// Runs lost because they could not be written (running total).
+    pub write_failed: u64,
+    /// The database is open and its last write succeeded.
+    pub up: bool,
+}
+
 /// Store settings.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -153,6 +193,8 @@ pub struct StoreOptions {
     pub prune_interval: Duration,
     /// ... and after this many writes, so a burst cannot outgrow the cap for long.
     pub prune_every_writes: u64,
+    /// Told about every lost run.
+    pub on_lost: Option<OnLost>,
 }
 
 impl StoreOptions {
@@ -166,6 +208,7 @@ impl StoreOptions {
             queue_capacity: 1024,
             prune_interval: Duration::from_secs(300),
             prune_every_writes: 500,
+            on_lost: None,
         }
     }
 }
@@ -199,20 +242,60 @@ struct Inner {
 impl Store {
     /// Opens (creating if needed) the database and starts the writer.
     pub fn open(opts: StoreOptions) -> Result<Store, OpenError> {
+        let Backend::Sqlite(path) = &opts.backend;
+        let conn = sqlite::open(path, &schema::HISTORY, Access::ReadWrite)?;
+        Self::with_conn(opts, Some(conn))
+    }
+
+    /// [`open`](Self::open), but a full disk does not stop journeyd: the store
+    /// starts without its database, every run is counted as lost
+    /// (`write_failed`), and the writer opens (creates, migrates) it as soon as
+    /// space returns. Any other failure (not ours, too new, corrupt,
+    /// permissions) is returned: that needs an operator.
+    pub fn start(opts: StoreOptions) -> Result<Store, OpenError> {
+        let Backend::Sqlite(path) = &opts.backend;
+        match sqlite::open(path, &schema::HISTORY, Access::ReadWrite) {
+            Ok(conn) => Self::with_conn(opts, Some(conn)),
+            Err(e @ OpenError::DiskFull { .. }) => {
+                tracing::error!(
+                    path = %path.display(),
+                    error = %e,
+                    "The disk holding the run history is full: journeys run and alert, but \
+                     runs are not stored until space returns; the history is opened then."
+                );
+                Self::with_conn(opts, None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn with_conn(
+        opts: StoreOptions,
+        conn: Option<rusqlite::Connection>,
+    ) -> Result<Store, OpenError> {
         let Backend::Sqlite(path) = opts.backend;
-        let conn = sqlite::open(&path, &schema::HISTORY, Access::ReadWrite)?;
         let (queue, rx) = mpsc::channel(opts.queue_capacity.max(1));
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            on_lost: opts.on_lost,
+            ..Counters::default()
+        });
         let cadence = Cadence {
             interval: opts.prune_interval,
             every_writes: opts.prune_every_writes,
         };
-        let writer = writer::spawn(conn, rx, Arc::clone(&counters), opts.retention, cadence)
-            .map_err(|e| OpenError::Other {
-                location: path.display().to_string(),
-                database: Database::RunHistory,
-                source: format!("cannot start the writer thread: {e}").into(),
-            })?;
+        let writer = writer::spawn(
+            path.clone(),
+            conn,
+            rx,
+            Arc::clone(&counters),
+            opts.retention,
+            cadence,
+        )
+        .map_err(|e| OpenError::Other {
+            location: path.display().to_string(),
+            database: Database::RunHistory,
+            source: format!("cannot start the writer thread: {e}").into(),
+        })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 queue,
@@ -229,7 +312,10 @@ impl Store {
         let row = match RunRow::new(run) {
             Ok(row) => row,
             Err(e) => {
-                self.drop_run(&run.run_id, &run.journey, &format!("cannot serialize: {e}"));
+                let why = format!("cannot serialize: {e}");
+                self.inner
+                    .counters
+                    .lost(false, run.run_id, &run.journey, &why);
                 return;
             }
         };
@@ -242,23 +328,15 @@ impl Store {
             Err(mpsc::error::TrySendError::Full(cmd)) => queue
                 .send_timeout(cmd, RECORD_WAIT)
                 .await
-                .map_err(|_| "the write queue stayed full"),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err("the writer has stopped"),
+                .map_err(|_| (true, "the write queue stayed full")),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err((false, "the writer has stopped")),
         };
-        if let Err(why) = sent {
+        if let Err((queue_full, why)) = sent {
             depth.fetch_sub(1, Ordering::Relaxed);
-            self.drop_run(&run.run_id, &run.journey, why);
+            self.inner
+                .counters
+                .lost(queue_full, run.run_id, &run.journey, why);
         }
-    }
-
-    fn drop_run(&self, run_id: &uuid::Uuid, journey: &str, why: &str) {
-        self.inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(
-            run_id = %run_id,
-            journey = %journey,
-            reason = why,
-            "Run dropped from the history."
-        );
     }
 
     /// Runs of a journey, newest first (summaries carry millisecond start times).
@@ -303,9 +381,24 @@ impl Store {
         self.inner.counters.dropped.load(Ordering::Relaxed)
     }
 
-    /// Runs the writer failed to write (disk full, I/O errors).
+    /// Runs that could not be written (disk full, I/O errors, database not open).
     pub fn write_errors_total(&self) -> u64 {
         self.inner.counters.write_errors.load(Ordering::Relaxed)
+    }
+
+    /// False while the database is not open or its last write failed.
+    pub fn is_up(&self) -> bool {
+        !self.inner.counters.down.load(Ordering::Relaxed)
+    }
+
+    /// Queue depth, lost runs and health at once, for metrics.
+    pub fn status(&self) -> StoreStatus {
+        StoreStatus {
+            queue_depth: self.queue_depth(),
+            dropped_queue_full: self.dropped_total(),
+            write_failed: self.write_errors_total(),
+            up: self.is_up(),
+        }
     }
 
     /// Waits until every queued run is written (shutdown).

@@ -223,6 +223,19 @@ fn migrate(conn: &mut Connection, path: &Path, schema: &Schema) -> Result<(), Ca
     }
 }
 
+/// Below this much space available to journeyd, an I/O error while opening is
+/// taken for a full disk: SQLite needs 32 KiB for the `-shm` file plus WAL pages.
+const NEARLY_FULL: u64 = 1024 * 1024;
+
+/// True when the file system holding `path` has (nearly) no space left for us.
+fn is_out_of_space(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    rustix::fs::statvfs(dir).is_ok_and(|fs| fs.f_bavail.saturating_mul(fs.f_frsize) < NEARLY_FULL)
+}
+
 /// The [`OpenError`] case of a failure, from the SQLite or OS error code.
 fn classify(path: &Path, database: Database, access: Access, cause: Cause) -> OpenError {
     enum Case {
@@ -247,6 +260,10 @@ fn classify(path: &Path, database: Database, access: Access, cause: Cause) -> Op
                 Case::Permission
             }
             Some(ErrorCode::DiskFull) => Case::DiskFull,
+            // A full disk often surfaces as a plain I/O error (the `-shm` or
+            // `-wal` file cannot grow), which says nothing about space: ask the
+            // file system.
+            Some(ErrorCode::SystemIoFailure) if is_out_of_space(path) => Case::DiskFull,
             _ => Case::Other,
         },
     };

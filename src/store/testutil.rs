@@ -107,3 +107,71 @@ pub(crate) fn assert_intact(path: &Path) {
         .unwrap();
     assert_eq!(check, "ok", "{}", path.display());
 }
+
+/// A real, small file system for full-disk tests: a tmpfs mounted on a
+/// temporary directory, unmounted when dropped.
+///
+/// Mounting needs root (CI runs as root). Without it the test fails and says
+/// so, rather than passing without having tested anything.
+pub(crate) struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount -o size=`, e.g. `4m`).
+    pub(crate) fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::TempDir::new().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Tmpfs { dir },
+            Ok(o) => panic!(
+                "this test needs a real small file system and could not mount a tmpfs \
+                 (`mount -t tmpfs` said: {}); run it as root, as CI does",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => panic!(
+                "this test needs a real small file system and could not run `mount` ({e}); \
+                 run it as root, as CI does"
+            ),
+        }
+    }
+
+    /// The mount point.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the file system to the last byte with a filler file.
+    pub(crate) fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.filler()).unwrap();
+        for chunk in [64 * 1024, 4096, 512, 1] {
+            let buf = vec![0u8; chunk];
+            while f.write_all(&buf).is_ok() {}
+        }
+        let _ = f.sync_all();
+    }
+
+    /// Removes the filler: space returns.
+    pub(crate) fn free(&self) {
+        std::fs::remove_file(self.filler()).unwrap();
+    }
+
+    fn filler(&self) -> PathBuf {
+        self.dir.path().join("filler")
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy: a database handle still open in a background thread must not
+        // keep the mount (and the test's temporary directory) around.
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

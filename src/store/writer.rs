@@ -6,16 +6,17 @@
 //! goes on: a full disk must not stop the monitoring it records. Between
 //! commands it runs retention passes, one small batch at a time.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Retention;
 use super::prune::Pruner;
+use super::{Access, OnLost, Retention, schema, sqlite};
 use crate::runner::{JourneyRun, RunSummary, Verdict};
 
 /// What the writer is asked to do, in queue order.
@@ -64,15 +65,44 @@ impl RunRow {
     }
 }
 
+/// A closed database is re-opened at most this often.
+pub const REOPEN_EVERY: Duration = Duration::from_secs(5);
+
 /// Counters shared by the handles and the writer.
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     /// Runs accepted into the queue and not yet written (or failed).
     pub(super) depth: AtomicUsize,
-    /// Runs dropped because the queue stayed full or the writer was gone.
+    /// Runs dropped because the queue stayed full.
     pub(super) dropped: AtomicU64,
-    /// Runs the writer failed to write.
+    /// Runs that could not be written (write failed, database not open,
+    /// writer gone, not serializable).
     pub(super) write_errors: AtomicU64,
+    /// False while the database is not open or its last write failed.
+    pub(super) down: AtomicBool,
+    /// Told about every lost run.
+    pub(super) on_lost: Option<OnLost>,
+}
+
+impl Counters {
+    /// Counts a lost run (queue full or write failed), logs it and tells `on_lost`.
+    pub(super) fn lost(&self, queue_full: bool, run_id: uuid::Uuid, journey: &str, why: &str) {
+        let counter = if queue_full {
+            &self.dropped
+        } else {
+            &self.write_errors
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            run_id = %run_id,
+            journey = %journey,
+            reason = why,
+            "Run lost from the history."
+        );
+        if let Some(f) = &self.on_lost {
+            f.call(journey, run_id);
+        }
+    }
 }
 
 /// When the writer starts a retention pass on its own.
@@ -87,7 +117,8 @@ pub(super) struct Cadence {
 /// Starts the writer thread; it exits when every sender is dropped and the
 /// queue is drained.
 pub(super) fn spawn(
-    conn: Connection,
+    path: PathBuf,
+    conn: Option<Connection>,
     rx: mpsc::Receiver<Command>,
     counters: Arc<Counters>,
     retention: Retention,
@@ -98,8 +129,11 @@ pub(super) fn spawn(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
+    counters.down.store(conn.is_none(), Ordering::Relaxed);
     let writer = Writer {
+        path,
         conn,
+        last_open: Instant::now(),
         rx,
         counters,
         pruner: Pruner::new(retention),
@@ -117,7 +151,10 @@ pub(super) fn spawn(
 
 /// State of the writer thread.
 struct Writer {
-    conn: Connection,
+    path: PathBuf,
+    /// `None` while the database cannot be opened (a start on a full disk).
+    conn: Option<Connection>,
+    last_open: Instant,
     rx: mpsc::Receiver<Command>,
     counters: Arc<Counters>,
     pruner: Pruner,
@@ -141,7 +178,10 @@ impl Writer {
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 }
             } else {
-                let wait = self.until_prune_due();
+                let mut wait = self.until_prune_due();
+                if self.conn.is_none() {
+                    wait = wait.min(REOPEN_EVERY);
+                }
                 // The timer must be created inside the runtime, hence the async block.
                 let recv = async { tokio::time::timeout(wait, self.rx.recv()).await };
                 match rt.block_on(recv) {
@@ -153,8 +193,11 @@ impl Writer {
             if let Some(cmd) = next {
                 self.handle(cmd);
             }
-            if self.pruner.is_busy() {
-                self.pruner.step(&self.conn);
+            self.reopen();
+            if let Some(conn) = &self.conn
+                && self.pruner.is_busy()
+            {
+                self.pruner.step(conn);
             } else if self.until_prune_due().is_zero() {
                 self.start_prune();
             }
@@ -173,9 +216,29 @@ impl Writer {
     }
 
     fn start_prune(&mut self) {
-        self.pruner.start(&self.conn);
+        if let Some(conn) = &self.conn {
+            self.pruner.start(conn);
+        }
         self.last_prune = Some(Instant::now());
         self.writes_since_prune = 0;
+    }
+
+    /// Opens (creates, migrates) a database that could not be opened before,
+    /// when it is time to try again: it comes back by itself when space returns.
+    fn reopen(&mut self) {
+        if self.conn.is_some() || self.last_open.elapsed() < REOPEN_EVERY {
+            return;
+        }
+        self.last_open = Instant::now();
+        match sqlite::open(&self.path, &schema::HISTORY, Access::ReadWrite) {
+            Ok(conn) => {
+                tracing::info!(path = %self.path.display(), "Run history opened; runs are stored again.");
+                self.conn = Some(conn);
+                self.counters.down.store(false, Ordering::Relaxed);
+                self.start_prune();
+            }
+            Err(e) => tracing::debug!(error = %e, "Run history still cannot be opened."),
+        }
     }
 
     fn handle(&mut self, cmd: Command) {
@@ -188,13 +251,19 @@ impl Writer {
             Command::Flush(done) => {
                 // A flush settles the store, so tests and shutdown see the
                 // result of a pass that had already started.
-                self.pruner.finish(&self.conn);
+                if let Some(conn) = &self.conn {
+                    self.pruner.finish(conn);
+                }
                 let _ = done.send(());
             }
             Command::Prune(done) => {
-                self.pruner.finish(&self.conn);
+                if let Some(conn) = &self.conn {
+                    self.pruner.finish(conn);
+                }
                 self.start_prune();
-                self.pruner.finish(&self.conn);
+                if let Some(conn) = &self.conn {
+                    self.pruner.finish(conn);
+                }
                 let _ = done.send(());
             }
             #[cfg(test)]
@@ -204,7 +273,9 @@ impl Writer {
             }
             #[cfg(test)]
             Command::WithConn(f, done) => {
-                f(&self.conn);
+                if let Some(conn) = &self.conn {
+                    f(conn);
+                }
                 let _ = done.send(());
             }
         }
@@ -213,14 +284,18 @@ impl Writer {
     /// Writes one run; a failure is the operator's problem (disk full,
     /// permissions), so it is logged at ERROR and counted, and the writer goes on.
     fn write(&mut self, row: &RunRow) {
-        if let Err(e) = insert(&mut self.conn, row) {
-            self.counters.write_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(
-                run_id = %row.run_id(),
-                journey = %row.journey(),
-                error = %e,
-                "Cannot write a run to the history; it is lost."
-            );
+        self.reopen();
+        let result = match &mut self.conn {
+            Some(conn) => insert(conn, row).map_err(|e| e.to_string()),
+            None => Err(format!(
+                "the run history {} is not open (its disk was full at start)",
+                self.path.display()
+            )),
+        };
+        self.counters.down.store(result.is_err(), Ordering::Relaxed);
+        if let Err(e) = result {
+            let why = format!("cannot write it: {e}");
+            self.counters.lost(false, row.run_id(), row.journey(), &why);
         }
     }
 }

@@ -155,7 +155,8 @@ async fn outbox(db: &AlertDb) -> Vec<String> {
         .collect()
 }
 
-const FAIL: Option<FailureClass> = Some(FailureClass::BackendTimeout);
+/// A failure that needs its confirmation (not sustained like `backend_timeout`).
+const FAIL: Option<FailureClass> = Some(FailureClass::HttpStatus);
 
 #[tokio::test]
 async fn outage_fires_once_per_routed_receiver_and_resolves() {

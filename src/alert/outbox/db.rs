@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{Pending, Silence};
+use super::spill::MemRow;
+use super::{Key, Pending, Silence};
 use crate::alert::state::AlertEvent;
 
 /// A notification ready to insert: serialized on the caller's side.
@@ -25,7 +26,7 @@ pub(super) struct NewRow {
 /// The oldest row of a receiver, as the delivery worker needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct HeadRow {
-    pub id: i64,
+    pub id: Key,
     pub event_json: String,
     pub created_at: i64,
     pub attempts: u32,
@@ -48,16 +49,26 @@ pub(super) fn commit(
     now: i64,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.prepare_cached(
+    upsert_state(&tx, journey, state_json, now)?;
+    for row in rows {
+        insert(&tx, row, now)?;
+    }
+    tx.commit()
+}
+
+fn upsert_state(
+    conn: &Connection,
+    journey: &str,
+    state_json: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO journey_state (journey, state_json, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (journey) DO UPDATE
          SET state_json = excluded.state_json, updated_at = excluded.updated_at",
     )?
     .execute((journey, state_json, now))?;
-    for row in rows {
-        insert(&tx, row, now)?;
-    }
-    tx.commit()
+    Ok(())
 }
 
 /// Inserts notifications, coalescing re-sends of an alert already pending; returns
@@ -115,6 +126,44 @@ fn coalesce(conn: &Connection, row: &NewRow) -> rusqlite::Result<bool> {
     }
 }
 
+/// Writes what waited in memory (deletes of finished rows, the newest states, then the notifications in
+/// order, keeping their attempts) in one transaction; returns the new row ids.
+pub(super) fn flush(
+    conn: &mut Connection,
+    done: &[i64],
+    states: &BTreeMap<String, String>,
+    rows: &[MemRow],
+    now: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for id in done {
+        delete(&tx, *id)?;
+    }
+    for (journey, state) in states {
+        upsert_state(&tx, journey, state, now)?;
+    }
+    let mut ids = Vec::with_capacity(rows.len());
+    for m in rows {
+        tx.prepare_cached(
+            "INSERT INTO outbox (receiver, fingerprint, event_json, created_at, attempts,
+                                 next_attempt_at, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute((
+            &m.row.receiver,
+            &m.row.fingerprint,
+            &m.row.json,
+            m.created_at,
+            m.attempts,
+            m.next_attempt_at,
+            &m.last_error,
+        ))?;
+        ids.push(tx.last_insert_rowid());
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
 /// Deletes the state of journeys not in `keep`; returns how many were deleted.
 /// Their pending notifications stay and are delivered.
 pub(super) fn remove_journeys(conn: &mut Connection, keep: &[String]) -> rusqlite::Result<usize> {
@@ -134,17 +183,21 @@ pub(super) fn remove_journeys(conn: &mut Connection, keep: &[String]) -> rusqlit
     Ok(removed)
 }
 
-/// The oldest row of `receiver` and how many rows it has.
-pub(super) fn head(conn: &Connection, receiver: &str) -> rusqlite::Result<(Option<HeadRow>, u64)> {
+/// The oldest row of `receiver` after row `after` and how many rows it has after it.
+pub(super) fn head(
+    conn: &Connection,
+    receiver: &str,
+    after: i64,
+) -> rusqlite::Result<(Option<HeadRow>, u64)> {
     let tx = conn.unchecked_transaction()?;
     let row = tx
         .prepare_cached(
             "SELECT id, event_json, created_at, attempts, next_attempt_at FROM outbox
-             WHERE receiver = ?1 ORDER BY id LIMIT 1",
+             WHERE receiver = ?1 AND id > ?2 ORDER BY id LIMIT 1",
         )?
-        .query_row([receiver], |r| {
+        .query_row((receiver, after), |r| {
             Ok(HeadRow {
-                id: r.get(0)?,
+                id: Key::Row(r.get(0)?),
                 event_json: r.get(1)?,
                 created_at: r.get(2)?,
                 attempts: r.get(3)?,
@@ -153,8 +206,8 @@ pub(super) fn head(conn: &Connection, receiver: &str) -> rusqlite::Result<(Optio
         })
         .optional()?;
     let depth: i64 = tx
-        .prepare_cached("SELECT count(*) FROM outbox WHERE receiver = ?1")?
-        .query_row([receiver], |r| r.get(0))?;
+        .prepare_cached("SELECT count(*) FROM outbox WHERE receiver = ?1 AND id > ?2")?
+        .query_row((receiver, after), |r| r.get(0))?;
     tx.finish()?;
     Ok((row, u64::try_from(depth).unwrap_or(0)))
 }

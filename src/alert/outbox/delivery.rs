@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::db::HeadRow;
-use super::{AlertDb, now_ms};
+use super::{AlertDb, Key, now_ms};
 use crate::alert::receivers::{DeliveryError, Notification, Receiver};
 use crate::metrics::Metrics;
 
@@ -83,6 +83,7 @@ pub fn eval_retry_delay(
 pub struct DeliveryHandle {
     wakers: Arc<Vec<Arc<Notify>>>,
     tasks: TaskTracker,
+    db: AlertDb,
 }
 
 impl DeliveryHandle {
@@ -97,9 +98,21 @@ impl DeliveryHandle {
 
     /// Waits for the workers to stop, after `shutdown` was cancelled. A
     /// delivery in flight is finished first (bounded by the attempt timeout).
+    /// Then what still waits in memory is stored if the disk allows; what
+    /// cannot be is logged, since the exit loses it.
     pub async fn join(self) {
         self.tasks.close();
         self.tasks.wait().await;
+        let left = self.db.flush().await;
+        if left > 0 {
+            tracing::error!(
+                notifications = left,
+                path = %self.db.path().display(),
+                "Stopping with notifications that could only be kept in memory (the alert \
+                 database cannot be written); they are lost, and re-sent only if their alert \
+                 still holds after the restart."
+            );
+        }
     }
 }
 
@@ -123,6 +136,7 @@ pub fn spawn_delivery_with(
     options: DeliveryOptions,
 ) -> DeliveryHandle {
     let tasks = TaskTracker::new();
+    db.set_metrics(Arc::clone(&metrics));
     let mut names = BTreeSet::new();
     let mut wakers = Vec::new();
     for receiver in receivers {
@@ -148,10 +162,11 @@ pub fn spawn_delivery_with(
     }
     let names: Vec<String> = names.into_iter().collect();
     metrics.set_receivers(&names);
-    tasks.spawn(report_orphans(db, names));
+    tasks.spawn(report_orphans(db.clone(), names));
     DeliveryHandle {
         wakers: Arc::new(wakers),
         tasks,
+        db,
     }
 }
 
@@ -193,7 +208,7 @@ struct Worker {
     wake: Arc<Notify>,
     options: DeliveryOptions,
     /// The head row's retry time on tokio's clock, once this worker failed it.
-    retry: Option<(i64, Instant)>,
+    retry: Option<(Key, Instant)>,
 }
 
 impl Worker {
@@ -267,7 +282,10 @@ impl Worker {
                 return self.dropped(&row, &e).await;
             }
         };
-        let n = Notification { id: row.id, event };
+        let n = Notification {
+            id: row.id.id(),
+            event,
+        };
         let limit = self.options.attempt_timeout;
         let result = tokio::time::timeout(limit, self.receiver.deliver(&n))
             .await
@@ -290,7 +308,7 @@ impl Worker {
         self.metrics.notification(&self.name, "delivered");
         let latency = (now_ms() - row.created_at) as f64 / 1000.0;
         self.metrics.observe_delivery(&self.name, latency);
-        tracing::debug!(receiver = %self.name, notification = row.id, "Notification delivered.");
+        tracing::debug!(receiver = %self.name, notification = row.id.id(), "Notification delivered.");
         self.remove(row.id).await
     }
 
@@ -303,7 +321,7 @@ impl Worker {
         self.metrics.notification(&self.name, "retry");
         tracing::warn!(
             receiver = %self.name,
-            notification = row.id,
+            notification = row.id.id(),
             attempts,
             retry_in = %humantime::format_duration(Duration::from_millis(delay.as_millis() as u64)),
             error = %e,
@@ -322,7 +340,7 @@ impl Worker {
         self.metrics.notification(&self.name, "dropped");
         tracing::error!(
             receiver = %self.name,
-            notification = row.id,
+            notification = row.id.id(),
             attempts = row.attempts.saturating_add(1),
             error = %e,
             "Notification rejected and dropped; check the receiver's configuration."
@@ -331,12 +349,12 @@ impl Worker {
     }
 
     /// Deletes a finished row, then refreshes the queue depth on the next loop.
-    async fn remove(&self, id: i64) -> Step {
-        match self.db.delete(id).await {
-            Ok(_) => Step::Next,
+    async fn remove(&self, key: Key) -> Step {
+        match self.db.delete(key, &self.name).await {
+            Ok(()) => Step::Next,
             Err(e) => {
                 // The row stays, so it will be sent again: at least once, never lost.
-                tracing::error!(receiver = %self.name, notification = id, error = %e, "Cannot delete a finished notification.");
+                tracing::error!(receiver = %self.name, notification = key.id(), error = %e, "Cannot delete a finished notification.");
                 Step::Wait(Some(Instant::now() + DB_RETRY))
             }
         }

@@ -14,6 +14,37 @@
 //! - The file is separate from the run history, so alert writes never queue
 //!   behind history writes.
 //!
+//! # When the file cannot be written
+//!
+//! A full disk must not silence alerting. A commit or re-send that cannot be
+//! written (disk full, I/O error, or a database that [`AlertDb::start`] could
+//! not open because the disk was full at start-up) is kept in memory
+//! ([`spill`]), in commit order, and the call succeeds: the delivery workers
+//! serve it from there at once, after the receiver's stored rows, which are
+//! older. Every later commit joins it until the whole spill is written in one
+//! transaction (tried before every write, at most every second before a
+//! read), so order per receiver holds and nothing is sent twice: a row stored
+//! while it was being sent keeps its outcome, and a delivered row whose delete
+//! cannot be written is remembered and skipped. A closed database is opened
+//! (created, migrated) within [`slot::REOPEN_EVERY`] of space returning. One
+//! exception to order: while a database that could not be opened at start
+//! stays closed, the rows stored in it before are unreachable, so what waits
+//! in memory goes out first and those rows follow once it opens.
+//! Failures show in `journeyd_alert_commit_failures_total`,
+//! `journeyd_alert_notifications_in_memory` and `journeyd_store_up{database="alerts"}`.
+//!
+//! # What a crash can lose
+//!
+//! With writes working: nothing committed (`synchronous=FULL`). During a full
+//! disk: whatever waits only in memory, i.e. the alert states and the
+//! notifications committed since the failure (at most [`spill::MAX_ROWS`]
+//! notifications). After the restart the stored state is the last one written,
+//! and the engine re-derives from fresh runs: an alert still failing fires
+//! again (a second page if the first was delivered from memory), a resolve
+//! whose firing is still stored is sent when the journey passes, a firing and
+//! resolve that both happened during the outage are not re-sent. Shutdown
+//! tries one last flush and logs how many notifications it could not store.
+//!
 //! Alert volume is tiny (a few rows per state change), so one connection
 //! behind a mutex serves every call, each in `spawn_blocking`: no pool, no
 //! writer thread.
@@ -23,23 +54,29 @@
 mod db;
 pub mod delivery;
 mod schema;
+mod silences;
+mod slot;
+mod spill;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
+use crate::metrics::Metrics;
 use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
+pub use silences::Silence;
+use slot::Slot;
 
 /// The schema version this build writes (`PRAGMA user_version` of `alerts.db`).
 pub const SCHEMA_VERSION: i64 = schema::ALERTS.version();
@@ -53,7 +90,25 @@ pub struct AlertDb {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    slot: Mutex<Slot>,
+}
+
+/// Which notification: a stored row, or one waiting in memory ([`spill`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Row(i64),
+    Mem(u64),
+}
+
+impl Key {
+    /// The id receivers see: the row id, or minus the memory key (ids of rows
+    /// waiting in memory are negative; a flush gives them a row id).
+    fn id(self) -> i64 {
+        match self {
+            Key::Row(id) => id,
+            Key::Mem(k) => i64::try_from(k).map_or(i64::MIN, |k| -k),
+        }
+    }
 }
 
 /// A notification waiting for its receiver.
@@ -77,53 +132,92 @@ pub struct Pending {
     pub last_error: Option<String>,
 }
 
-/// A silence: notifications of alerts it matches are not sent while it is in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Silence {
-    /// Id.
-    pub id: i64,
-    /// Label name -> value; an alert matches when it has every one of them.
-    pub matchers: BTreeMap<String, String>,
-    /// In force from (millisecond precision).
-    pub starts_at: DateTime<Utc>,
-    /// In force until, excluded.
-    pub ends_at: DateTime<Utc>,
-    /// Who created it.
-    pub created_by: String,
-    /// Why.
-    pub comment: String,
-}
-
-impl Silence {
-    /// True when `labels` carry every matcher with the same value. A silence
-    /// without matchers matches nothing: silencing everything takes intent, not
-    /// an empty form.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        !self.matchers.is_empty()
-            && self
-                .matchers
-                .iter()
-                .all(|(name, value)| labels.get(name) == Some(value))
-    }
-}
-
 impl AlertDb {
     /// Opens (creating if needed) the alert database (normally the SQLite
     /// file `alerts.db` in the state directory). Errors name the file and what to do.
     pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
         let Backend::Sqlite(path) = backend.into();
         let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
-        Ok(AlertDb {
+        Ok(Self::with_conn(path, Some(conn)))
+    }
+
+    /// [`open`](Self::open), but a full disk does not stop journeyd: the
+    /// database starts closed, everything waits in memory, and it is opened
+    /// (created, migrated) as soon as space returns. Any other failure (not
+    /// ours, too new, corrupt, permissions) is returned: that needs an operator.
+    pub fn start(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
+        let Backend::Sqlite(path) = backend.into();
+        match crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite) {
+            Ok(conn) => Ok(Self::with_conn(path, Some(conn))),
+            Err(e @ OpenError::DiskFull { .. }) => {
+                tracing::error!(
+                    path = %path.display(),
+                    error = %e,
+                    "The disk holding the alert database is full: alerting runs from memory \
+                     (nothing is stored, a restart forgets it) and the database is opened as \
+                     soon as space returns."
+                );
+                Ok(Self::with_conn(path, None))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn with_conn(path: PathBuf, conn: Option<Connection>) -> AlertDb {
+        AlertDb {
             inner: Arc::new(Inner {
+                slot: Mutex::new(Slot::new(path.clone(), conn)),
                 path,
-                conn: Mutex::new(conn),
             }),
-        })
+        }
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// True while the database is open (false after a start on a full disk,
+    /// until it could be opened).
+    pub fn is_open(&self) -> bool {
+        self.lock().conn.is_some()
+    }
+
+    /// Open, and its last write succeeded (nothing waits in memory).
+    pub fn is_healthy(&self) -> bool {
+        self.lock().healthy()
+    }
+
+    /// Notifications waiting in memory because the database could not be written.
+    pub fn in_memory(&self) -> usize {
+        self.lock().spill.rows.len()
+    }
+
+    /// Exports the outbox's health (`journeyd_store_up{database="alerts"}`,
+    /// commit failures, notifications in memory) to `metrics`.
+    pub fn set_metrics(&self, metrics: Arc<Metrics>) {
+        let mut slot = self.lock();
+        slot.metrics = Some(metrics);
+        slot.publish();
+    }
+
+    /// Tries once more to store what waits in memory (shutdown); returns how
+    /// many notifications are still only in memory, which a restart loses.
+    pub async fn flush(&self) -> usize {
+        let inner = Arc::clone(&self.inner);
+        let left = tokio::task::spawn_blocking(move || {
+            let mut slot = inner.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.flush(true);
+            slot.spill.rows.len()
+        });
+        left.await.unwrap_or(0)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every journey's persisted alert state: journey -> the JSON the engine committed.
@@ -143,8 +237,9 @@ impl AlertDb {
     ) -> Result<(), StoreError> {
         let rows = encode(notifications)?;
         let (journey, state) = (journey.to_string(), state_json.to_string());
-        self.run("committing alert state", move |c| {
-            db::commit(c, &journey, &state, &rows, now_ms())
+        self.with_slot(move |slot| {
+            slot.commit(&journey, &state, rows, now_ms());
+            Ok(())
         })
         .await
     }
@@ -158,91 +253,77 @@ impl AlertDb {
         notifications: &[(String, AlertEvent)],
     ) -> Result<usize, StoreError> {
         let rows = encode(notifications)?;
-        self.run("queueing notifications", move |c| {
-            db::enqueue(c, &rows, now_ms())
-        })
-        .await
+        self.with_slot(move |slot| Ok(slot.enqueue(rows, now_ms())))
+            .await
     }
 
     /// Forgets the state of journeys not in `keep` (removed by a reload);
     /// returns how many. Their pending notifications stay and are delivered.
     pub async fn remove_journeys(&self, keep: &[String]) -> Result<usize, StoreError> {
         let keep = keep.to_vec();
-        self.run("removing alert states", move |c| {
-            db::remove_journeys(c, &keep)
+        let memory = keep.clone();
+        self.with_slot(move |slot| {
+            slot.spill.states.retain(|j, _| memory.contains(j));
+            Ok(())
         })
-        .await
+        .await?;
+        match self
+            .run("removing alert states", move |c| {
+                db::remove_journeys(c, &keep)
+            })
+            .await
+        {
+            // Not open (full disk at start): nothing stored to forget yet; the
+            // next start after a reload forgets them.
+            Err(StoreError::Unavailable { .. }) => Ok(0),
+            other => other,
+        }
     }
 
-    /// Every pending notification, oldest first.
+    /// Every pending notification, oldest first: the stored ones, then those
+    /// waiting in memory (negative ids).
     pub async fn pending(&self) -> Result<Vec<Pending>, StoreError> {
-        self.run("listing pending notifications", |c| db::pending(c))
-            .await
-    }
-
-    /// Stores a silence; returns its id.
-    pub async fn add_silence(
-        &self,
-        matchers: &BTreeMap<String, String>,
-        starts_at: DateTime<Utc>,
-        ends_at: DateTime<Utc>,
-        created_by: &str,
-        comment: &str,
-    ) -> Result<i64, StoreError> {
-        let json = serde_json::to_string(matchers).map_err(|source| StoreError::Encode {
-            what: "silence matchers",
-            source,
-        })?;
-        let (by, comment) = (created_by.to_string(), comment.to_string());
-        let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
-        self.run("adding a silence", move |c| {
-            db::add_silence(c, &json, starts, ends, &by, &comment)
+        let stored = self
+            .run("listing pending notifications", |c| db::pending(c))
+            .await;
+        self.with_slot(move |slot| {
+            let stored = match stored {
+                Ok(rows) => rows,
+                Err(_) if slot.conn.is_none() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            Ok(slot.spill.pending_after(stored))
         })
         .await
     }
 
-    /// Silences in force at `now`, oldest first.
-    pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
-        let now = now.timestamp_millis();
-        self.run("reading silences", move |c| db::active_silences(c, now))
-            .await
-    }
-
-    /// Ends silence `id` at `now`; false when there is none or it already ended.
-    pub async fn expire_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let now = now.timestamp_millis();
-        self.run("expiring a silence", move |c| {
-            db::expire_silence(c, id, now)
-        })
-        .await
-    }
-
-    /// The oldest notification of `receiver` and how many it has (delivery).
+    /// The oldest notification of `receiver` and how many it has (delivery):
+    /// stored ones first, then those waiting in memory.
     async fn head(&self, receiver: &str) -> Result<(Option<db::HeadRow>, u64), StoreError> {
         let receiver = receiver.to_string();
-        self.run("reading the outbox", move |c| db::head(c, &receiver))
-            .await
+        self.with_slot(move |slot| slot.head(&receiver)).await
     }
 
-    /// Deletes a delivered or dropped notification (delivery).
-    async fn delete(&self, id: i64) -> Result<bool, StoreError> {
-        self.run("deleting a notification", move |c| db::delete(c, id))
+    /// Deletes a delivered or dropped notification (delivery). When the
+    /// delete cannot be written the row is remembered as done, so it is not
+    /// sent again.
+    async fn delete(&self, key: Key, receiver: &str) -> Result<(), StoreError> {
+        let receiver = receiver.to_string();
+        self.with_slot(move |slot| slot.delete(key, &receiver))
             .await
     }
 
     /// Records a failed attempt (delivery).
     async fn reschedule(
         &self,
-        id: i64,
+        key: Key,
         attempts: u32,
         next_attempt_at: i64,
         error: &str,
     ) -> Result<(), StoreError> {
         let error = error.to_string();
-        self.run("rescheduling a notification", move |c| {
-            db::reschedule(c, id, attempts, next_attempt_at, &error)
-        })
-        .await
+        self.with_slot(move |slot| slot.reschedule(key, attempts, next_attempt_at, &error))
+            .await
     }
 
     /// Receivers with pending notifications, and how many each has.
@@ -257,16 +338,30 @@ impl AlertDb {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let location = self.inner.path.display().to_string();
+        self.with_slot(move |slot| {
+            let conn = slot.conn(what)?;
+            f(conn).map_err(|e| StoreError::Query {
+                location,
+                what,
+                source: Box::new(e),
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` on the connection and the spill in a blocking task.
+    async fn with_slot<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
+    {
         let inner = Arc::clone(&self.inner);
         let task = tokio::task::spawn_blocking(move || {
             // A panic mid-call leaves no open transaction (dropping one rolls it
             // back), so the connection is still consistent: ignore the poison.
-            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn).map_err(|e| StoreError::Query {
-                location: inner.path.display().to_string(),
-                what,
-                source: Box::new(e),
-            })
+            let mut slot = inner.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut slot)
         });
         task.await.map_err(|source| StoreError::Task {
             database: Database::Alerts,

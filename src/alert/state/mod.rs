@@ -170,6 +170,14 @@ pub struct AlertTracker {
     pub degraded: Option<Alert>,
     /// Start of the last passing run.
     pub last_success: Option<DateTime<Utc>>,
+    /// Step and class of the current failure streak: a failure elsewhere starts a new
+    /// streak, so random failures spread over different steps never add up to a page.
+    #[serde(default)]
+    pub streak_of: Option<(String, FailureClass)>,
+    /// The last run failed in a sustained way ([`is_sustained`]): it fires without a
+    /// confirmation.
+    #[serde(default)]
+    pub sustained: bool,
 }
 
 impl AlertTracker {
@@ -227,8 +235,18 @@ impl AlertTracker {
         if f.passed {
             self.passes += 1;
             self.failures = 0;
+            self.streak_of = None;
+            self.sustained = false;
         } else {
-            self.failures += 1;
+            let what = f.step.clone().zip(f.class);
+            // The same step failing the same way counts on; anything else starts over.
+            self.failures = if what.is_some() && what == self.streak_of {
+                self.failures.saturating_add(1)
+            } else {
+                1
+            };
+            self.streak_of = what;
+            self.sustained = f.class.is_some_and(is_sustained);
             self.passes = 0;
         }
         let keep = policy.window.map_or(0, |(_, n)| n as usize);
@@ -239,7 +257,7 @@ impl AlertTracker {
     }
 
     fn should_fire(&self, policy: &AlertPolicy) -> bool {
-        let streak = self.failures >= policy.failure_threshold.max(1);
+        let streak = self.failures >= policy.failure_threshold.max(1) || self.sustained;
         let window = policy.window.is_some_and(|(m, n)| {
             self.recent.len() >= n as usize
                 && self.recent.iter().filter(|x| **x).count() >= m as usize
@@ -271,6 +289,13 @@ impl AlertTracker {
             _ => Vec::new(),
         }
     }
+}
+
+/// A failure that is already a sustained observation: `backend_timeout` means the
+/// back-end was watched for the whole `eventually.within` and never finished, every
+/// poll answered. A confirmation run would only wait that long again (detection issue).
+pub fn is_sustained(class: FailureClass) -> bool {
+    class == FailureClass::BackendTimeout
 }
 
 fn identity(

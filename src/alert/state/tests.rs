@@ -15,7 +15,8 @@ fn ctx() -> AlertContext {
     }
 }
 
-/// `P` pass, `F` fail at order ships (backend_timeout), `C` fail at checkout (http_status), `S` slow pass.
+/// `P` pass, `F` fail at order ships (backend_timeout: sustained), `B` a blip at order
+/// ships (timeout), `C` fail at checkout (http_status), `S` slow pass.
 fn facts(kind: char, n: i64) -> RunFacts {
     let at = DateTime::<Utc>::from_timestamp(1_700_000_000 + n * 30, 0).unwrap();
     let base = RunFacts {
@@ -46,6 +47,14 @@ fn facts(kind: char, n: i64) -> RunFacts {
             message: Some("back-end process `fulfillment` did not finish within 20s".into()),
             expected: Some("$.status eq \"shipped\"".into()),
             actual: Some("\"preparing\"".into()),
+            ..base
+        },
+        'B' => RunFacts {
+            passed: false,
+            step: Some("order ships".into()),
+            backend: Some("fulfillment".into()),
+            class: Some(FailureClass::Timeout),
+            message: Some("no response within 10s".into()),
             ..base
         },
         'C' => RunFacts {
@@ -90,41 +99,53 @@ fn transitions_follow_the_policy() {
         ..AlertPolicy::default()
     };
     let cases: &[(&str, &AlertPolicy, &str, &[&str])] = &[
-        ("a single blip does not page", &default, "PPFPPP", &[]),
+        ("a single blip does not page", &default, "PPBPPP", &[]),
         (
             "an outage fires after the confirmation",
             &default,
-            "PFF",
+            "PBB",
+            &["+JourneyFailing@order ships"],
+        ),
+        (
+            "a stuck back-end pages on its first sustained failure",
+            &default,
+            "PF",
             &["+JourneyFailing@order ships"],
         ),
         (
             "still failing does not page twice",
             &default,
-            "FFFFFF",
+            "BBBBBB",
             &["+JourneyFailing@order ships"],
         ),
         (
             "resolves after the success threshold",
             &default,
-            "FFP",
+            "BBP",
             &["+JourneyFailing@order ships"],
         ),
         (
             "resolves after two successes",
             &default,
-            "FFPP",
+            "BBPP",
             &["+JourneyFailing@order ships", "-JourneyFailing@order ships"],
         ),
         (
             "a pass between failures resets the streak",
             &default,
-            "FPFPFP",
+            "BPBPBP",
             &[],
         ),
         (
-            "a new failing step ends the old alert and starts a new one",
+            "failures at different steps never add up to a page",
             &default,
-            "FFC",
+            "BCBCBCBC",
+            &[],
+        ),
+        (
+            "a new failing step ends the old alert once it is confirmed",
+            &default,
+            "BBCC",
             &[
                 "+JourneyFailing@order ships",
                 "-JourneyFailing@order ships",
@@ -134,10 +155,10 @@ fn transitions_follow_the_policy() {
         (
             "m of n fires on flapping",
             &m_of_n,
-            "FPFPF",
+            "BPBPB",
             &["+JourneyFailing@order ships"],
         ),
-        ("m of n needs a full window", &m_of_n, "FPF", &[]),
+        ("m of n needs a full window", &m_of_n, "BPB", &[]),
         (
             "degraded warns after the threshold, never pages",
             &default,
@@ -166,8 +187,7 @@ fn firing_alert_says_what_broke_and_where_to_look() {
     let mut t = AlertTracker::default();
     let policy = AlertPolicy::default();
     t.observe(&facts('P', 0), &policy, &ctx());
-    t.observe(&facts('F', 1), &policy, &ctx());
-    let events = t.observe(&facts('F', 2), &policy, &ctx());
+    let events = t.observe(&facts('F', 1), &policy, &ctx());
     let [AlertEvent::Firing(a)] = events.as_slice() else {
         panic!("{events:?}");
     };
@@ -192,20 +212,20 @@ fn firing_alert_says_what_broke_and_where_to_look() {
     );
     assert_eq!(a.annotations["expected"], "$.status eq \"shipped\"");
     assert_eq!(a.annotations["actual"], "\"preparing\"");
-    assert_eq!(a.annotations["failure_streak"], "2");
+    assert_eq!(a.annotations["failure_streak"], "1");
     assert_eq!(
         a.annotations["last_success"],
         facts('P', 0).started_at.to_rfc3339()
     );
     assert_eq!(
         a.annotations["run_url"],
-        format!("http://127.0.0.1:9750/runs/{}", uuid::Uuid::from_u128(2))
+        format!("http://127.0.0.1:9750/runs/{}", uuid::Uuid::from_u128(1))
     );
     assert_eq!(
         a.annotations["runbook_url"],
         "https://runbooks.example.com/purchase"
     );
-    assert_eq!(a.starts_at, facts('F', 2).started_at);
+    assert_eq!(a.starts_at, facts('F', 1).started_at);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The purchase journey on a healthy shop.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Demo, fast_config, new_client};
@@ -183,4 +184,29 @@ async fn unknown_endpoints_answer_json_404() {
     let (status, body) = demo.get("/healthz").await;
     assert_eq!((status, body), (200, json!({"status": "ok"})));
     demo.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_replays_the_first_answer() {
+    let demo = Demo::start().await;
+    demo.get("/api/products").await;
+    let post = |key: &'static str| {
+        demo.request(Method::POST, "/api/carts", Some(json!({})))
+            .header("Idempotency-Key", key)
+            .send()
+    };
+    let first = post("k-1").await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = post("k-1").await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first["cart_id"], again["cart_id"], "one cart for one key");
+    let other: Value = post("k-2").await.unwrap().json().await.unwrap();
+    assert_ne!(
+        first["cart_id"], other["cart_id"],
+        "a new key is a new cart"
+    );
 }

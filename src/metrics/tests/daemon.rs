@@ -1,6 +1,7 @@
 //! Daemon-level series, the constructor, and `promtool check metrics`.
 
 use super::*;
+use crate::store::StoreStatus;
 
 #[test]
 fn skips_are_counted_by_reason() {
@@ -18,24 +19,53 @@ fn skips_are_counted_by_reason() {
     );
 }
 
+/// What the store reports, for `observe_store`.
+fn status(queue_depth: usize, queue_full: u64, write_failed: u64, up: bool) -> StoreStatus {
+    StoreStatus {
+        queue_depth,
+        dropped_queue_full: queue_full,
+        write_failed,
+        up,
+    }
+}
+
 #[test]
-fn store_dropped_counter_follows_the_running_total() {
+fn store_dropped_counter_follows_the_running_total_per_reason() {
     let m = metrics();
-    m.set_store_queue(5, 2);
-    m.set_store_queue(7, 2);
-    m.set_store_queue(1, 5);
+    // Every series exists at 0 (or up at 1) before anything happens, so `increase()`
+    // sees the first loss.
+    assert_lines(
+        &m.render(),
+        &[
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="queue_full"} 0"#,
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="write_failed"} 0"#,
+            r#"journeyd_store_up{database="alerts",location="lab"} 1"#,
+            r#"journeyd_store_up{database="run_history",location="lab"} 1"#,
+            r#"journeyd_alert_commit_failures_total{location="lab"} 0"#,
+            r#"journeyd_alert_notifications_in_memory{location="lab"} 0"#,
+        ],
+    );
+    m.observe_store(&status(5, 2, 0, true));
+    m.observe_store(&status(7, 2, 4, false));
+    m.observe_store(&status(1, 5, 4, false));
     assert_lines(
         &m.render(),
         &[
             r#"journeyd_store_queue_depth{location="lab"} 1"#,
-            r#"journeyd_store_dropped_runs_total{location="lab"} 5"#,
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="queue_full"} 5"#,
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="write_failed"} 4"#,
+            r#"journeyd_store_up{database="run_history",location="lab"} 0"#,
         ],
     );
-    m.set_store_queue(0, 1); // the store restarted its count
-    m.set_store_queue(0, 3);
+    m.observe_store(&status(0, 1, 0, true)); // the store restarted its count
+    m.observe_store(&status(0, 3, 1, true));
     assert_lines(
         &m.render(),
-        &[r#"journeyd_store_dropped_runs_total{location="lab"} 7"#],
+        &[
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="queue_full"} 7"#,
+            r#"journeyd_store_dropped_runs_total{location="lab",reason="write_failed"} 5"#,
+            r#"journeyd_store_up{database="run_history",location="lab"} 1"#,
+        ],
     );
 }
 
@@ -121,7 +151,7 @@ fn promtool_accepts_the_output() {
     m.run_skipped("purchase", "overlap");
     m.observe_scheduling_lag(0.2);
     m.config_reloaded(true);
-    m.set_store_queue(3, 1);
+    m.observe_store(&status(3, 1, 1, true));
     let text = m.render();
     assert_promtool_accepts(&text);
 }

@@ -102,7 +102,12 @@ fn static_labels_are_on_every_series_and_values_stay_bounded() {
     m.run_skipped("purchase", "overlap");
     m.observe_scheduling_lag(0.2);
     m.config_reloaded(true);
-    m.set_store_queue(3, 1);
+    m.observe_store(&crate::store::StoreStatus {
+        queue_depth: 3,
+        dropped_queue_full: 1,
+        write_failed: 0,
+        up: true,
+    });
     let text = m.render();
     let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(

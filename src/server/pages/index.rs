@@ -114,7 +114,7 @@ fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::R
         )?;
     }
     if let (JourneyState::Failing, Some(run)) = (j.state, &j.last_run) {
-        write_problem(out, run)?;
+        write_problem(out, run, j.is_stored(&run.run_id))?;
     }
     write_history(out, j)?;
     write_facts(out, j, now)?;
@@ -122,8 +122,9 @@ fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::R
     Ok(())
 }
 
-/// What broke in the last run: step, backend, class, message, and a link to the evidence.
-fn write_problem(out: &mut String, run: &RunSummary) -> fmt::Result {
+/// What broke in the last run: step, backend, class, message, and a link to the
+/// evidence (when the store has it).
+fn write_problem(out: &mut String, run: &RunSummary, stored: bool) -> fmt::Result {
     out.push_str("<div class=\"problem\"><strong>Failing at step ");
     match &run.failed_step {
         Some(step) => write!(out, "&ldquo;{}&rdquo;", Esc(step))?,
@@ -140,7 +141,14 @@ fn write_problem(out: &mut String, run: &RunSummary) -> fmt::Result {
     if let Some(m) = &run.failure_message {
         write!(out, "{} ", Esc(m))?;
     }
-    write!(out, "<a href=\"/runs/{}\">evidence</a></div>", run.run_id)
+    if stored {
+        write!(out, "<a href=\"/runs/{}\">evidence</a></div>", run.run_id)
+    } else {
+        out.push_str(
+            "<span class=\"muted\">(not stored: the history could not be written)</span></div>",
+        );
+        Ok(())
+    }
 }
 
 /// The strip of recent runs (oldest to newest) and the duration sparkline.
@@ -156,12 +164,21 @@ fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
     )?;
     for run in j.recent.iter().rev() {
         let (class, tip) = cell(run);
-        write!(
-            out,
-            "<a class=\"{class}\" href=\"/runs/{}\" title=\"{t}\" aria-label=\"{t}\"></a>",
-            run.run_id,
-            t = Esc(&tip)
-        )?;
+        if j.is_stored(&run.run_id) {
+            write!(
+                out,
+                "<a class=\"{class}\" href=\"/runs/{}\" title=\"{t}\" aria-label=\"{t}\"></a>",
+                run.run_id,
+                t = Esc(&tip)
+            )?;
+        } else {
+            let tip = format!("{tip} (not stored)");
+            write!(
+                out,
+                "<span class=\"{class}\" title=\"{t}\" aria-label=\"{t}\"></span>",
+                t = Esc(&tip)
+            )?;
+        }
     }
     out.push_str("</div>");
     let points: Vec<(f64, bool)> = j

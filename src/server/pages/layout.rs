@@ -30,7 +30,7 @@ code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .b-passing,.b-pass{background:var(--pass)}.b-failing,.b-fail{background:var(--fail)}.b-degraded{background:var(--warn)}.b-unknown,.b-skipped{background:var(--unk)}.b-running{background:var(--run)}
 .problem{background:var(--tint);border-radius:6px;padding:8px 10px;margin:8px 0;overflow-wrap:anywhere}
 .strip{display:flex;gap:2px;align-items:flex-end;height:24px;flex:0 1 auto;min-width:0}
-.strip a{display:block;flex:0 1 12px;width:12px;min-width:3px;border-radius:2px}
+.strip a,.strip span{display:block;flex:0 1 12px;width:12px;min-width:3px;border-radius:2px}
 .strip .pass{height:50%;background:var(--pass)}.strip .degraded{height:75%;background:var(--warn)}.strip .fail{height:100%;background:var(--fail)}
 .spark{display:block;flex:none}.spark polyline{fill:none;stroke:var(--run);stroke-width:1.5;stroke-linejoin:round}.spark .f{fill:var(--fail)}.spark .p{fill:var(--run)}
 .chip{border:1px solid var(--line);border-radius:4px;padding:0 5px;font-size:12px}

@@ -33,6 +33,7 @@ async fn journeys_list_has_the_documented_shape() {
         "steps",
         "backends",
         "last_run",
+        "last_run_stored",
         "last_success",
         "next_run",
         "running",
@@ -56,6 +57,7 @@ async fn journeys_list_has_the_documented_shape() {
     assert_eq!(checkout["running"], false);
     assert!(checkout["last_success"].is_null());
     assert_eq!(checkout["last_run"]["run_id"], run.run_id.to_string());
+    assert_eq!(checkout["last_run_stored"], true);
     assert_eq!(checkout["last_run"]["failure_message"], FAILURE_MESSAGE);
 
     let browse = &list[0];

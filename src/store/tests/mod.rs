@@ -4,6 +4,7 @@
 
 mod crash;
 mod fixtures;
+mod full_disk;
 mod open;
 mod queue;
 mod retention;

@@ -253,34 +253,3 @@ fn other_failures_keep_their_source() {
     // Version 1 was committed on its own and stays.
     assert_eq!(pragma(&path, "user_version"), 1);
 }
-
-#[test]
-fn each_database_refuses_the_other() {
-    let dir = TempDir::new().unwrap();
-    let history = dir.path().join("journeyd.db");
-    let alerts = dir.path().join("alerts.db");
-    drop(open(&history, &crate::store::schema::HISTORY, Access::ReadWrite).unwrap());
-    drop(crate::alert::outbox::AlertDb::open(&alerts).unwrap());
-    let err = crate::alert::outbox::AlertDb::open(&history).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            OpenError::NotOurs {
-                database: Database::Alerts,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = open(&alerts, &crate::store::schema::HISTORY, Access::ReadWrite).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            OpenError::NotOurs {
-                database: Database::RunHistory,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-}

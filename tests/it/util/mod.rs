@@ -5,4 +5,5 @@ pub mod demo;
 pub mod dns;
 pub mod hostile;
 pub mod tls;
+pub mod tmpfs;
 pub mod wait;

@@ -5,6 +5,7 @@
 mod crash;
 mod db;
 mod delivery;
+mod spill;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,90 @@
+//! Silences in the alert database: stored, listed while in force, expired.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{AlertDb, db};
+use crate::store::StoreError;
+
+/// A silence: notifications of alerts it matches are not sent while it is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Id.
+    pub id: i64,
+    /// Label name -> value; an alert matches when it has every one of them.
+    pub matchers: BTreeMap<String, String>,
+    /// In force from (millisecond precision).
+    pub starts_at: DateTime<Utc>,
+    /// In force until, excluded.
+    pub ends_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
+    /// Why.
+    pub comment: String,
+}
+
+impl Silence {
+    /// True when `labels` carry every matcher with the same value. A silence
+    /// without matchers matches nothing: silencing everything takes intent, not
+    /// an empty form.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        !self.matchers.is_empty()
+            && self
+                .matchers
+                .iter()
+                .all(|(name, value)| labels.get(name) == Some(value))
+    }
+}
+
+impl AlertDb {
+    /// Stores a silence; returns its id.
+    pub async fn add_silence(
+        &self,
+        matchers: &BTreeMap<String, String>,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        created_by: &str,
+        comment: &str,
+    ) -> Result<i64, StoreError> {
+        let json = serde_json::to_string(matchers).map_err(|source| StoreError::Encode {
+            what: "silence matchers",
+            source,
+        })?;
+        let (by, comment) = (created_by.to_string(), comment.to_string());
+        let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
+        self.run("adding a silence", move |c| {
+            db::add_silence(c, &json, starts, ends, &by, &comment)
+        })
+        .await
+    }
+
+    /// Silences in force at `now`, oldest first.
+    ///
+    /// While the database is not open (a start on a full disk) there are none:
+    /// the stored ones are unreachable, and the engine asks after every run, so
+    /// an error here would flood the log with what start-up already said.
+    pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
+        let now = now.timestamp_millis();
+        self.with_slot(move |slot| match slot.conn("reading silences") {
+            Ok(c) => db::active_silences(c, now).map_err(|e| StoreError::Query {
+                location: slot.path.display().to_string(),
+                what: "reading silences",
+                source: Box::new(e),
+            }),
+            Err(StoreError::Unavailable { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    /// Ends silence `id` at `now`; false when there is none or it already ended.
+    pub async fn expire_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let now = now.timestamp_millis();
+        self.run("expiring a silence", move |c| {
+            db::expire_silence(c, id, now)
+        })
+        .await
+    }
+}
