@@ -15,6 +15,10 @@ use super::ServerState;
 /// The scheduler is considered stuck when it has not ticked for this long, seconds.
 pub const MAX_TICK_AGE_SECONDS: f64 = 30.0;
 
+/// The content type docs/api.md promises for `/metrics` (the encoder's own
+/// format type omits the charset).
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(State(state): State<ServerState>) -> Response {
     // Queue gauges are read at scrape time so they are current whatever the
@@ -24,7 +28,7 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
         .metrics
         .set_fds(super::limits::open_fds(), super::limits::nofile_limit());
     (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()
