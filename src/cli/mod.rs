@@ -5,6 +5,7 @@ mod completions;
 mod config_manpage;
 mod demo;
 mod demo_target;
+mod logfmt;
 pub mod manpages;
 mod once;
 mod run;
@@ -156,7 +157,7 @@ pub fn init_tracing(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Plain => builder.init(),
+        LogFormat::Plain => builder.fmt_fields(logfmt::plain_fields()).init(),
         LogFormat::Json => builder.json().init(),
     }
 }

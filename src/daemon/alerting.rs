@@ -100,6 +100,7 @@ async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: Cancellatio
             _ = every.tick() => {}
         }
         engine.tick().await;
+        super::supervise::debug_panic("alerting");
         let due = last_probe.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
         if let (Some(url), Some(client), true) = (&check, &client, due) {
             last_probe = Some(tokio::time::Instant::now());

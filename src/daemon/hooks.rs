@@ -59,6 +59,7 @@ impl DaemonHooks {
             self.board.update(&journey.name, |s| s.running = true);
             let options = self.options.load_full();
             let run = run_journey(&journey, &self.engine, &options, &mut |_| {}).await;
+            super::supervise::debug_panic("run");
             let failed = run.verdict == Verdict::Fail;
             // A sustained failure (the back-end watched for all of `within`) needs no
             // confirmation run: it would only wait `within` again before paging.
@@ -155,6 +156,7 @@ impl Hooks for SharedHooks {
     }
 
     fn tick(&self) {
+        super::supervise::debug_panic("scheduler");
         self.0.health.tick();
         self.0.watchdog.ping();
         self.0.metrics.observe_store(&self.0.store.status());

@@ -12,6 +12,7 @@ mod alerting;
 
 mod hooks;
 mod notify;
+mod supervise;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -51,8 +52,12 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), Star
     let engine = Arc::new(Engine::new());
     let (config, journeys) = config::load_all(config_path, &engine).map_err(StartError::Config)?;
     let daemon = Daemon::start(config_path.to_path_buf(), config, journeys, engine, stop).await?;
-    daemon.serve().await;
-    Ok(())
+    match daemon.serve().await {
+        None => Ok(()),
+        Some(why) => Err(StartError::Other(anyhow::anyhow!(
+            "journeyd stopped because {why}"
+        ))),
+    }
 }
 
 struct Daemon {
@@ -67,6 +72,8 @@ struct Daemon {
     stop: CancellationToken,
     scheduler_stop: CancellationToken,
     alerting: alerting::Alerting,
+    /// Cancelled when a long-lived task panics.
+    died: CancellationToken,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -87,6 +94,10 @@ impl Daemon {
         engine: Arc<Engine>,
         stop: CancellationToken,
     ) -> anyhow::Result<Daemon> {
+        // First, so a panic in any task started below is caught.
+        let health = Arc::new(Health::default());
+        let died = CancellationToken::new();
+        supervise::install(health.clone(), died.clone());
         let board = Arc::new(StatusBoard::default());
         board.set_journeys(&journeys);
         let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
@@ -118,7 +129,6 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
-        let health = Arc::new(Health::default());
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -146,10 +156,18 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
         };
+        let nofile = server::limits::raise_nofile();
+        let limits = server::limits::Limits::for_nofile(nofile);
+        tracing::info!(
+            open_files_limit = nofile,
+            max_connections = limits.max_connections,
+            "HTTP connections are bounded to keep descriptors for the journeys."
+        );
         let server_stop = stop.child_token();
         let server = tokio::spawn(server::serve(
             listener,
             state,
+            limits,
             server_stop.cancelled_owned(),
         ));
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
@@ -177,16 +195,19 @@ impl Daemon {
             stop,
             scheduler_stop,
             alerting,
+            died,
         })
     }
 
-    /// Handles signals and API requests until shutdown.
-    async fn serve(mut self) {
+    /// Handles signals and API requests until shutdown; returns why a task
+    /// died when that is what stopped it.
+    async fn serve(mut self) -> Option<String> {
         let mut hup = signal(tokio::signal::unix::SignalKind::hangup());
         let mut term = signal(tokio::signal::unix::SignalKind::terminate());
         let mut int = signal(tokio::signal::unix::SignalKind::interrupt());
         loop {
             tokio::select! {
+                () = self.died.cancelled() => break,
                 () = self.stop.cancelled() => break,
                 _ = recv(&mut term) => break,
                 _ = recv(&mut int) => break,
@@ -196,7 +217,14 @@ impl Daemon {
                 Some(c) = self.control_rx.recv() => self.control(c).await,
             }
         }
+        let died = self.died.is_cancelled().then(|| {
+            self.hooks
+                .health
+                .failed()
+                .unwrap_or_else(|| "a task panicked".to_string())
+        });
         self.shutdown().await;
+        died
     }
 
     async fn control(&mut self, c: Control) {
@@ -285,7 +313,7 @@ impl Daemon {
 
     async fn shutdown(self) {
         notify::stopping();
-        self.hooks.health.set_ready(false);
+        self.hooks.health.set_stopping();
         tracing::info!(
             grace_seconds = self.config.shutdown_grace.as_secs_f64(),
             "Shutting down: letting running journeys finish."

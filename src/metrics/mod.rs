@@ -19,6 +19,7 @@
 mod alerting;
 mod families;
 mod info;
+mod process;
 mod state;
 mod store;
 #[cfg(test)]
@@ -54,6 +55,7 @@ pub struct Metrics {
     options: MetricsOptions,
     registry: Registry,
     families: Families,
+    process: process::ProcessFamilies,
     info: JourneyInfo,
     /// Names of the daemon's static labels (they win over journey labels of the same name).
     static_labels: BTreeSet<String>,
@@ -86,6 +88,7 @@ impl Metrics {
         let common: HashMap<String, String> = static_labels.clone().into_iter().collect();
         let registry = Registry::new_custom(None, Some(common).filter(|l| !l.is_empty()))?;
         let families = Families::new(&registry)?;
+        let process = process::ProcessFamilies::new(&registry)?;
         let info = JourneyInfo::new()?;
         registry.register(Box::new(info.clone()))?;
         let daemon = &families.daemon;
@@ -99,6 +102,7 @@ impl Metrics {
             options,
             registry,
             families,
+            process,
             info,
             static_labels: static_labels.keys().cloned().collect(),
             state: Mutex::default(),

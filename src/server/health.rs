@@ -15,20 +15,32 @@ use super::ServerState;
 /// The scheduler is considered stuck when it has not ticked for this long, seconds.
 pub const MAX_TICK_AGE_SECONDS: f64 = 30.0;
 
+/// The content type docs/api.md promises for `/metrics` (the encoder's own
+/// format type omits the charset).
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(State(state): State<ServerState>) -> Response {
     // Queue gauges are read at scrape time so they are current whatever the
     // scheduler is doing.
     state.metrics.observe_store(&state.store.status());
+    state
+        .metrics
+        .set_fds(super::limits::open_fds(), super::limits::nofile_limit());
     (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()
 }
 
-/// `GET /healthz`: 200 while the scheduler ticks, 503 with a reason otherwise.
+/// `GET /healthz`: 200 while the scheduler ticks and no long-lived task died,
+/// 503 with a reason otherwise.
 pub async fn healthz(State(state): State<ServerState>) -> Response {
+    if let Some(why) = state.health.failed() {
+        let body = json!({"status": "unhealthy", "reason": why});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let (status, mut body) = eval_liveness(state.health.since_tick());
     // A database that cannot be written degrades journeyd but does not make it
     // unhealthy: restarting would not free the disk, and monitoring goes on.
@@ -59,10 +71,12 @@ pub async fn readyz(State(state): State<ServerState>) -> Response {
     if state.health.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()
     } else {
-        let body = json!({
-            "status": "not_ready",
-            "reason": "configuration not loaded or store not open yet",
-        });
+        let reason = if state.health.is_stopping() {
+            "shutting down: running journeys are finishing, no new runs start"
+        } else {
+            "configuration not loaded or store not open yet"
+        };
+        let body = json!({"status": "not_ready", "reason": reason});
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }

@@ -14,7 +14,10 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod headers;
 pub mod health;
+pub mod limits;
+pub mod listener;
 pub mod pages;
 pub mod silences;
 
@@ -57,14 +60,15 @@ pub struct ServerState {
 /// Serves until `shutdown` completes, then stops accepting connections and
 /// waits for requests in flight to finish (idle keep-alive connections are
 /// closed). Callers that need a hard deadline wrap this future in a timeout.
+/// Connections are bounded by `limits` (see [`listener`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ServerState,
+    limits: limits::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let metrics = state.metrics.clone();
+    listener::run(listener, router(state), limits, metrics, shutdown).await
 }
 
 /// Every route, with its state.
@@ -87,6 +91,7 @@ pub fn router(state: ServerState) -> Router {
             axum::routing::delete(silences::expire),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response(headers::add))
         .with_state(state)
 }
 

@@ -55,6 +55,10 @@ pub struct Health {
     last_tick_ms: AtomicI64,
     /// Config loaded and store open.
     ready: AtomicBool,
+    /// Why a long-lived task died (the daemon is stopping because of it).
+    failed: std::sync::Mutex<Option<String>>,
+    /// Shutdown has begun.
+    stopping: AtomicBool,
 }
 
 impl Health {
@@ -78,5 +82,33 @@ impl Health {
     /// Ready to serve.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Records that a long-lived task died; liveness fails from now on.
+    pub fn set_failed(&self, why: String) {
+        let mut f = self
+            .failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.get_or_insert(why);
+    }
+
+    /// Why a long-lived task died, if one did.
+    pub fn failed(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Marks the start of shutdown (readiness then says so).
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.set_ready(false);
+    }
+
+    /// Shutdown has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 }

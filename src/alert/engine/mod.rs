@@ -97,6 +97,18 @@ impl AlertEngine {
             return;
         };
         let facts = RunFacts::of(run);
+        if !facts.passed
+            && facts
+                .message
+                .as_deref()
+                .is_some_and(probe::out_of_descriptors)
+        {
+            // journeyd's own exhaustion, not the customer's outage: the run
+            // says nothing about the journey, so its alert state stays as it was.
+            drop(inner);
+            self.set_probe(true, probe::OUT_OF_DESCRIPTORS).await;
+            return;
+        }
         let held_by_probe = inner.probe_failing;
         let state = inner.journeys.entry(run.journey.clone()).or_default();
         state.tracker.observe(&facts, &self.config.policy, &ctx);

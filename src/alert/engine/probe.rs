@@ -41,9 +41,7 @@ impl AlertEngine {
         let annotations = [
             (
                 "summary".to_string(),
-                format!(
-                    "journeyd cannot reach the network: {why}; journey alerts are held until it can"
-                ),
+                format!("journeyd cannot probe: {why}; journey alerts are held until it can"),
             ),
             ("run_url".to_string(), format!("{}/", self.base_url)),
         ]
@@ -64,6 +62,19 @@ impl AlertEngine {
                 matches!(class, Some(FailureClass::Dns | FailureClass::Connect))
             })
     }
+}
+
+/// The probe reason when journeyd itself ran out of file descriptors.
+pub(super) const OUT_OF_DESCRIPTORS: &str =
+    "journeyd ran out of file descriptors (EMFILE/ENFILE); raise LimitNOFILE";
+
+/// True when a failure message says the process (or the system) ran out of
+/// file descriptors: `Too many open files` is EMFILE (os error 24), `Too many
+/// open files in system` ENFILE (23). Such a run failed inside journeyd.
+pub(super) fn out_of_descriptors(message: &str) -> bool {
+    message.contains("Too many open files")
+        || message.contains("os error 24")
+        || message.contains("os error 23")
 }
 
 /// The probe's own alert is never held (it is what explains the hold).

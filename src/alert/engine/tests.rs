@@ -391,3 +391,25 @@ async fn losing_the_network_raises_one_probe_alert_and_holds_journey_alerts() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn running_out_of_descriptors_raises_the_probe_alert_not_the_journey_alert() {
+    let f = fixture(
+        AlertingConfig::default(),
+        &[journey("purchase", "checkout")],
+        None,
+    )
+    .await;
+    for s in [0, 2, 30, 60] {
+        let mut r = run("purchase", Some(FailureClass::Connect), t0());
+        r.steps[0].failure.as_mut().unwrap().message =
+            "connect: Too many open files (os error 24)".into();
+        let at = t0() + Span::seconds(s);
+        f.engine.observe_at(&r, at).await;
+    }
+    assert_eq!(
+        outbox(&f.db).await,
+        ["log:+JourneydProbeUnhealthy/"],
+        "journeyd's own exhaustion is never the customer's outage"
+    );
+}

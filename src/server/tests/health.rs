@@ -67,7 +67,8 @@ async fn metrics_are_prometheus_text_with_the_registry_content() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert_eq!(ct, crate::metrics::CONTENT_TYPE);
+    assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(ct.starts_with(crate::metrics::CONTENT_TYPE.trim_end_matches("; charset=utf-8")));
     let body = resp.text().await.expect("body");
     assert!(body.contains("journeyd_build_info"), "{body}");
     assert!(body.contains(r#"journey="checkout""#), "{body}");

@@ -100,9 +100,14 @@ impl Harness {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, state.clone(), async {
-            let _ = stop.await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            state.clone(),
+            crate::server::limits::Limits::for_nofile(Some(1024)),
+            async {
+                let _ = stop.await;
+            },
+        ));
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()

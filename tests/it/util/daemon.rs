@@ -134,9 +134,28 @@ impl TestDaemon {
         config_yaml: &str,
         env: &[(K, V)],
     ) -> TestDaemon {
+        Self::start_limited(dir, config_yaml, env, None).await
+    }
+
+    /// [`start`](Self::start) with soft and hard `RLIMIT_NOFILE` set to `nofile`
+    /// (through `bash -c 'ulimit -n N; exec journeyd ...'`).
+    pub async fn start_limited<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        dir: &Path,
+        config_yaml: &str,
+        env: &[(K, V)],
+        nofile: Option<u32>,
+    ) -> TestDaemon {
         let config = dir.join("journeyd.yaml");
         std::fs::write(&config, config_yaml).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_journeyd"));
+        let mut cmd = match nofile {
+            None => Command::new(env!("CARGO_BIN_EXE_journeyd")),
+            Some(n) => {
+                let mut c = Command::new("bash");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(env!("CARGO_BIN_EXE_journeyd"));
+                c
+            }
+        };
         cmd.current_dir(dir)
             .arg("run")
             .arg("--config")
