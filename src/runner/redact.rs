@@ -19,6 +19,45 @@ pub const SENSITIVE_HEADERS: &[&str] = &[
     "x-api-key",
 ];
 
+/// Shortest derived form (encoding, case change) that is registered.
+pub const MIN_DERIVED_LEN: usize = 4;
+
+/// How many times JSON escaping is applied at most.
+const MAX_JSON_LEVELS: usize = 3;
+
+/// The inside of `s` as a JSON string literal (without the quotes).
+fn json_escape(s: &str) -> String {
+    let json = serde_json::to_string(s).unwrap_or_default();
+    json.get(1..json.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Every form of `value` the redactor looks for, `value` first.
+fn forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let url: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let mut out = vec![value.to_string(), url.clone()];
+    for start in [value.to_string(), url] {
+        let mut cur = start;
+        for _ in 0..MAX_JSON_LEVELS {
+            let next = json_escape(&cur);
+            if next == cur {
+                break;
+            }
+            out.push(next.clone());
+            cur = next;
+        }
+    }
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        out.push(engine.encode(value.as_bytes()));
+    }
+    out.push(value.to_uppercase());
+    out.push(value.to_lowercase());
+    out
+}
+
 /// Knows the secret values of one run and removes them from text.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -27,17 +66,20 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// Registers a secret value, with the encodings it may appear in
-    /// (URL-encoded in a query, JSON-escaped in a body).
+    /// Registers a secret value with the forms it may appear in: raw,
+    /// URL-encoded, JSON-escaped up to three times (a target echoing a JSON
+    /// body inside a JSON string escapes it twice), URL-encoded then
+    /// JSON-escaped, base64 (standard and URL-safe, with and without
+    /// padding), upper and lower case. Derived forms shorter than
+    /// [`MIN_DERIVED_LEN`] are skipped so a tiny secret's variants do not
+    /// blank out ordinary text; the raw value is always kept.
     pub fn add(&mut self, value: &str) {
         if value.is_empty() {
             return;
         }
-        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let json = serde_json::to_string(value).unwrap_or_default();
-        let json_inner = json.trim_matches('"').to_string();
-        for v in [value.to_string(), encoded, json_inner] {
-            if !v.is_empty() && !self.values.contains(&v) {
+        for v in forms(value) {
+            let keep = v == value || v.len() >= MIN_DERIVED_LEN;
+            if keep && !v.is_empty() && !self.values.contains(&v) {
                 self.values.push(v);
             }
         }
@@ -125,6 +167,45 @@ mod tests {
         assert_eq!(r.redact("q=p%40ss+word%22x"), "q=***");
         assert_eq!(r.redact(r#"{"pw":"p@ss word\"x"}"#), r#"{"pw":"***"}"#);
         assert_eq!(r.redact("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn twice_escaped_secret_in_an_echoed_json_body_is_redacted() {
+        let mut r = Redactor::default();
+        let secret = r#"a"b\c-Xy9"#;
+        r.add(secret);
+        let inner = serde_json::to_string(&serde_json::json!({ "pw": secret })).unwrap();
+        let echoed = serde_json::to_string(&serde_json::json!({ "echo": inner })).unwrap();
+        let thrice = serde_json::to_string(&serde_json::json!({ "outer": echoed })).unwrap();
+        for text in [echoed, thrice] {
+            let out = r.redact(&text);
+            assert!(out.contains(REDACTED), "{out}");
+            assert!(!out.contains("Xy9"), "{out}");
+        }
+    }
+
+    #[test]
+    fn base64_and_case_forms_are_redacted() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let mut r = Redactor::default();
+        let secret = "s3cr?t>>pw";
+        r.add(secret);
+        for form in [
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+            secret.to_uppercase(),
+        ] {
+            assert_eq!(r.redact(&format!("x {form} y")), format!("x {REDACTED} y"));
+        }
+        assert_eq!(r.redact("unrelated text 123"), "unrelated text 123");
+    }
+
+    #[test]
+    fn tiny_secret_derived_forms_are_not_registered() {
+        let mut r = Redactor::default();
+        r.add("ab");
+        assert_eq!(r.redact("AB YWI ab"), "AB YWI ***");
     }
 
     #[test]
