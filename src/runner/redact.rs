@@ -38,8 +38,16 @@ fn forms(value: &str) -> Vec<String> {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let url: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let mut out = vec![value.to_string(), url.clone()];
-    for start in [value.to_string(), url] {
+    // Each plain form may then be JSON-escaped by the request body or the
+    // target's echo; base64 needs no such treatment (no escaped characters).
+    let plain = [
+        value.to_string(),
+        url,
+        value.to_uppercase(),
+        value.to_lowercase(),
+    ];
+    let mut out = plain.to_vec();
+    for start in plain {
         let mut cur = start;
         for _ in 0..MAX_JSON_LEVELS {
             let next = json_escape(&cur);
@@ -53,8 +61,6 @@ fn forms(value: &str) -> Vec<String> {
     for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
         out.push(engine.encode(value.as_bytes()));
     }
-    out.push(value.to_uppercase());
-    out.push(value.to_lowercase());
     out
 }
 
@@ -68,9 +74,9 @@ pub struct Redactor {
 impl Redactor {
     /// Registers a secret value with the forms it may appear in: raw,
     /// URL-encoded, JSON-escaped up to three times (a target echoing a JSON
-    /// body inside a JSON string escapes it twice), URL-encoded then
-    /// JSON-escaped, base64 (standard and URL-safe, with and without
-    /// padding), upper and lower case. Derived forms shorter than
+    /// body inside a JSON string escapes it twice), upper and lower case
+    /// (each also JSON-escaped), base64 (standard and URL-safe, with and without
+    /// padding). Derived forms shorter than
     /// [`MIN_DERIVED_LEN`] are skipped so a tiny secret's variants do not
     /// blank out ordinary text; the raw value is always kept.
     pub fn add(&mut self, value: &str) {

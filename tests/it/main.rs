@@ -20,6 +20,7 @@ mod notify;
 mod once;
 mod prometheus;
 mod retry;
+mod secret_forms;
 mod status_page;
 mod supervise;
 mod util;
