@@ -125,7 +125,8 @@ fn mismatch(subject: &str, expected: impl Into<String>, actual: impl Into<String
     }
 }
 
-fn eval_status(accepted: &[StatusMatch], status: u16) -> Option<Mismatch> {
+/// A mismatch when `status` is not in `accepted` (an empty list accepts anything).
+pub(super) fn eval_status(accepted: &[StatusMatch], status: u16) -> Option<Mismatch> {
     // An empty list accepts anything: validation never produces one, and
     // failing every response would be a worse surprise.
     let holds = accepted.is_empty()

@@ -11,9 +11,10 @@
 
 use std::time::Duration;
 
+use super::expect::eval_status;
 use super::http::{Exchange, PreparedRequest};
 use super::result::FailureClass;
-use crate::journey::model::{Expectation, Retry, StatusMatch, Step};
+use crate::journey::model::{Expectation, Retry, Step};
 
 /// The shortest budget worth another request: less would only report its own timeout.
 const MIN_BUDGET: Duration = Duration::from_millis(250);
@@ -68,13 +69,11 @@ fn method_allows(policy: &Retry, req: &PreparedRequest) -> bool {
             .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
 }
 
-/// The step's own `status` expectation accepts `status` (it asked for the 503).
+/// The step's own `status` expectation accepts `status` (it asked for the 503): the
+/// same check the step is judged by.
 fn expects_status(step: &Step, status: u16) -> bool {
     step.expect.iter().any(|e| match e {
-        Expectation::Status(accepted) => accepted.iter().any(|m| match *m {
-            StatusMatch::Code(code) => code == status,
-            StatusMatch::Class(class) => status / 100 == class,
-        }),
+        Expectation::Status(accepted) => eval_status(accepted, status).is_none(),
         _ => false,
     })
 }
