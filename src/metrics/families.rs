@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use prometheus::core::Collector;
 use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry,
+    IntGaugeVec, Registry,
 };
 
+use super::register::{counter_vec, gauge_vec, histogram_vec, int_gauge_vec, register};
 use crate::runner::FailureClass;
 
 /// Whole runs, exported for every journey: few buckets (the series budget, docs/metrics.md),
@@ -397,47 +397,4 @@ impl Families {
             alert: AlertFamilies::new(r)?,
         })
     }
-}
-
-fn register<C: Collector + Clone + 'static>(r: &Registry, c: C) -> prometheus::Result<C> {
-    r.register(Box::new(c.clone()))?;
-    Ok(c)
-}
-
-fn counter_vec(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    register(r, IntCounterVec::new(Opts::new(name, help), labels)?)
-}
-
-fn gauge_vec(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<GaugeVec> {
-    register(r, GaugeVec::new(Opts::new(name, help), labels)?)
-}
-
-fn int_gauge_vec(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntGaugeVec> {
-    register(r, IntGaugeVec::new(Opts::new(name, help), labels)?)
-}
-
-fn histogram_vec(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-    buckets: &[f64],
-) -> prometheus::Result<HistogramVec> {
-    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
-    register(r, HistogramVec::new(opts, labels)?)
 }

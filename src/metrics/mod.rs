@@ -20,6 +20,7 @@ mod alerting;
 mod families;
 mod info;
 mod process;
+mod register;
 mod state;
 mod store;
 #[cfg(test)]
