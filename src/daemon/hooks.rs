@@ -89,7 +89,7 @@ impl DaemonHooks {
     }
 
     async fn record(&self, journey: &Journey, run: &JourneyRun) {
-        let before = self.board.get(&journey.name).map(|s| s.state);
+        let before = self.board.state(&journey.name);
         log_run(run, before);
         if self.configured.load().contains(&journey.name) {
             self.metrics.observe_run(journey, run);

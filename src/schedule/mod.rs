@@ -8,8 +8,14 @@
 //! runs execute at once; how late a run starts against its schedule is
 //! reported as scheduling lag. Everything uses `tokio::time`, so tests pause
 //! and advance the clock instead of sleeping.
+//!
+//! Due journeys come from a min-heap of next start times, so a wake-up costs
+//! O(log n) per started run and nothing per idle journey: with 10,000 journeys the
+//! loop wakes for every start and every finished run, and a scan of all entries
+//! on each wake-up was the scheduler's whole cost.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -61,6 +67,9 @@ struct Entry {
 pub struct Scheduler<H: Hooks> {
     hooks: Arc<H>,
     entries: BTreeMap<String, Entry>,
+    /// Every entry's next start, earliest first; exactly one item per entry
+    /// (rebuilt on replace, re-pushed when a start is taken).
+    due: BinaryHeap<Reverse<(Instant, String)>>,
     running: Arc<Mutex<HashSet<String>>>,
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
@@ -106,6 +115,7 @@ impl<H: Hooks> Scheduler<H> {
             first_within,
             hooks,
             entries: BTreeMap::new(),
+            due: BinaryHeap::new(),
             running: Arc::new(Mutex::new(HashSet::new())),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             tasks: JoinSet::new(),
@@ -136,6 +146,10 @@ impl<H: Hooks> Scheduler<H> {
                 },
             );
         }
+        self.due = next
+            .iter()
+            .map(|(name, e)| Reverse((e.next, name.clone())))
+            .collect();
         self.entries = next;
     }
 
@@ -146,11 +160,11 @@ impl<H: Hooks> Scheduler<H> {
             self.hooks.tick();
             self.start_due();
             let wake = self
-                .entries
-                .values()
-                .map(|e| e.next)
-                .min()
-                .map_or(Instant::now() + TICK, |n| n.min(Instant::now() + TICK));
+                .due
+                .peek()
+                .map_or(Instant::now() + TICK, |Reverse((n, _))| {
+                    (*n).min(Instant::now() + TICK)
+                });
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => break,
@@ -170,16 +184,21 @@ impl<H: Hooks> Scheduler<H> {
 
     fn start_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.next <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in due {
+        while let Some(Reverse((at, _))) = self.due.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, name))) = self.due.pop() else {
+                break;
+            };
             let Some(entry) = self.entries.get_mut(&name) else {
                 continue;
             };
+            if entry.next != at {
+                // Not this entry's current slot (cannot happen while the heap holds one
+                // item per entry); the item for `entry.next` is still in the heap.
+                continue;
+            }
             let scheduled = entry.next;
             let interval = entry.journey.interval;
             // Skip slots missed entirely (suspend, a very late tick) instead of bursting.
@@ -187,6 +206,7 @@ impl<H: Hooks> Scheduler<H> {
                 entry.next = later(entry.next, interval);
             }
             let journey = entry.journey.clone();
+            self.due.push(Reverse((entry.next, name.clone())));
             self.hooks
                 .next_run(&name, entry.next.saturating_duration_since(now));
             if !self.start(journey, scheduled) {

@@ -303,3 +303,35 @@ async fn shutdown_waits_for_running_journeys_up_to_the_grace() {
         "a run longer than the grace is cut off"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn many_journeys_with_mixed_intervals_each_run_on_their_own_rhythm() {
+    // The due-heap must hand out every journey at its own slot, whatever the mix.
+    let rec = Recorder::new(Duration::from_millis(10));
+    let journeys: Vec<Journey> = (0..300)
+        .map(|n| journey(&format!("j{n}"), if n % 3 == 0 { "5s" } else { "20s" }))
+        .collect();
+    let r = start(rec.clone(), journeys, 64, Duration::from_secs(5));
+    advance(Duration::from_secs(40)).await;
+    for n in 0..300 {
+        let runs = rec.runs_of(&format!("j{n}"));
+        // 40 s: 5 s journeys start 7-8 times, 20 s journeys 1-2 times.
+        let expected = if n % 3 == 0 { 7..=8 } else { 1..=2 };
+        assert!(expected.contains(&runs), "j{n}: {runs} runs");
+    }
+    let reloaded: Vec<Journey> = (0..300)
+        .map(|n| journey(&format!("j{n}"), if n % 3 == 0 { "5s" } else { "20s" }))
+        .collect();
+    r.commands.send(Command::Replace(reloaded)).await.unwrap();
+    let before = rec.runs.lock().unwrap().len();
+    advance(Duration::from_secs(20)).await;
+    // Same journeys, same intervals: the reload keeps every rhythm (100 × 4 + 200 × 1).
+    let after = rec.runs.lock().unwrap().len() - before;
+    assert!(
+        (580..=620).contains(&after),
+        "{after} runs in 20 s after reload"
+    );
+    assert_eq!(rec.skips.lock().unwrap().len(), 0);
+    r.shutdown.cancel();
+    r.handle.await.unwrap();
+}

@@ -127,6 +127,12 @@ impl StatusBoard {
         self.read(|m| m.get(name).cloned())
     }
 
+    /// One journey's state at a glance, without copying its recent runs (the
+    /// daemon asks after every run).
+    pub fn state(&self, name: &str) -> Option<JourneyState> {
+        self.read(|m| m.get(name).map(|s| s.state))
+    }
+
     /// Replaces the set of journeys (after a reload), keeping the state of those that stay.
     pub fn set_journeys(&self, journeys: &[Journey]) {
         self.write(|m| {
