@@ -114,13 +114,8 @@ impl Metrics {
     /// declared by the last [`Metrics::set_journeys`] are ignored.
     pub fn set_alert_state(&self, journey: &str, level: AlertLevel) {
         let value = level.gauge();
-        let state = self.lock();
-        if state.journeys.contains_key(journey) {
-            self.families
-                .alert
-                .state
-                .with_label_values(&[journey])
-                .set(value);
+        if let Some(series) = self.lock().series.get_mut(journey) {
+            series.alert_state = Some(value);
         }
     }
 }

@@ -10,6 +10,11 @@
 //! in [`Metrics::set_journeys`], and runs of undeclared journeys or steps are ignored, so a
 //! run that finishes after a reload cannot bring a deleted series back.
 //!
+//! Daemon-wide families live in a `prometheus` registry; the per-journey ones (most of the
+//! exposition: about 38 series per 5-step journey) live in [`series`](self) and are written
+//! straight to text in bounded chunks ([`Metrics::render_chunk`]), so a scrape of 10,000
+//! journeys costs tens of milliseconds and no burst of memory.
+//!
 //! What a run exports:
 //! - steps in `run.steps` only; cleanup steps are not exported as steps (their names may
 //!   repeat a step's, and they never change the verdict);
@@ -17,28 +22,32 @@
 //!   verdict, attempts and timings stay, since the run says nothing new about it.
 
 mod alerting;
+mod expose;
 mod families;
 mod info;
 mod process;
 mod register;
+mod series;
 mod state;
 mod store;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use self::alerting::AlertLevel;
+pub use self::expose::Cursor;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use prometheus::{Registry, TextEncoder};
+use prometheus::Registry;
 
-use self::families::{Families, PHASES, RESULTS};
-use self::info::JourneyInfo;
-use self::state::{Backends, Gone, State};
+use self::families::Families;
+use self::series::JourneySeries;
+use self::state::{Backends, State};
 use crate::journey::Journey;
-use crate::runner::{JourneyRun, StepOutcome, StepVerdict, Verdict};
+use crate::runner::JourneyRun;
 
 /// The exact content type of [`Metrics::render`] (the text encoder's format type).
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -57,9 +66,10 @@ pub struct Metrics {
     registry: Registry,
     families: Families,
     process: process::ProcessFamilies,
-    info: JourneyInfo,
     /// Names of the daemon's static labels (they win over journey labels of the same name).
     static_labels: BTreeSet<String>,
+    /// The static labels, sorted by name, for the series journeyd writes itself.
+    statics: Vec<(String, String)>,
     state: Mutex<State>,
 }
 
@@ -90,8 +100,6 @@ impl Metrics {
         let registry = Registry::new_custom(None, Some(common).filter(|l| !l.is_empty()))?;
         let families = Families::new(&registry)?;
         let process = process::ProcessFamilies::new(&registry)?;
-        let info = JourneyInfo::new()?;
-        registry.register(Box::new(info.clone()))?;
         let daemon = &families.daemon;
         daemon
             .build_info
@@ -104,8 +112,8 @@ impl Metrics {
             registry,
             families,
             process,
-            info,
             static_labels: static_labels.keys().cloned().collect(),
+            statics: static_labels.clone().into_iter().collect(),
             state: Mutex::default(),
         })
     }
@@ -114,25 +122,25 @@ impl Metrics {
     /// the series of journeys (and steps, backends) no longer present.
     pub fn set_journeys(&self, journeys: &[Journey]) {
         let declared = state::declare(journeys);
+        let info_keys = info::keys(journeys, &self.static_labels);
         let mut guard = self.lock();
         let state = &mut *guard;
-        for gone in state::gone(&state.journeys, &declared) {
-            self.forget(gone, &mut state.reasons);
-        }
-        for name in declared.keys().filter(|n| !state.journeys.contains_key(*n)) {
-            // A counter series born at 1 has no earlier sample, so `increase()` sees nothing
-            // and the first failure of a new journey would never alert. Born at 0, it does.
-            for result in RESULTS {
-                self.families
-                    .journey
-                    .runs
-                    .with_label_values(&[name, result]);
-            }
-        }
+        // Rebuilt from the configuration: a journey (or step) not in it has no entry, so
+        // its series are gone; the others keep their values.
+        let mut old = std::mem::take(&mut state.series);
+        state.series = journeys
+            .iter()
+            .map(|j| {
+                let row = info::values(j, &info_keys);
+                let kept = old.remove(&j.name);
+                (j.name.clone(), JourneySeries::declare(j, kept, row))
+            })
+            .collect();
+        state.info_keys = info_keys;
         let backends = state.backends.redeclare(&declared);
-        for old in state.backends.names() {
-            if backends.up(old).is_none() {
-                let _ = self.families.daemon.backend_up.remove_label_values(&[old]);
+        for name in state.backends.names() {
+            if backends.up(name).is_none() {
+                let _ = self.families.daemon.backend_up.remove_label_values(&[name]);
             }
         }
         for backend in backends.names() {
@@ -140,7 +148,9 @@ impl Metrics {
         }
         state.backends = backends;
         state.journeys = declared;
-        self.info.set(journeys, &self.static_labels);
+        drop(guard);
+        // Freed outside the lock: dropping 10,000 removed journeys takes a moment.
+        drop(old);
         let count = i64::try_from(journeys.len()).unwrap_or(i64::MAX);
         self.families.daemon.journeys.set(count);
     }
@@ -151,15 +161,19 @@ impl Metrics {
         let mut guard = self.lock();
         let state = &mut *guard;
         let name = journey.name.as_str();
-        let Some(declared) = state.journeys.get(name) else {
+        let Some(series) = state.series.get_mut(name) else {
             tracing::debug!(journey = %name, "Run of an undeclared journey not exported.");
             return;
         };
-        self.observe_verdict(name, run);
-        self.observe_cert(name, run);
+        series.record_run(run, unix_seconds(run.started_at) + run.duration_seconds);
         for step in &run.steps {
-            if let Some(backend) = declared.steps.get(&step.name) {
-                self.observe_step(name, step, backend.as_deref(), &mut state.backends);
+            let Some(s) = series.step_mut(&step.name) else {
+                continue;
+            };
+            let passed = s.record(step, self.options.step_detail);
+            if let (Some(passed), Some(backend)) = (passed, s.backend.as_deref()) {
+                state.backends.record(backend, name, &step.name, passed);
+                self.publish_backend(&state.backends, backend);
             }
         }
     }
@@ -167,17 +181,9 @@ impl Metrics {
     /// Counts a run that was not started (`overlap`, `shutdown`, `concurrency`).
     /// `reason` must come from a closed set; skips of undeclared journeys are ignored.
     pub fn run_skipped(&self, journey: &str, reason: &str) {
-        let mut state = self.lock();
-        if !state.journeys.contains_key(journey) {
-            return;
+        if let Some(series) = self.lock().series.get_mut(journey) {
+            series.skip(reason);
         }
-        let reasons = state.reasons.entry(journey.to_string()).or_default();
-        reasons.insert(reason.to_string());
-        self.families
-            .journey
-            .skipped
-            .with_label_values(&[journey, reason])
-            .inc();
     }
 
     /// Records how late a run started compared with its schedule (negative counts as 0).
@@ -199,43 +205,20 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format.
+    /// The whole text exposition at once (tests, the bench); the server streams
+    /// [`Metrics::render_chunk`] instead.
     pub fn render(&self) -> String {
-        let mut families = self.registry.gather();
-        // The registry appends static labels after a series' own, in hash order: sort them
-        // so the output is stable.
-        for family in &mut families {
-            for metric in family.mut_metric() {
-                metric.mut_label().sort_by(|a, b| a.name().cmp(b.name()));
-            }
+        let mut cursor = Cursor::default();
+        let mut out = String::new();
+        while let Some(chunk) = self.render_chunk(&mut cursor) {
+            out.push_str(&chunk);
         }
-        TextEncoder::new()
-            .encode_to_string(&families)
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "Metrics could not be encoded.");
-                String::new()
-            })
+        out
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent between statements, so a panic elsewhere cannot corrupt it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn forget(&self, gone: Gone<'_>, reasons: &mut BTreeMap<String, BTreeSet<String>>) {
-        let step = &self.families.step;
-        match gone {
-            Gone::Journey(journey, shape) => {
-                let seen = reasons.remove(journey).unwrap_or_default();
-                self.families.journey.remove(journey, &seen);
-                let _ = self.families.alert.state.remove_label_values(&[journey]);
-                for (name, backend) in &shape.steps {
-                    step.remove(journey, name, backend.as_deref());
-                }
-            }
-            Gone::Step(journey, name, backend) => step.remove(journey, name, backend),
-            Gone::Backend(journey, name, backend) => step.remove_completion(journey, name, backend),
-        }
     }
 
     fn publish_backend(&self, backends: &Backends, backend: &str) {
@@ -245,105 +228,6 @@ impl Metrics {
             None => {
                 let _ = gauge.remove_label_values(&[backend]);
             }
-        }
-    }
-
-    fn observe_verdict(&self, journey: &str, run: &JourneyRun) {
-        let f = &self.families.journey;
-        let passed = run.verdict == Verdict::Pass;
-        let result = if passed { "pass" } else { "fail" };
-        f.runs.with_label_values(&[journey, result]).inc();
-        f.duration
-            .with_label_values(&[journey])
-            .observe(run.duration_seconds);
-        f.success
-            .with_label_values(&[journey])
-            .set(i64::from(passed));
-        let degraded = passed && run.degraded;
-        f.degraded
-            .with_label_values(&[journey])
-            .set(i64::from(degraded));
-        let finished = unix_seconds(run.started_at) + run.duration_seconds;
-        f.last_run.with_label_values(&[journey]).set(finished);
-        if passed {
-            f.last_success.with_label_values(&[journey]).set(finished);
-        }
-    }
-
-    /// The first-expiring certificate the run saw, so one series per journey tells
-    /// when its site's certificate runs out.
-    fn observe_cert(&self, journey: &str, run: &JourneyRun) {
-        let first = run.steps.iter().filter_map(|s| s.cert_not_after).min();
-        if let Some(not_after) = first {
-            self.families
-                .journey
-                .cert_not_after
-                .with_label_values(&[journey])
-                .set(not_after.timestamp() as f64);
-        }
-    }
-
-    fn observe_step(
-        &self,
-        journey: &str,
-        step: &StepOutcome,
-        backend: Option<&str>,
-        backends: &mut Backends,
-    ) {
-        let passed = match step.verdict {
-            StepVerdict::Pass => true,
-            StepVerdict::Fail => false,
-            StepVerdict::Skipped => return,
-        };
-        let f = &self.families.step;
-        let js = &[journey, step.name.as_str()];
-        f.success.with_label_values(js).set(i64::from(passed));
-        for reason in &step.retries {
-            f.retries
-                .with_label_values(&[journey, &step.name, reason.as_str()])
-                .inc();
-        }
-        if self.options.step_detail {
-            self.observe_step_detail(journey, step);
-        }
-        if let Some(failure) = step.failure.as_ref().filter(|_| !passed) {
-            let class = failure.class.as_str();
-            f.failures
-                .with_label_values(&[journey, &step.name, class])
-                .inc();
-        }
-        // Completion is only exported for steps that name their backend: it is the label.
-        let Some(backend) = backend else { return };
-        if let Some(secs) = step.backend_completion_seconds.filter(|_| passed) {
-            f.completion
-                .with_label_values(&[journey, &step.name, backend])
-                .observe(secs);
-        }
-        backends.record(backend, journey, &step.name, passed);
-        self.publish_backend(backends, backend);
-    }
-}
-
-impl Metrics {
-    /// The per-step detail series (`metrics.step_detail`).
-    fn observe_step_detail(&self, journey: &str, step: &StepOutcome) {
-        let f = &self.families.step;
-        let js = &[journey, step.name.as_str()];
-        f.duration
-            .with_label_values(js)
-            .observe(step.duration_seconds);
-        f.attempts
-            .with_label_values(js)
-            .set(i64::from(step.attempts));
-        let t = &step.timings;
-        for (phase, secs) in
-            PHASES
-                .into_iter()
-                .zip([t.resolve, t.connect, t.processing, t.transfer])
-        {
-            f.http
-                .with_label_values(&[journey, &step.name, phase])
-                .set(secs);
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::series::JourneySeries;
+
 use crate::journey::Journey;
 
 /// `(journey, step)`.
@@ -24,8 +26,10 @@ pub(super) struct DeclaredJourney {
 pub(super) struct State {
     /// The journeys currently declared.
     pub journeys: Declared,
-    /// Skip reasons seen per journey, to delete their series.
-    pub reasons: BTreeMap<String, BTreeSet<String>>,
+    /// The per-journey series, by journey name (exactly the declared journeys).
+    pub series: BTreeMap<String, JourneySeries>,
+    /// Label names of `journeyd_journey_info` besides `journey`, sorted.
+    pub info_keys: Vec<String>,
     /// Last verdicts of backend-proving steps.
     pub backends: Backends,
     /// The store's running totals of lost runs (queue full, write failed) at the last
@@ -50,41 +54,6 @@ pub(super) fn declare(journeys: &[Journey]) -> Declared {
         .collect()
 }
 
-/// Something declared before and not any more, whose series must be deleted.
-#[derive(Debug, PartialEq)]
-pub(super) enum Gone<'a> {
-    /// A whole journey (with all the steps it had).
-    Journey(&'a str, &'a DeclaredJourney),
-    /// One step of a journey still declared.
-    Step(&'a str, &'a str, Option<&'a str>),
-    /// A step still declared that now proves another backend (or none): its old backend.
-    Backend(&'a str, &'a str, &'a str),
-}
-
-/// What `old` declared that `new` does not.
-pub(super) fn gone<'a>(old: &'a Declared, new: &Declared) -> Vec<Gone<'a>> {
-    let mut out = Vec::new();
-    for (journey, shape) in old {
-        let Some(now) = new.get(journey) else {
-            out.push(Gone::Journey(journey, shape));
-            continue;
-        };
-        for (step, backend) in &shape.steps {
-            match (now.steps.get(step), backend) {
-                (None, _) => out.push(Gone::Step(journey, step, backend.as_deref())),
-                (Some(b), Some(old_b)) if b.as_ref() != Some(old_b) => {
-                    out.push(Gone::Backend(journey, step, old_b));
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// `backend -> (journey, step) -> passed on its last run`, `None` until the step ran, with
-/// running counts so [`Backends::up`] is O(1): it is on every run's path, and a backend
-/// shared by thousands of journeys must not make each run scan all of them.
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Backends(BTreeMap<String, Proofs>);
 
@@ -164,32 +133,6 @@ mod tests {
                 .map(|(s, b)| (s.to_string(), b.map(str::to_string)))
                 .collect(),
         }
-    }
-
-    #[test]
-    fn gone_lists_removed_journeys_steps_and_changed_backends() {
-        let old: Declared = [
-            (
-                "a".to_string(),
-                shape(&[("x", Some("f")), ("y", None), ("z", Some("g"))]),
-            ),
-            ("b".to_string(), shape(&[("x", None)])),
-        ]
-        .into();
-        let new: Declared = [(
-            "a".to_string(),
-            shape(&[("x", Some("h")), ("z", Some("g"))]),
-        )]
-        .into();
-        let gone = gone(&old, &new);
-        assert_eq!(
-            gone,
-            vec![
-                Gone::Backend("a", "x", "f"),
-                Gone::Step("a", "y", None),
-                Gone::Journey("b", &old["b"]),
-            ]
-        );
     }
 
     #[test]

@@ -27,9 +27,19 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
     state
         .metrics
         .set_fds(super::limits::open_fds(), super::limits::nofile_limit());
+    // Streamed chunk by chunk: 10,000 journeys are about 35 MiB of text, which would
+    // otherwise sit in memory whole for the length of the scrape.
+    let metrics = state.metrics.clone();
+    let chunks = futures_util::stream::unfold(
+        (metrics, crate::metrics::Cursor::default()),
+        |(metrics, mut cursor)| async move {
+            let chunk = metrics.render_chunk(&mut cursor)?;
+            Some((Ok::<_, std::convert::Infallible>(chunk), (metrics, cursor)))
+        },
+    );
     (
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        state.metrics.render(),
+        axum::body::Body::from_stream(chunks),
     )
         .into_response()
 }

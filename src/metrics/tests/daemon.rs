@@ -114,7 +114,7 @@ fn build_info_and_scheduling_lag() {
 #[test]
 fn content_type_is_the_encoders_format_type() {
     use prometheus::Encoder;
-    assert_eq!(CONTENT_TYPE, TextEncoder::new().format_type());
+    assert_eq!(CONTENT_TYPE, prometheus::TextEncoder::new().format_type());
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn new_rejects_invalid_or_reserved_static_labels() {
     assert!(Metrics::new(&BTreeMap::new()).is_ok());
 }
 
-/// Why `journeyd_journey_info` is a custom collector: once a name was registered with some
+/// Why `journeyd_journey_info` is not a registry family: once a name was registered with some
 /// label names, this registry refuses it with others, even after `unregister`.
 #[test]
 fn registry_refuses_new_label_names_after_unregister() {

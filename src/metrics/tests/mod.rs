@@ -4,6 +4,7 @@
 mod alerting;
 mod budget;
 mod daemon;
+mod expose;
 mod reload;
 mod runs;
 
@@ -17,7 +18,10 @@ use chrono::DateTime;
 use super::*;
 use crate::journey::parse::parse_journey;
 use crate::journey::template::Engine;
-use crate::runner::{Evidence, Failure, FailureClass, PhaseTimings, RequestExcerpt};
+use crate::runner::{
+    Evidence, Failure, FailureClass, PhaseTimings, RequestExcerpt, StepOutcome, StepVerdict,
+    Verdict,
+};
 
 const PURCHASE: &str = r#"
 name: purchase
