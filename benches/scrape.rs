@@ -1,6 +1,7 @@
 //! Benchmark of one `/metrics` scrape at scale: N configured 5-step journeys (one
-//! back-end proof each) that have all passed and failed once, rendered by
-//! [`Metrics::render`] as the server does. Prints CPU time, wall time, bytes and
+//! back-end proof each) that have all passed and failed once, rendered chunk by chunk
+//! with [`Metrics::render_chunk`] as the server streams it (each chunk dropped once
+//! counted, as once sent). Prints CPU time, wall time, bytes and
 //! series per scrape, and the transient memory (peak RSS during the scrapes minus
 //! RSS before), for the default exposition and with `step_detail`.
 //!
@@ -26,7 +27,7 @@ use chrono::DateTime;
 use journeyd::journey::Journey;
 use journeyd::journey::parse::parse_journey;
 use journeyd::journey::template::Engine;
-use journeyd::metrics::{Metrics, MetricsOptions};
+use journeyd::metrics::{Cursor, Metrics, MetricsOptions};
 use journeyd::runner::{Failure, FailureClass, JourneyRun, StepOutcome, StepVerdict, Verdict};
 use measure::{peak_rss_kib, reset_peak_rss, rss_kib, thread_cpu};
 
@@ -124,7 +125,7 @@ fn measure(n: usize, options: MetricsOptions) {
     let t0 = Instant::now();
     let mut bytes = 0;
     for _ in 0..SCRAPES {
-        bytes = m.render().len();
+        bytes = scrape(&m);
     }
     let cpu = thread_cpu().since(cpu0).total() / SCRAPES;
     let wall = t0.elapsed() / SCRAPES;
@@ -170,4 +171,14 @@ fn main() {
         measure(n, MetricsOptions::default());
     }
     measure(1_000, MetricsOptions { step_detail: true });
+}
+
+/// One scrape as `/metrics` streams it; returns its size in bytes.
+fn scrape(m: &Metrics) -> usize {
+    let mut cursor = Cursor::default();
+    let mut bytes = 0;
+    while let Some(chunk) = m.render_chunk(&mut cursor) {
+        bytes += chunk.len();
+    }
+    bytes
 }
