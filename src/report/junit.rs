@@ -99,7 +99,10 @@ fn rerun_of(earlier: &JourneyRun, step: &str) -> Option<TestRerun> {
 }
 
 fn failure_line(run: &JourneyRun) -> String {
-    match run.failed_step().and_then(|s| Some((s, s.failure.as_ref()?))) {
+    match run
+        .failed_step()
+        .and_then(|s| Some((s, s.failure.as_ref()?)))
+    {
         Some((s, f)) => format!("step \"{}\" ({}): {}", s.name, f.class, f.message),
         None => "no step failed".to_string(),
     }

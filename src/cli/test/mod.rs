@@ -103,13 +103,9 @@ pub async fn run(args: TestArgs) -> u8 {
     let start = Instant::now();
     let mut progress = progress::Progress::new(journeys.len() * plan.repeat as usize, plan.repeat);
     progress.start();
-    let outcome = exec::run_all(
-        journeys,
-        Arc::new(engine),
-        Arc::new(opts),
-        plan,
-        |e| progress.finished(e),
-    )
+    let outcome = exec::run_all(journeys, Arc::new(engine), Arc::new(opts), plan, |e| {
+        progress.finished(e)
+    })
     .await;
     progress.finish();
     let suite = SuiteReport::new(

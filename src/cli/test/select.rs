@@ -114,7 +114,12 @@ mod tests {
         let sub = dir.path().join("team/a");
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::create_dir_all(dir.path().join(".git")).unwrap();
-        for f in ["top.yaml", "team/a/deep.yml", "team/notes.txt", ".git/x.yaml"] {
+        for f in [
+            "top.yaml",
+            "team/a/deep.yml",
+            "team/notes.txt",
+            ".git/x.yaml",
+        ] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         let root = dir.path().to_string_lossy().to_string();
@@ -128,12 +133,18 @@ mod tests {
         let glob = format!("{root}/*.yaml");
         assert_eq!(journey_files(&[glob]).unwrap().len(), 1);
         let err = journey_files(&[format!("{root}/nope*.yaml")]).unwrap_err();
-        assert!(err[0].ends_with("matches no journey file (*.yaml, *.yml)"), "{err:?}");
+        assert!(
+            err[0].ends_with("matches no journey file (*.yaml, *.yml)"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn tags_parse_as_key_value() {
-        assert_eq!(parse_tag("team=checkout").unwrap(), ("team".into(), "checkout".into()));
+        assert_eq!(
+            parse_tag("team=checkout").unwrap(),
+            ("team".into(), "checkout".into())
+        );
         assert!(parse_tag("team").is_err());
         assert!(parse_tag("=x").is_err());
     }
