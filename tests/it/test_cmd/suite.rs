@@ -165,3 +165,65 @@ async fn a_retry_that_passes_is_flaky_and_exits_0() {
     c.arg(&file);
     assert_eq!(output(c).await.status.code(), Some(1));
 }
+
+/// A server whose `/health` answers `up` only once `n` requests wait at the same time
+/// (a barrier, bounded by 5 s): it proves runs overlap, without timing anything.
+async fn needs_concurrency(n: usize) -> String {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(move || {
+            let barrier = barrier.clone();
+            async move {
+                let met = tokio::time::timeout(std::time::Duration::from_secs(5), barrier.wait())
+                    .await
+                    .is_ok();
+                let status = if met { "up" } else { "down" };
+                axum::Json(serde_json::json!({ "status": status }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_run_journeys_at_the_same_time() {
+    let base = needs_concurrency(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c"] {
+        let j = one_step(name, "{{ env.TARGET }}/health", "team: x");
+        std::fs::write(dir.path().join(format!("{name}.yaml")), j).unwrap();
+    }
+    // The URL comes from the env file, as `{{ env.TARGET }}`.
+    let env = dir.path().join("ci.env");
+    std::fs::write(&env, format!("# target\nexport TARGET=\"{base}\"\n")).unwrap();
+    let mut c = journeyd(&["test", "--jobs", "3", "--env-file"]);
+    c.arg(&env).arg(dir.path()).env_remove("TARGET");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", all_text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeat_runs_each_journey_n_times() {
+    let (base, count) = flapping(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.yaml");
+    std::fs::write(&file, one_step("r", &format!("{base}/health"), "team: a")).unwrap();
+    let mut c = journeyd(&["test", "--repeat", "3", "--format", "json"]);
+    c.arg(&file);
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", all_text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let iterations: Vec<u64> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(iterations, [1, 2, 3]);
+    assert_eq!(v["totals"]["passed"], 3);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
