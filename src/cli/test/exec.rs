@@ -10,6 +10,7 @@ use journeyd::report::suite::SuiteEntry;
 use journeyd::runner::{RunOptions, Verdict, run_journey};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// How the suite is run.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +29,8 @@ pub struct Outcome {
     pub entries: Vec<SuiteEntry>,
     /// Runs lost to a panic in the runner (a bug, counted as failures).
     pub crashed: usize,
+    /// Runs not started because the suite was cancelled.
+    pub not_run: usize,
 }
 
 /// Runs every journey of `journeys` per `plan`; `on_finished` sees each entry as it ends.
@@ -36,6 +39,7 @@ pub async fn run_all(
     engine: Arc<Engine>,
     opts: Arc<RunOptions>,
     plan: Plan,
+    cancel: CancellationToken,
     mut on_finished: impl FnMut(&SuiteEntry),
 ) -> Outcome {
     let permits = Arc::new(Semaphore::new(plan.jobs.max(1)));
@@ -45,28 +49,43 @@ pub async fn run_all(
     for iteration in 1..=plan.repeat.max(1) {
         for journey in &journeys {
             let (journey, engine, opts) = (journey.clone(), engine.clone(), opts.clone());
-            let permits = permits.clone();
+            let (permits, cancel) = (permits.clone(), cancel.clone());
             tasks.spawn(async move {
                 // The semaphore is never closed, so acquiring only waits for a free slot.
-                let _permit = permits.acquire_owned().await.ok();
-                attempts(&journey, &engine, &opts, iteration, plan.retries).await
+                let _permit = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return Ran::NotStarted,
+                    p = permits.acquire_owned() => p.ok(),
+                };
+                if cancel.is_cancelled() {
+                    return Ran::NotStarted;
+                }
+                attempts(&journey, &engine, &opts, iteration, plan.retries, &cancel).await
             });
         }
     }
     let mut out = Outcome {
         entries: Vec::with_capacity(tasks.len()),
         crashed: 0,
+        not_run: 0,
     };
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(Some(entry)) => {
+            Ok(Ran::Finished(entry)) => {
                 on_finished(&entry);
                 out.entries.push(entry);
             }
-            Ok(None) | Err(_) => out.crashed += 1,
+            Ok(Ran::NotStarted) => out.not_run += 1,
+            Err(_) => out.crashed += 1,
         }
     }
     out
+}
+
+/// What became of one planned run.
+enum Ran {
+    Finished(SuiteEntry),
+    NotStarted,
 }
 
 /// One journey run with its retries.
@@ -76,9 +95,13 @@ async fn attempts(
     opts: &RunOptions,
     iteration: u32,
     retries: u32,
-) -> Option<SuiteEntry> {
+    cancel: &CancellationToken,
+) -> Ran {
     let mut runs = Vec::new();
-    for _ in 0..=retries {
+    for attempt in 0..=retries {
+        if attempt > 0 && cancel.is_cancelled() {
+            break;
+        }
         let run = run_journey(journey, engine, opts, &mut |_| {}).await;
         let passed = run.verdict == Verdict::Pass;
         runs.push(run);
@@ -86,10 +109,13 @@ async fn attempts(
             break;
         }
     }
-    SuiteEntry::new(
+    match SuiteEntry::new(
         &journey.name,
         &journey.source.display().to_string(),
         iteration,
         runs,
-    )
+    ) {
+        Some(entry) => Ran::Finished(entry),
+        None => Ran::NotStarted,
+    }
 }

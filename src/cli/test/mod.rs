@@ -4,7 +4,8 @@
 //!
 //! Exit 0 when every run passed (a flaky one, failed then passed on a retry,
 //! counts as passed), 1 when one failed, 2 on a configuration error: a journey
-//! that does not parse stops the suite before anything runs.
+//! that does not parse stops the suite before anything runs. An interrupted
+//! suite (Ctrl-C, SIGTERM) reports what finished and exits 1.
 
 mod exec;
 mod output;
@@ -19,8 +20,10 @@ use journeyd::journey::parse::load_paths;
 use journeyd::journey::template::Engine;
 use journeyd::report::suite::SuiteReport;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::check::print_diagnostics;
+use super::demo_target::shutdown_signal;
 use super::options::RunArgs;
 use super::{EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 use exec::Plan;
@@ -103,10 +106,14 @@ pub async fn run(args: TestArgs) -> u8 {
     let start = Instant::now();
     let mut progress = progress::Progress::new(journeys.len() * plan.repeat as usize, plan.repeat);
     progress.start();
-    let outcome = exec::run_all(journeys, Arc::new(engine), Arc::new(opts), plan, |e| {
+    let cancel = CancellationToken::new();
+    let watcher = tokio::spawn(cancel_on_signal(cancel.clone()));
+    let shared = (Arc::new(engine), Arc::new(opts));
+    let outcome = exec::run_all(journeys, shared.0, shared.1, plan, cancel, |e| {
         progress.finished(e)
     })
     .await;
+    watcher.abort();
     progress.finish();
     let suite = SuiteReport::new(
         started_at,
@@ -117,6 +124,13 @@ pub async fn run(args: TestArgs) -> u8 {
     if let Err(e) = output::emit(&suite, args.format, args.report.as_deref()) {
         eprintln!("error: {e}");
         return EXIT_USAGE;
+    }
+    if outcome.not_run > 0 {
+        eprintln!(
+            "error: interrupted: {} journey run(s) not started",
+            outcome.not_run
+        );
+        return EXIT_FAIL;
     }
     if outcome.crashed > 0 {
         eprintln!(
@@ -130,6 +144,18 @@ pub async fn run(args: TestArgs) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// First SIGINT/SIGTERM: start nothing new, let running journeys finish their
+/// cleanup. Second: stop at once (exit 130, as a shell reports an interrupt).
+async fn cancel_on_signal(cancel: CancellationToken) {
+    shutdown_signal().await;
+    eprintln!(
+        "\r\x1b[Kinterrupted: letting running journeys finish with their cleanup (interrupt again to stop now)"
+    );
+    cancel.cancel();
+    shutdown_signal().await;
+    std::process::exit(130);
 }
 
 fn default_jobs() -> usize {

@@ -4,6 +4,7 @@
 //! the CI recipes of `examples/ci/` run; `check --format json` for editors.
 
 mod ci;
+mod interrupt;
 mod reports;
 mod suite;
 
