@@ -73,7 +73,7 @@ pub async fn run_all(
         match done {
             Ok(Ran::Finished(entry)) => {
                 on_finished(&entry);
-                out.entries.push(entry);
+                out.entries.push(*entry);
             }
             Ok(Ran::NotStarted) => out.not_run += 1,
             Err(_) => out.crashed += 1,
@@ -84,7 +84,7 @@ pub async fn run_all(
 
 /// What became of one planned run.
 enum Ran {
-    Finished(SuiteEntry),
+    Finished(Box<SuiteEntry>),
     NotStarted,
 }
 
@@ -115,7 +115,7 @@ async fn attempts(
         iteration,
         runs,
     ) {
-        Some(entry) => Ran::Finished(entry),
+        Some(entry) => Ran::Finished(Box::new(entry)),
         None => Ran::NotStarted,
     }
 }
