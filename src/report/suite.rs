@@ -159,3 +159,67 @@ impl SuiteReport {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(verdict: Verdict, seconds: f64) -> JourneyRun {
+        JourneyRun {
+            run_id: uuid::Uuid::new_v4(),
+            journey: "j".into(),
+            started_at: Utc::now(),
+            duration_seconds: seconds,
+            verdict,
+            degraded: false,
+            captures: Default::default(),
+            steps: Vec::new(),
+            cleanup: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_last_attempt_decides_and_an_earlier_failure_makes_it_flaky() {
+        use Verdict::{Fail, Pass};
+        let cases: [(&[Verdict], Outcome, u32); 4] = [
+            (&[Pass], Outcome::Pass, 1),
+            (&[Fail], Outcome::Fail, 1),
+            (&[Fail, Pass], Outcome::Flaky, 2),
+            (&[Fail, Fail, Fail], Outcome::Fail, 3),
+        ];
+        for (verdicts, want, attempts) in cases {
+            let runs = verdicts.iter().map(|v| run(*v, 1.5)).collect();
+            let e = SuiteEntry::new("j", "j.yaml", 1, runs).unwrap();
+            assert_eq!((e.result, e.attempts), (want, attempts), "{verdicts:?}");
+            assert_eq!(e.duration_seconds(), 1.5 * f64::from(attempts));
+        }
+        assert!(SuiteEntry::new("j", "j.yaml", 1, Vec::new()).is_none());
+    }
+
+    #[test]
+    fn runs_are_ordered_and_counted() {
+        let entry = |name: &str, i, v| SuiteEntry::new(name, "f", i, vec![run(v, 1.0)]).unwrap();
+        let report = SuiteReport::new(
+            Utc::now(),
+            2.0,
+            2,
+            vec![
+                entry("b", 2, Verdict::Pass),
+                entry("a", 2, Verdict::Fail),
+                entry("b", 1, Verdict::Pass),
+                entry("a", 1, Verdict::Pass),
+            ],
+        );
+        let order: Vec<String> = report.runs.iter().map(|e| e.label(2)).collect();
+        assert_eq!(order, ["a #1", "a #2", "b #1", "b #2"]);
+        assert_eq!(
+            report.totals,
+            Totals {
+                passed: 3,
+                flaky: 0,
+                failed: 1
+            }
+        );
+        assert_eq!(report.runs[0].label(1), "a");
+    }
+}

@@ -86,6 +86,32 @@ async fn a_failing_journey_exits_1_with_a_junit_failure() {
     let out = output(c).await;
     assert_eq!(out.status.code(), Some(0), "{}", all_text(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("down"));
+
+    // Retried and still failing: the earlier attempt is a rerunFailure, exit 1.
+    let mut c = journeyd(&[
+        "test",
+        "--tag",
+        "team=a",
+        "--retries",
+        "1",
+        "--format",
+        "junit",
+    ]);
+    c.arg("--report").arg(&report).arg(dir.path());
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    let suites = junit_suites(&std::fs::read_to_string(&report).unwrap());
+    let failures: Vec<&String> = suites[0]
+        .inner
+        .iter()
+        .filter(|t| t.contains("ailure"))
+        .collect();
+    assert_eq!(failures, ["failure", "rerunFailure"], "{suites:?}");
+    assert!(
+        suites[0]
+            .properties
+            .contains(&("attempts".into(), "2".into()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
