@@ -182,7 +182,8 @@ async fn an_unreadable_secret_file_is_named_with_its_reason_not_unset() {
     let demo = Demo::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("demo_password");
-    let cases: [(&str, fn(&std::path::Path)); 2] = [
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make); 2] = [
         ("Is a directory", |p| std::fs::create_dir(p).unwrap()),
         ("the file is not UTF-8 text", |p| {
             std::fs::write(p, b"pw\xff\xfe\n").unwrap()
