@@ -131,11 +131,13 @@ async fn secrets_never_reach_logs_api_metrics_or_history() {
     failing_at("log in").await;
     wait_states(&d, &["app-request"], "failing").await;
 
-    // The receiver got the contract journey's page (a failing run's evidence).
+    // The receiver got the contract journey's page (a failing run's evidence),
+    // not only a JourneyFlaky warning.
     let paged = async {
         loop {
             let r = capture.next(SOON).await?;
-            if r.webhook_status() == ("firing".to_string(), "contract".to_string()) {
+            let failing = r.json()["alerts"][0]["labels"]["alertname"] == "JourneyFailing";
+            if failing && r.webhook_status() == ("firing".to_string(), "contract".to_string()) {
                 return Ok::<_, String>(r);
             }
         }
