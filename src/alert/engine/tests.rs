@@ -413,3 +413,34 @@ async fn running_out_of_descriptors_raises_the_probe_alert_not_the_journey_alert
         "journeyd's own exhaustion is never the customer's outage"
     );
 }
+
+#[tokio::test]
+async fn unreadable_secret_from_exhaustion_raises_the_probe_alert_not_the_journey_alert() {
+    use crate::journey::secrets::{SecretError, describe};
+    let err = |errno| SecretError::Unreadable {
+        name: "api_key".into(),
+        path: "/run/credentials/api_key".into(),
+        source: std::io::Error::from_raw_os_error(errno),
+    };
+    // (errno, what the outbox holds after four failing runs)
+    let cases: [(i32, &[&str]); 4] = [
+        (24, &["log:+JourneydProbeUnhealthy/"]), // EMFILE
+        (23, &["log:+JourneydProbeUnhealthy/"]), // ENFILE
+        (12, &["log:+JourneydProbeUnhealthy/"]), // ENOMEM
+        (13, &["log:+JourneyFailing/purchase"]), // EACCES: the operator's to fix
+    ];
+    for (errno, want) in cases {
+        let f = fixture(
+            AlertingConfig::default(),
+            &[journey("purchase", "checkout")],
+            None,
+        )
+        .await;
+        for s in [0, 2, 30, 60] {
+            let mut r = run("purchase", Some(FailureClass::Template), t0());
+            r.steps[0].failure.as_mut().unwrap().message = describe(&[err(errno)]);
+            f.engine.observe_at(&r, t0() + Span::seconds(s)).await;
+        }
+        assert_eq!(outbox(&f.db).await, want, "errno {errno}");
+    }
+}
