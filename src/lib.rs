@@ -33,7 +33,8 @@
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
 //!   for `kill -9` crash tests. A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
-//! - [`metrics`]: the Prometheus registry; every metric name is defined there once.
+//! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
+//!   Prometheus registry, per-journey series held by journeyd and streamed as text.
 //! - [`server`]: axum: `/metrics`, health, JSON API, status page.
 
 pub mod alert;
