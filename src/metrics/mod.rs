@@ -17,6 +17,7 @@
 //!   verdict, attempts and timings stay, since the run says nothing new about it.
 
 mod alerting;
+mod durable;
 mod families;
 mod info;
 mod process;

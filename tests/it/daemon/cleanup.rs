@@ -1,0 +1,139 @@
+//! Crash-safe cleanup: a run `kill -9`ed after it created an order leaves its
+//! cleanup in the history file, and the next start runs it against the target.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::{delete, get, post};
+
+use super::*;
+
+/// What the target saw: orders created, deleted, and requests parked at `/hang`.
+#[derive(Default)]
+struct Seen {
+    created: usize,
+    deleted: Vec<String>,
+    hanging: usize,
+}
+
+type Shared = Arc<Mutex<Seen>>;
+
+/// A target on `127.0.0.1:0`: `POST /orders` creates `o-N`, `DELETE /orders/{id}`
+/// deletes it, `GET /hang` never answers (the run is still going when killed).
+async fn target() -> (String, Shared) {
+    let seen = Shared::default();
+    let app = Router::new()
+        .route(
+            "/orders",
+            post(async |State(s): State<Shared>| {
+                let mut s = s.lock().unwrap();
+                s.created += 1;
+                (
+                    axum::http::StatusCode::CREATED,
+                    axum::Json(serde_json::json!({ "id": format!("o-{}", s.created) })),
+                )
+            }),
+        )
+        .route(
+            "/orders/{id}",
+            delete(
+                async |State(s): State<Shared>, UrlPath(id): UrlPath<String>| {
+                    s.lock().unwrap().deleted.push(id);
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .route(
+            "/hang",
+            get(async |State(s): State<Shared>| {
+                s.lock().unwrap().hanging += 1;
+                std::future::pending::<()>().await;
+            }),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+const ORDERS: &str = r#"
+name: orders
+interval: 1h
+timeout: 120s
+vars:
+  base: "{{ env.TARGET_URL }}"
+steps:
+  - name: create order
+    request: { method: POST, url: "{{ base }}/orders" }
+    expect: { status: 201 }
+    capture: { order_id: { json: "$.id" } }
+  - name: wait
+    request: { url: "{{ base }}/hang", timeout: 100s }
+    expect: { status: 200 }
+cleanup:
+  - name: delete order
+    request: { method: DELETE, url: "{{ base }}/orders/{{ order_id }}" }
+    expect: { status: [200, 204] }
+"#;
+
+fn pending_rows(dir: &Path) -> i64 {
+    let db = rusqlite::Connection::open(dir.join("state/journeyd.db")).unwrap();
+    db.query_row("SELECT count(*) FROM pending_cleanup", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_of_a_killed_run_reaches_the_target_after_restart() {
+    let (base, seen) = target().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("journeys")).unwrap();
+    std::fs::write(dir.path().join("journeys/orders.yaml"), ORDERS).unwrap();
+    let env = [
+        ("TARGET_URL", base.as_str()),
+        ("JOURNEYD_SECRET_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let mut d = TestDaemon::start(dir.path(), CONFIG, &env).await;
+    // The run is parked at `/hang`: the order exists and its cleanup was recorded.
+    wait_until(SOON, async || {
+        let s = seen.lock().unwrap();
+        if s.created == 1 && s.hanging == 1 {
+            Ok(())
+        } else {
+            Err(format!("created {} hanging {}", s.created, s.hanging))
+        }
+    })
+    .await
+    .unwrap();
+    d.kill9();
+    assert!(seen.lock().unwrap().deleted.is_empty());
+    assert_eq!(pending_rows(dir.path()), 1, "{}", d.logs());
+    drop(d);
+
+    // No new run soon: only the left-behind cleanup talks to the target.
+    let d = TestDaemon::start(dir.path(), &quiet_config(), &env).await;
+    wait_until(SOON, async || {
+        let deleted = seen.lock().unwrap().deleted.clone();
+        let rows = pending_rows(dir.path());
+        if !deleted.is_empty() && rows == 0 {
+            Ok(())
+        } else {
+            Err(format!("deleted {deleted:?}, {rows} rows pending"))
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
+    assert_eq!(seen.lock().unwrap().deleted, ["o-1"], "{}", d.logs());
+    assert_eq!(seen.lock().unwrap().created, 1);
+    let metrics = d.metrics().await.unwrap();
+    wait_until(SOON, async || {
+        let text = d.metrics().await?;
+        match sample_value(&text, "journeyd_cleanup_pending", &[("location", "test")]) {
+            Some(0.0) => Ok(()),
+            other => Err(format!("journeyd_cleanup_pending {other:?}")),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{metrics}"));
+}
