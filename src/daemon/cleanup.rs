@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -80,8 +79,6 @@ pub(super) struct Cleanups {
     /// How long an owed cleanup is retried before it is abandoned.
     pub retention: Duration,
     pub wake: Arc<Notify>,
-    /// Abandoned since start (status page).
-    pub abandoned: AtomicU64,
 }
 
 impl Cleanups {
@@ -147,7 +144,6 @@ impl Cleanups {
                 return;
             }
             self.hooks.metrics.cleanup_abandoned(journey);
-            self.abandoned.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(journey, run_id = %run_id, steps = ?d.owed.steps, attempts = d.attempts,
                 "Cleanup abandoned after the retention limit: test data is left in the target.");
             return;

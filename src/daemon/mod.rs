@@ -162,14 +162,13 @@ impl Daemon {
             ),
             stopping: scheduler_stop.clone(),
         });
-        let cleanups = pending.map(|pending| {
+        let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
                 hooks: hooks.clone(),
                 journeys: ArcSwap::default(),
                 retention: config.retention.cleanup_max_age,
                 wake,
-                abandoned: Default::default(),
             })
         });
         if let Some(c) = &cleanups {
@@ -187,6 +186,7 @@ impl Daemon {
             admin_token: config.admin_token(),
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
+            pending,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);

@@ -10,6 +10,7 @@
 //! `spawn_blocking` so SQLite never blocks the async runtime.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -24,6 +25,8 @@ use crate::runner::handoff::OwedCleanup;
 pub struct PendingWork {
     conn: Arc<Mutex<Connection>>,
     location: Arc<str>,
+    /// Cleanups abandoned since this process started (status page).
+    abandoned: Arc<AtomicU64>,
 }
 
 impl PendingWork {
@@ -38,6 +41,7 @@ impl PendingWork {
         PendingWork {
             conn: Arc::new(Mutex::new(conn)),
             location: path.display().to_string().into(),
+            abandoned: Arc::default(),
         }
     }
 
@@ -92,7 +96,14 @@ impl PendingWork {
     /// Forgets a cleanup (the retention limit passed: it is abandoned).
     pub async fn abandon_cleanup(&self, run_id: uuid::Uuid) -> Result<(), StoreError> {
         self.run("abandoning cleanup", move |c| cleanup::forget(c, run_id))
-            .await
+            .await?;
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Cleanups abandoned since this process started.
+    pub fn abandoned_total(&self) -> u64 {
+        self.abandoned.load(Ordering::Relaxed)
     }
 
     /// At start-up, before any run: cleanups of runs that were cut become due.

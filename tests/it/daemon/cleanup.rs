@@ -15,6 +15,8 @@ struct Seen {
     created: usize,
     deleted: Vec<String>,
     hanging: usize,
+    /// Answer DELETE with 500 (the cleanup request fails).
+    refuse_deletes: bool,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -39,8 +41,13 @@ async fn target() -> (String, Shared) {
             "/orders/{id}",
             delete(
                 async |State(s): State<Shared>, UrlPath(id): UrlPath<String>| {
-                    s.lock().unwrap().deleted.push(id);
-                    axum::http::StatusCode::NO_CONTENT
+                    let mut s = s.lock().unwrap();
+                    s.deleted.push(id);
+                    if s.refuse_deletes {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::NO_CONTENT
+                    }
                 },
             ),
         )
@@ -136,4 +143,68 @@ async fn cleanup_of_a_killed_run_reaches_the_target_after_restart() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{metrics}"));
+}
+
+/// The order id is a secret capture: the cleanup needs it, so it is stored,
+/// but the API and the status page show the owed step, never the value.
+const SECRET_ORDERS: &str = r#"
+name: orders
+interval: 1h
+timeout: 30s
+vars:
+  base: "{{ env.TARGET_URL }}"
+steps:
+  - name: create order
+    request: { method: POST, url: "{{ base }}/orders" }
+    expect: { status: 201 }
+    capture: { order_id: { json: "$.id", secret: true } }
+cleanup:
+  - name: delete order
+    request: { method: DELETE, url: "{{ base }}/orders/{{ order_id }}" }
+    expect: { status: [200, 204] }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_cleanup_request_stays_owed_and_is_shown_without_its_values() {
+    let (base, seen) = target().await;
+    seen.lock().unwrap().refuse_deletes = true;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("journeys")).unwrap();
+    std::fs::write(dir.path().join("journeys/orders.yaml"), SECRET_ORDERS).unwrap();
+    let env = [
+        ("TARGET_URL", base.as_str()),
+        ("JOURNEYD_SECRET_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let d = TestDaemon::start(dir.path(), CONFIG, &env).await;
+    let api = wait_until(SOON, async || {
+        let v = d.get_json("/api/cleanups").await?;
+        let n = v["pending"].as_array().map_or(0, Vec::len);
+        if n == 1 && v["pending"][0]["live"] == false {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
+    assert_eq!(seen.lock().unwrap().deleted, ["o-1"]);
+    let owed = &api["pending"][0];
+    assert_eq!(owed["journey"], "orders");
+    assert_eq!(owed["steps"], serde_json::json!(["delete order"]));
+    let (status, page) = d.get("/").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains("Cleanup owed"), "{page}");
+    assert!(page.contains("1 pending"), "{page}");
+    for (what, text) in [("API", api.to_string()), ("page", page), ("logs", d.logs())] {
+        assert!(
+            !text.contains("o-1"),
+            "{what} shows the secret order id: {text}"
+        );
+    }
+    let text = d.metrics().await.unwrap();
+    assert_eq!(
+        sample_value(&text, "journeyd_cleanup_pending", &[("location", "test")]),
+        Some(1.0),
+        "{text}"
+    );
 }
