@@ -208,3 +208,47 @@ async fn a_failed_cleanup_request_stays_owed_and_is_shown_without_its_values() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_of_a_run_cut_by_the_shutdown_grace_runs_at_the_next_start() {
+    let (base, seen) = target().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("journeys")).unwrap();
+    std::fs::write(dir.path().join("journeys/orders.yaml"), ORDERS).unwrap();
+    let env = [
+        ("TARGET_URL", base.as_str()),
+        ("JOURNEYD_SECRET_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let short_grace = CONFIG.replace("shutdown_grace: 20s", "shutdown_grace: 1s");
+    let mut d = TestDaemon::start(dir.path(), &short_grace, &env).await;
+    wait_until(SOON, async || {
+        let s = seen.lock().unwrap();
+        if s.hanging == 1 {
+            Ok(())
+        } else {
+            Err(format!("created {} hanging {}", s.created, s.hanging))
+        }
+    })
+    .await
+    .unwrap();
+    // The run hangs longer than the grace: it is cut, and its cleanup never ran.
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{}", d.logs());
+    assert!(seen.lock().unwrap().deleted.is_empty(), "{}", d.logs());
+    assert_eq!(pending_rows(dir.path()), 1, "{}", d.logs());
+    drop(d);
+
+    let d = TestDaemon::start(dir.path(), &quiet_config(), &env).await;
+    wait_until(SOON, async || {
+        let rows = pending_rows(dir.path());
+        let deleted = seen.lock().unwrap().deleted.clone();
+        if rows == 0 && deleted == ["o-1"] {
+            Ok(())
+        } else {
+            Err(format!("deleted {deleted:?}, {rows} rows pending"))
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
+}
