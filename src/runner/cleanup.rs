@@ -125,7 +125,7 @@ pub async fn run_owed_cleanup(
     opts: &RunOptions,
     owed: &OwedCleanup,
 ) -> Vec<StepOutcome> {
-    let (mut scope, mut redactor) = base_scope(journey, opts);
+    let (mut scope, mut redactor, secret_errors) = base_scope(journey, opts);
     for name in &owed.secret_names {
         if let Some(v) = owed.values.get(name) {
             redactor.add(&value_text(v));
@@ -140,6 +140,11 @@ pub async fn run_owed_cleanup(
     let mut out: Vec<StepOutcome> = gone
         .map(|n| failed(n, "the journey no longer has this cleanup step"))
         .collect();
+    if !secret_errors.is_empty() {
+        let why = crate::journey::secrets::describe(&secret_errors);
+        out.extend(steps.iter().map(|s| failed(&s.name, &why)));
+        return out;
+    }
     let client = match HttpClient::new(&ClientOptions {
         tls: journey.tls.clone(),
         dns_servers: opts.dns_servers.clone(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::handoff::HandOff;
 use super::result::StepOutcome;
 use crate::journey::model::Journey;
-use crate::journey::secrets::SecretSource;
+use crate::journey::secrets::{SecretError, SecretSource};
 use crate::journey::template::Scope;
 use crate::runner::redact::Redactor;
 
@@ -58,9 +58,12 @@ pub enum RunEvent<'a> {
     },
 }
 
-/// A run's scope before its vars are rendered (env and secrets), and a
-/// redactor that knows the secrets.
-pub(super) fn base_scope(journey: &Journey, opts: &RunOptions) -> (Scope, Redactor) {
+/// A run's scope before its vars are rendered (env and secrets), a redactor
+/// that knows the secrets, and the secrets that could not be read.
+pub(super) fn base_scope(
+    journey: &Journey,
+    opts: &RunOptions,
+) -> (Scope, Redactor, Vec<SecretError>) {
     let mut redactor = Redactor::default();
     // Only the variables the journey reads: the scope is copied into every render.
     let env = journey
@@ -68,13 +71,14 @@ pub(super) fn base_scope(journey: &Journey, opts: &RunOptions) -> (Scope, Redact
         .iter()
         .filter_map(|k| opts.env.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
+    let loaded = opts.secrets.load(&journey.secrets);
     let scope = Scope {
         env,
-        secrets: opts.secrets.load(&journey.secrets),
+        secrets: loaded.values,
         ..Scope::default()
     };
     for v in scope.secrets.values() {
         redactor.add(v);
     }
-    (scope, redactor)
+    (scope, redactor, loaded.errors)
 }

@@ -17,6 +17,7 @@ use super::options::{RunEvent, RunOptions, base_scope};
 use super::result::*;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
+use crate::journey::secrets::{self, SecretError};
 use crate::journey::template::{Engine, Scope};
 use crate::runner::redact::Redactor;
 
@@ -30,13 +31,16 @@ pub async fn run_journey(
     let started_at = Utc::now();
     let start = Instant::now();
     let run_id = uuid::Uuid::new_v4();
-    let (mut scope, mut redactor) = base_scope(journey, opts);
+    let (mut scope, mut redactor, secret_errors) = base_scope(journey, opts);
+    let unreadable = secrets_failure(&secret_errors);
     // Cleanup gets its own share of the hard timeout, so a hanging step cannot starve it.
     let reserve = cleanup_reserve(journey);
     let hard_deadline = later(start, journey.timeout);
     let steps_deadline = hard_deadline.checked_sub(reserve).unwrap_or(start);
 
-    let setup = render_vars(journey, engine, opts, &mut scope).and_then(|()| {
+    let setup = unreadable.map_or(Ok(()), Err);
+    let setup = setup.and_then(|()| render_vars(journey, engine, opts, &mut scope));
+    let setup = setup.and_then(|()| {
         HttpClient::new(&ClientOptions {
             tls: journey.tls.clone(),
             dns_servers: opts.dns_servers.clone(),
@@ -141,6 +145,15 @@ fn set_sources(journey: &Journey, steps: &[Step], outcomes: &mut [StepOutcome]) 
             step.loc.col
         ));
     }
+}
+
+/// The failure of a run whose secret files could not be read, if any.
+fn secrets_failure(errors: &[SecretError]) -> Option<Failure> {
+    (!errors.is_empty()).then(|| Failure {
+        class: FailureClass::Template,
+        message: secrets::describe(errors),
+        mismatches: Vec::new(),
+    })
 }
 
 /// The run could not start: the first step carries the failure, the rest are skipped.
