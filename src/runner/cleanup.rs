@@ -46,22 +46,27 @@ pub(super) fn owed(journey: &Journey, scope: &Scope, run_id: uuid::Uuid) -> Opti
     if steps.is_empty() {
         return None;
     }
+    let is_secret = |name: &str| captured_names(journey).any(|c| c.secret && c.name == name);
+    // Steps that capture a secret an owed step reads: run again by a retry.
+    let refresh: Vec<&Step> = (journey.steps.iter())
+        .filter(|m| {
+            let gives = |u: &String| is_secret(u) && m.captures.iter().any(|c| &c.name == u);
+            steps.iter().any(|s| s.uses.iter().any(gives))
+        })
+        .collect();
     let mut values = BTreeMap::new();
-    for name in steps.iter().flat_map(|s| &s.uses) {
+    let read_by = steps.iter().chain(&refresh).flat_map(|s| &s.uses);
+    for name in read_by.filter(|n| !is_secret(n)) {
         if let Some(v) = scope.vars.get(name) {
             values.insert(name.clone(), v.clone());
         }
     }
-    let secret_names = captured_names(journey)
-        .filter(|c| c.secret && values.contains_key(&c.name))
-        .map(|c| c.name.clone())
-        .collect();
     Some(OwedCleanup {
         journey: journey.name.clone(),
         run_id,
         steps: steps.iter().map(|s| s.name.clone()).collect(),
         values,
-        secret_names,
+        refresh: refresh.iter().map(|s| s.name.clone()).collect(),
     })
 }
 
@@ -126,11 +131,6 @@ pub async fn run_owed_cleanup(
     owed: &OwedCleanup,
 ) -> Vec<StepOutcome> {
     let (mut scope, mut redactor, secret_errors) = base_scope(journey, opts);
-    for name in &owed.secret_names {
-        if let Some(v) = owed.values.get(name) {
-            redactor.add(&value_text(v));
-        }
-    }
     scope.vars.extend(owed.values.clone());
     let steps: Vec<Step> = (journey.cleanup.iter())
         .filter(|s| owed.steps.contains(&s.name))
@@ -157,14 +157,34 @@ pub async fn run_owed_cleanup(
             return out;
         }
     };
-    let budget = (steps.iter()).fold(Duration::ZERO, |sum, s| sum.saturating_add(s.timeout));
+    let budget = (steps.iter())
+        .chain(
+            journey
+                .steps
+                .iter()
+                .filter(|s| owed.refresh.contains(&s.name)),
+        )
+        .fold(Duration::ZERO, |sum, s| sum.saturating_add(s.timeout));
     let ctx = StepCtx {
         engine,
         client: &client,
         max_body: journey.max_body_bytes,
         deadline: later(Instant::now(), budget),
     };
-    // `run_step` redacts each outcome with the secret captures registered above.
+    // Fresh secret captures (a new session token); `run_step` registers them
+    // with the redactor, which redacts every outcome below.
+    let refresh = (journey.steps.iter()).filter(|s| owed.refresh.contains(&s.name));
+    for step in refresh {
+        let o = run_step(step, &ctx, &mut scope, &mut redactor).await;
+        if let Some(f) = o.failure.filter(|_| o.verdict != StepVerdict::Pass) {
+            let why = format!(
+                "cannot refresh secret captures: step `{}` failed: {}",
+                step.name, f.message
+            );
+            out.extend(steps.iter().map(|s| failed(&s.name, &why)));
+            return out;
+        }
+    }
     let done = run_cleanup(&steps, &ctx, &mut scope, &mut redactor, &mut |_| {}).await;
     out.extend(done);
     out
@@ -180,11 +200,4 @@ fn failed(name: &str, message: &str) -> StepOutcome {
         mismatches: Vec::new(),
     });
     o
-}
-
-fn value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// `values` holds every variable the owed steps read (vars and captures) as the
 /// run had them, so a retry sends the same requests. Captures marked `secret`
-/// are stored only when a cleanup step reads them (it cannot run without them);
-/// their names are in `secret_names` so a retry registers them with the
-/// redactor, and they are never shown in the API, the status page or logs.
+/// (a session token, say) are never stored: `refresh` names the main steps
+/// that capture them (a log-in), which a retry runs again first, with fresh
+/// secrets, to get new ones; the values those steps read are stored too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwedCleanup {
     /// Journey name.
@@ -25,8 +25,9 @@ pub struct OwedCleanup {
     pub steps: Vec<String>,
     /// Variables the owed steps read, by name.
     pub values: BTreeMap<String, serde_json::Value>,
-    /// Which of `values` are secret captures.
-    pub secret_names: Vec<String>,
+    /// Main steps to run again before the owed steps, in journey order: they
+    /// capture the secret values the owed steps read.
+    pub refresh: Vec<String>,
 }
 
 /// Where a run reports work that must survive it. Implementations persist

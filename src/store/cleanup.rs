@@ -5,9 +5,9 @@
 //! (`live = 1`), replaced when more is owed, and deleted when the run's own
 //! cleanup succeeds. A row left `live` at start-up belongs to a run that was
 //! cut (crash, `kill -9`, shutdown grace): [`release_all`] hands it to the
-//! background retries. Secret captures a cleanup step reads are stored here
-//! (the step cannot run without them) and nowhere else; [`PendingCleanup`]
-//! listings never carry values.
+//! background retries. Secret captures are never stored (a retry captures
+//! them again, see [`OwedCleanup`]); [`PendingCleanup`] listings carry no
+//! values at all.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -72,18 +72,18 @@ pub(super) fn owe(
 ) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO pending_cleanup
-           (run_id, journey, steps_json, values_json, secret_names_json, created_at, live)
+           (run_id, journey, steps_json, values_json, refresh_json, created_at, live)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
          ON CONFLICT (run_id) DO UPDATE SET
            steps_json = excluded.steps_json,
            values_json = excluded.values_json,
-           secret_names_json = excluded.secret_names_json",
+           refresh_json = excluded.refresh_json",
         params![
             owed.run_id.to_string(),
             owed.journey,
             json(&owed.steps)?,
             json(&owed.values)?,
-            json(&owed.secret_names)?,
+            json(&owed.refresh)?,
             ms(now),
         ],
     )?;
@@ -138,7 +138,7 @@ pub(super) fn due(
     limit: usize,
 ) -> rusqlite::Result<Vec<DueCleanup>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT run_id, journey, steps_json, values_json, secret_names_json, created_at, attempts
+        "SELECT run_id, journey, steps_json, values_json, refresh_json, created_at, attempts
          FROM pending_cleanup WHERE live = 0 AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2",
     )?;
@@ -150,7 +150,7 @@ pub(super) fn due(
                 journey: r.get(1)?,
                 steps: parse(2, &r.get::<_, String>(2)?)?,
                 values: parse(3, &r.get::<_, String>(3)?)?,
-                secret_names: parse(4, &r.get::<_, String>(4)?)?,
+                refresh: parse(4, &r.get::<_, String>(4)?)?,
             },
             created_at: time(r.get(5)?),
             attempts: r.get(6)?,

@@ -48,7 +48,7 @@ const MIGRATIONS: &[&str] = &[
         journey           TEXT NOT NULL,
         steps_json        TEXT NOT NULL,
         values_json       TEXT NOT NULL,
-        secret_names_json TEXT NOT NULL,
+        refresh_json      TEXT NOT NULL,
         created_at        INTEGER NOT NULL,
         live              INTEGER NOT NULL,
         attempts          INTEGER NOT NULL DEFAULT 0,

@@ -19,7 +19,7 @@ fn owed(order: &str) -> OwedCleanup {
         run_id: uuid::Uuid::new_v4(),
         steps: vec!["cancel order".into()],
         values: BTreeMap::from([("order_id".into(), serde_json::json!(order))]),
-        secret_names: Vec::new(),
+        refresh: Vec::new(),
     }
 }
 
@@ -93,17 +93,16 @@ async fn recording_again_replaces_what_is_owed_and_listings_carry_no_values() {
     p.owe_cleanup(&o).await.unwrap();
     o.steps.push("refund".into());
     o.values
-        .insert("card_token".into(), serde_json::json!("tok-secret-1"));
-    o.secret_names.push("card_token".into());
+        .insert("refund_id".into(), serde_json::json!("r-value-1"));
+    o.refresh.push("log in".into());
     p.owe_cleanup(&o).await.unwrap();
     assert_eq!(p.cleanup_count().await.unwrap(), 1);
     let listed = p.cleanups().await.unwrap();
     assert_eq!(listed[0].steps, ["cancel order", "refund"]);
     let shown = serde_json::to_string(&listed).unwrap();
-    assert!(!shown.contains("tok-secret-1"), "{shown}");
-    // Stored, because the cleanup step cannot run without it.
+    assert!(!shown.contains("r-value-1"), "{shown}");
     let values = p.cleanup_values(o.run_id).await.unwrap().unwrap();
-    assert!(values.contains("tok-secret-1"), "{values}");
+    assert!(values.contains("r-value-1"), "{values}");
     p.release_cleanups().await.unwrap();
     assert_eq!(p.due_cleanups(Utc::now(), 10).await.unwrap()[0].owed, o);
 }

@@ -17,6 +17,15 @@ struct Seen {
     hanging: usize,
     /// Answer DELETE with 500 (the cleanup request fails).
     refuse_deletes: bool,
+    /// Session tokens handed out by `POST /login`.
+    logins: usize,
+    /// The `authorization` header of each DELETE.
+    delete_auth: Vec<String>,
+}
+
+/// The session token of the `n`th log-in (secret, like the shipped journeys' tokens).
+fn token(n: usize) -> String {
+    format!("t-{n:016x}")
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -26,6 +35,14 @@ type Shared = Arc<Mutex<Seen>>;
 async fn target() -> (String, Shared) {
     let seen = Shared::default();
     let app = Router::new()
+        .route(
+            "/login",
+            post(async |State(s): State<Shared>| {
+                let mut s = s.lock().unwrap();
+                s.logins += 1;
+                axum::Json(serde_json::json!({ "token": token(s.logins) }))
+            }),
+        )
         .route(
             "/orders",
             post(async |State(s): State<Shared>| {
@@ -40,9 +57,13 @@ async fn target() -> (String, Shared) {
         .route(
             "/orders/{id}",
             delete(
-                async |State(s): State<Shared>, UrlPath(id): UrlPath<String>| {
+                async |State(s): State<Shared>,
+                       headers: axum::http::HeaderMap,
+                       UrlPath(id): UrlPath<String>| {
                     let mut s = s.lock().unwrap();
                     s.deleted.push(id);
+                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+                    s.delete_auth.push(auth.unwrap_or("").to_string());
                     if s.refuse_deletes {
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR
                     } else {
@@ -72,6 +93,10 @@ timeout: 120s
 vars:
   base: "{{ env.TARGET_URL }}"
 steps:
+  - name: log in
+    request: { method: POST, url: "{{ base }}/login" }
+    expect: { status: 200 }
+    capture: { token: { json: "$.token", secret: true } }
   - name: create order
     request: { method: POST, url: "{{ base }}/orders" }
     expect: { status: 201 }
@@ -81,7 +106,10 @@ steps:
     expect: { status: 200 }
 cleanup:
   - name: delete order
-    request: { method: DELETE, url: "{{ base }}/orders/{{ order_id }}" }
+    request:
+      method: DELETE
+      url: "{{ base }}/orders/{{ order_id }}"
+      headers: { authorization: "Bearer {{ token }}" }
     expect: { status: [200, 204] }
 "#;
 
@@ -131,8 +159,19 @@ async fn cleanup_of_a_killed_run_reaches_the_target_after_restart() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
-    assert_eq!(seen.lock().unwrap().deleted, ["o-1"], "{}", d.logs());
-    assert_eq!(seen.lock().unwrap().created, 1);
+    let s = seen.lock().unwrap();
+    assert_eq!(s.deleted, ["o-1"], "{}", d.logs());
+    assert_eq!(s.created, 1);
+    // The token was not stored: the retry logged in again and sent the new one.
+    assert_eq!(s.logins, 2);
+    assert_eq!(s.delete_auth, [format!("Bearer {}", token(2))]);
+    drop(s);
+    let db = std::fs::read(dir.path().join("state/journeyd.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("state/journeyd.db-wal")).unwrap_or_default();
+    for t in [token(1), token(2)] {
+        let stored = |b: &[u8]| b.windows(t.len()).any(|w| w == t.as_bytes());
+        assert!(!stored(&db) && !stored(&wal), "token {t} stored");
+    }
     let metrics = d.metrics().await.unwrap();
     wait_until(SOON, async || {
         let text = d.metrics().await?;
@@ -145,8 +184,8 @@ async fn cleanup_of_a_killed_run_reaches_the_target_after_restart() {
     .unwrap_or_else(|e| panic!("{e}\n{metrics}"));
 }
 
-/// The order id is a secret capture: the cleanup needs it, so it is stored,
-/// but the API and the status page show the owed step, never the value.
+/// The cleanup reads a secret capture (the session token): it is never stored,
+/// and the API and the status page show the owed step, never a value.
 const SECRET_ORDERS: &str = r#"
 name: orders
 interval: 1h
@@ -154,13 +193,20 @@ timeout: 30s
 vars:
   base: "{{ env.TARGET_URL }}"
 steps:
+  - name: log in
+    request: { method: POST, url: "{{ base }}/login" }
+    expect: { status: 200 }
+    capture: { token: { json: "$.token", secret: true } }
   - name: create order
     request: { method: POST, url: "{{ base }}/orders" }
     expect: { status: 201 }
-    capture: { order_id: { json: "$.id", secret: true } }
+    capture: { order_id: { json: "$.id" } }
 cleanup:
   - name: delete order
-    request: { method: DELETE, url: "{{ base }}/orders/{{ order_id }}" }
+    request:
+      method: DELETE
+      url: "{{ base }}/orders/{{ order_id }}"
+      headers: { authorization: "Bearer {{ token }}" }
     expect: { status: [200, 204] }
 "#;
 
@@ -188,6 +234,10 @@ async fn a_failed_cleanup_request_stays_owed_and_is_shown_without_its_values() {
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
     assert_eq!(seen.lock().unwrap().deleted, ["o-1"]);
+    assert_eq!(
+        seen.lock().unwrap().delete_auth,
+        [format!("Bearer {}", token(1))]
+    );
     let owed = &api["pending"][0];
     assert_eq!(owed["journey"], "orders");
     assert_eq!(owed["steps"], serde_json::json!(["delete order"]));
@@ -196,10 +246,7 @@ async fn a_failed_cleanup_request_stays_owed_and_is_shown_without_its_values() {
     assert!(page.contains("Cleanup owed"), "{page}");
     assert!(page.contains("1 pending"), "{page}");
     for (what, text) in [("API", api.to_string()), ("page", page), ("logs", d.logs())] {
-        assert!(
-            !text.contains("o-1"),
-            "{what} shows the secret order id: {text}"
-        );
+        assert!(!text.contains(&token(1)), "{what} shows the token: {text}");
     }
     let text = d.metrics().await.unwrap();
     assert_eq!(
