@@ -159,13 +159,14 @@ async fn cleanup_of_a_killed_run_reaches_the_target_after_restart() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
-    let s = seen.lock().unwrap();
-    assert_eq!(s.deleted, ["o-1"], "{}", d.logs());
-    assert_eq!(s.created, 1);
-    // The token was not stored: the retry logged in again and sent the new one.
-    assert_eq!(s.logins, 2);
-    assert_eq!(s.delete_auth, [format!("Bearer {}", token(2))]);
-    drop(s);
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.deleted, ["o-1"], "{}", d.logs());
+        assert_eq!(s.created, 1);
+        // The token was not stored: the retry logged in again and sent the new one.
+        assert_eq!(s.logins, 2);
+        assert_eq!(s.delete_auth, [format!("Bearer {}", token(2))]);
+    }
     let db = std::fs::read(dir.path().join("state/journeyd.db")).unwrap();
     let wal = std::fs::read(dir.path().join("state/journeyd.db-wal")).unwrap_or_default();
     for t in [token(1), token(2)] {
