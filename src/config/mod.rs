@@ -356,6 +356,12 @@ impl ConfigBuilder<'_> {
                 limits::HISTORY_MAX_AGE,
                 r.max_age,
             );
+            r.cleanup_max_age = self.duration(
+                &h.cleanup_max_age,
+                "history.cleanup_max_age",
+                limits::CLEANUP_MAX_AGE,
+                r.cleanup_max_age,
+            );
             if let Some(n) = &h.max_runs_per_journey {
                 if n.value == 0 {
                     self.err(

@@ -63,4 +63,6 @@ pub(super) struct RawHistory {
     pub max_age: Option<Spanned<String>>,
     #[serde(default)]
     pub max_runs_per_journey: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub cleanup_max_age: Option<Spanned<String>>,
 }

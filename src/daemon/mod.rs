@@ -9,7 +9,7 @@
 //! grace period, flushes the store and exits 0.
 
 mod alerting;
-
+mod cleanup;
 mod hooks;
 mod notify;
 mod supervise;
@@ -33,7 +33,7 @@ use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
 use crate::status::board::{RECENT_RUNS, StatusBoard};
 use crate::status::control::{Control, Health, ReloadError, RunNowError};
-use crate::store::{OnLost, Store, StoreOptions};
+use crate::store::{OnLost, PendingWork, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -74,6 +74,8 @@ struct Daemon {
     alerting: alerting::Alerting,
     /// Cancelled when a long-lived task panics.
     died: CancellationToken,
+    /// Background retries of owed cleanup (none when its table cannot be opened).
+    cleanups: Option<Arc<cleanup::Cleanups>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -107,9 +109,23 @@ impl Daemon {
             lost_to.mark_unstored(journey, id);
         }));
         // A full disk starts degraded (and recovers); anything else refuses to start.
-        let store = Store::start(store_opts).with_context(|| {
+        let store = Store::start(store_opts.clone()).with_context(|| {
             format!("cannot open the history in {}", config.state_dir.display())
         })?;
+        let pending = PendingWork::open(&store_opts.backend)
+            .inspect_err(|e| {
+                tracing::error!(error = %e,
+                "Cannot open the owed-cleanup table: a crash mid-run leaves test data behind.")
+            })
+            .ok();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let mut options = run_options(&config);
+        options.handoff = pending.clone().map(|pending| {
+            Arc::new(cleanup::StoreHandOff {
+                pending,
+                wake: wake.clone(),
+            }) as Arc<dyn crate::runner::handoff::HandOff>
+        });
         let metrics = Arc::new(
             Metrics::with_options(&config.labels, config.metrics)
                 .context("cannot create the metrics registry")?,
@@ -132,7 +148,7 @@ impl Daemon {
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
-            options: ArcSwap::from_pointee(run_options(&config)),
+            options: ArcSwap::from_pointee(options),
             configured: ArcSwap::from_pointee(names(&journeys)),
             store: store.clone(),
             metrics: metrics.clone(),
@@ -146,6 +162,21 @@ impl Daemon {
             ),
             stopping: scheduler_stop.clone(),
         });
+        let cleanups = pending.clone().map(|pending| {
+            Arc::new(cleanup::Cleanups {
+                pending,
+                hooks: hooks.clone(),
+                journeys: ArcSwap::default(),
+                retention: config.retention.cleanup_max_age,
+                wake,
+            })
+        });
+        if let Some(c) = &cleanups {
+            c.set_journeys(&journeys);
+            // Before the scheduler starts: a row still marked live is from a cut run.
+            c.release().await;
+            tokio::spawn(c.clone().run(scheduler_stop.clone()));
+        }
         let (control_tx, control_rx) = mpsc::channel(16);
         let state = ServerState {
             board,
@@ -155,6 +186,7 @@ impl Daemon {
             admin_token: config.admin_token(),
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
+            pending,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);
@@ -196,6 +228,7 @@ impl Daemon {
             scheduler_stop,
             alerting,
             died,
+            cleanups,
         })
     }
 
@@ -298,7 +331,12 @@ impl Daemon {
             }
         }
         let summary = format!("{} journeys", journeys.len());
-        self.hooks.options.store(Arc::new(run_options(&config)));
+        let mut options = run_options(&config);
+        options.handoff = self.hooks.options.load().handoff.clone();
+        self.hooks.options.store(Arc::new(options));
+        if let Some(c) = &self.cleanups {
+            c.set_journeys(&journeys);
+        }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);

@@ -371,11 +371,38 @@ impl AlertFamilies {
     }
 }
 
+/// Work that outlives a run: cleanup still owed (obligations join them).
+pub(super) struct DurableFamilies {
+    pub cleanup_pending: IntGauge,
+    pub cleanup_abandoned: IntCounterVec,
+}
+
+impl DurableFamilies {
+    fn new(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            cleanup_pending: register(
+                r,
+                IntGauge::new(
+                    "journeyd_cleanup_pending",
+                    "Cleanups owed by runs that could not finish them (crash, shutdown, failed cleanup request), retried in the background.",
+                )?,
+            )?,
+            cleanup_abandoned: counter_vec(
+                r,
+                "journeyd_cleanup_abandoned_total",
+                "Cleanups given up after the retention limit: test data left behind in the target.",
+                &["journey"],
+            )?,
+        })
+    }
+}
+
 /// Every family registered in the registry (the daemon-wide ones; per-journey families
 /// are the [`Def`]s above).
 pub(super) struct Families {
     pub daemon: DaemonFamilies,
     pub alert: AlertFamilies,
+    pub durable: DurableFamilies,
 }
 
 impl Families {
@@ -384,6 +411,7 @@ impl Families {
         Ok(Self {
             daemon: DaemonFamilies::new(r)?,
             alert: AlertFamilies::new(r)?,
+            durable: DurableFamilies::new(r)?,
         })
     }
 }

@@ -22,6 +22,7 @@
 //!   verdict, attempts and timings stay, since the run says nothing new about it.
 
 mod alerting;
+mod durable;
 mod expose;
 mod families;
 mod info;

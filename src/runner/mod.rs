@@ -3,8 +3,11 @@
 //! steps, always runs cleanup, and returns a [`JourneyRun`].
 
 pub mod capture;
+mod cleanup;
 pub mod expect;
+pub mod handoff;
 pub mod http;
+mod options;
 mod prepare;
 pub mod redact;
 pub mod result;
@@ -12,5 +15,7 @@ mod retry;
 mod run;
 mod step;
 
+pub use cleanup::{run_owed_cleanup, still_owed};
+pub use options::{RunEvent, RunOptions};
 pub use result::*;
-pub use run::{RunEvent, RunOptions, run_journey};
+pub use run::run_journey;

@@ -3,7 +3,6 @@
 //! [`JourneyRun`].
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,56 +10,16 @@ use tokio::time::Instant;
 
 use crate::units::later;
 
+use super::cleanup::{owed, run_cleanup, still_owed};
+use super::handoff::HandOff;
 use super::http::{ClientOptions, HttpClient};
+use super::options::{RunEvent, RunOptions, base_scope};
 use super::result::*;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
-use crate::journey::secrets::{self, SecretError, SecretSource};
-use crate::journey::template::{Engine, GENERATORS, Scope};
+use crate::journey::secrets::{self, SecretError};
+use crate::journey::template::{Engine, Scope};
 use crate::runner::redact::Redactor;
-
-/// Everything a run needs besides the journey.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Where `secret.NAME` values come from.
-    pub secrets: SecretSource,
-    /// `--var name=value`: replaces the journey's var of that name (or adds one).
-    pub overrides: BTreeMap<String, String>,
-    /// DNS servers to use instead of the system resolver.
-    pub dns_servers: Vec<SocketAddr>,
-    /// The environment visible as `env.NAME`.
-    pub env: BTreeMap<String, String>,
-}
-
-impl RunOptions {
-    /// Options reading `env.NAME` from this process's environment.
-    pub fn from_process(secrets: SecretSource) -> Self {
-        Self {
-            secrets,
-            env: std::env::vars().collect(),
-            ..Self::default()
-        }
-    }
-}
-
-/// Progress of a run, for live output.
-#[derive(Debug)]
-pub enum RunEvent<'a> {
-    /// A step is about to run.
-    StepStarted {
-        /// True for cleanup steps.
-        cleanup: bool,
-        /// Step name.
-        name: &'a str,
-    },
-    /// A step finished (already redacted).
-    StepFinished {
-        /// True for cleanup steps.
-        cleanup: bool,
-        /// The outcome.
-        outcome: &'a StepOutcome,
-    },
-}
 
 /// Runs `journey` once. Never fails: every problem of the target is data in the result.
 pub async fn run_journey(
@@ -71,23 +30,9 @@ pub async fn run_journey(
 ) -> JourneyRun {
     let started_at = Utc::now();
     let start = Instant::now();
-    let mut redactor = Redactor::default();
-    // Only the variables the journey reads: the scope is copied into every render.
-    let env = journey
-        .env
-        .iter()
-        .filter_map(|k| opts.env.get(k).map(|v| (k.clone(), v.clone())))
-        .collect();
-    let loaded = opts.secrets.load(&journey.secrets);
-    let mut scope = Scope {
-        env,
-        secrets: loaded.values,
-        ..Scope::default()
-    };
-    for v in scope.secrets.values() {
-        redactor.add(v);
-    }
-    let unreadable = secrets_failure(&loaded.errors);
+    let run_id = uuid::Uuid::new_v4();
+    let (mut scope, mut redactor, secret_errors) = base_scope(journey, opts);
+    let unreadable = secrets_failure(&secret_errors);
     // Cleanup gets its own share of the hard timeout, so a hanging step cannot starve it.
     let reserve = cleanup_reserve(journey);
     let hard_deadline = later(start, journey.timeout);
@@ -114,13 +59,23 @@ pub async fn run_journey(
                 max_body: journey.max_body_bytes,
                 deadline: steps_deadline,
             };
-            let steps = run_steps(&journey.steps, &ctx, &mut scope, &mut redactor, on_event).await;
+            let mut owing = Owing::new(journey, run_id, opts);
+            let steps = run_steps(
+                &journey.steps,
+                &ctx,
+                &mut scope,
+                &mut redactor,
+                on_event,
+                &mut owing,
+            )
+            .await;
             let ctx = StepCtx {
                 deadline: hard_deadline,
                 ..ctx
             };
             let cleanup =
                 run_cleanup(&journey.cleanup, &ctx, &mut scope, &mut redactor, on_event).await;
+            owing.settle(&cleanup).await;
             (steps, cleanup)
         }
         Err(f) => (setup_failed(journey, f, &redactor, on_event), Vec::new()),
@@ -133,7 +88,7 @@ pub async fn run_journey(
         Verdict::Fail
     };
     JourneyRun {
-        run_id: uuid::Uuid::new_v4(),
+        run_id,
         journey: journey.name.clone(),
         started_at,
         duration_seconds: start.elapsed().as_secs_f64(),
@@ -236,6 +191,7 @@ async fn run_steps(
     scope: &mut Scope,
     redactor: &mut Redactor,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+    owing: &mut Owing<'_>,
 ) -> Vec<StepOutcome> {
     let mut out: Vec<StepOutcome> = Vec::with_capacity(steps.len());
     let mut failed: Option<String> = None;
@@ -251,7 +207,11 @@ async fn run_steps(
                     cleanup: false,
                     name: &step.name,
                 });
-                run_step(step, ctx, scope, redactor).await
+                let o = run_step(step, ctx, scope, redactor).await;
+                if !o.captured.is_empty() {
+                    owing.update(scope).await;
+                }
+                o
             }
         };
         if outcome.verdict == StepVerdict::Fail {
@@ -266,47 +226,45 @@ async fn run_steps(
     out
 }
 
-/// Cleanup always runs; a step whose variables were never captured is skipped and says which.
-async fn run_cleanup(
-    steps: &[Step],
-    ctx: &StepCtx<'_>,
-    scope: &mut Scope,
-    redactor: &mut Redactor,
-    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
-) -> Vec<StepOutcome> {
-    let mut out = Vec::with_capacity(steps.len());
-    for step in steps {
-        let missing: Vec<&str> = step
-            .uses
-            .iter()
-            .filter(|u| !scope.vars.contains_key(u.as_str()) && !GENERATORS.contains(&u.as_str()))
-            .map(String::as_str)
-            .collect();
-        let outcome = if missing.is_empty() {
-            on_event(RunEvent::StepStarted {
-                cleanup: true,
-                name: &step.name,
-            });
-            run_step(step, ctx, scope, redactor).await
-        } else {
-            let names = missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            StepOutcome::skipped(
-                &step.name,
-                step.backend.as_deref(),
-                format!("needs {names}, which was never captured"),
-            )
-        };
-        on_event(RunEvent::StepFinished {
-            cleanup: true,
-            outcome: &outcome,
-        });
-        out.push(outcome);
+/// What the run owes in cleanup, kept in step with the hand-off (if any).
+struct Owing<'a> {
+    journey: &'a Journey,
+    run_id: uuid::Uuid,
+    handoff: Option<&'a dyn HandOff>,
+    /// Steps reported as owed so far.
+    steps: Vec<String>,
+}
+
+impl<'a> Owing<'a> {
+    fn new(journey: &'a Journey, run_id: uuid::Uuid, opts: &'a RunOptions) -> Self {
+        Self {
+            journey,
+            run_id,
+            handoff: opts.handoff.as_deref(),
+            steps: Vec::new(),
+        }
     }
-    out
+
+    /// After a step captured values: persist what is owed before the next request.
+    async fn update(&mut self, scope: &Scope) {
+        let Some(handoff) = self.handoff else { return };
+        if let Some(owed) = owed(self.journey, scope, self.run_id) {
+            handoff.cleanup_owed(&owed).await;
+            self.steps = owed.steps;
+        }
+    }
+
+    /// After the run's own cleanup: what failed stays owed, for background retries.
+    async fn settle(&self, outcomes: &[StepOutcome]) {
+        let Some(handoff) = self.handoff else { return };
+        if self.steps.is_empty() {
+            return;
+        }
+        let remaining = still_owed(&self.steps, outcomes);
+        handoff
+            .cleanup_settled(&self.journey.name, self.run_id, &remaining)
+            .await;
+    }
 }
 
 /// Captured values worth showing to on-call; secret captures are hidden.

@@ -21,6 +21,7 @@ pub mod json_errors;
 pub mod limits;
 pub mod listener;
 pub mod pages;
+pub mod pending;
 pub mod silences;
 
 #[cfg(test)]
@@ -57,6 +58,8 @@ pub struct ServerState {
     pub health: Arc<Health>,
     /// Alert database (silences); None when alerting is not running.
     pub alert_db: Option<crate::alert::outbox::AlertDb>,
+    /// Work that outlives runs (owed cleanup); None when its table cannot be opened.
+    pub pending: Option<crate::store::PendingWork>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting connections and
@@ -86,6 +89,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/journeys/{name}/runs", get(api::journey_runs))
         .route("/api/journeys/{name}/run", post(admin::run_now))
         .route("/api/runs/{id}", get(api::run))
+        .route("/api/cleanups", get(pending::cleanups))
         .route("/-/reload", post(admin::reload))
         .route("/api/silences", get(silences::list).post(silences::create))
         .route(

@@ -11,6 +11,9 @@
 //!   [`Store::prune_now`]; reads [`Store::recent_runs`], [`Store::get_run`],
 //!   [`Store::histories`]; health [`Store::status`] ([`Store::queue_depth`],
 //!   [`Store::dropped_total`], [`Store::write_errors_total`], [`Store::is_up`]).
+//! - Work that outlives a run, [`PendingWork`], in the same file: cleanup
+//!   still owed (`owe_cleanup`, `settle_cleanup`, `release_cleanups`,
+//!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`).
 //!   [`Store::start`] is `open` that survives a full disk (below).
 //! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
@@ -56,7 +59,9 @@
 //!
 //! [`AlertDb`]: crate::alert::outbox::AlertDb
 
+mod cleanup;
 mod error;
+mod pending;
 mod prune;
 mod read;
 mod schema;
@@ -78,7 +83,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::{JourneyRun, RunSummary};
+pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
+pub use pending::PendingWork;
 use read::ReadPool;
 pub use writer::REOPEN_EVERY;
 use writer::{Cadence, Command, Counters, RunRow};
@@ -130,14 +137,17 @@ pub struct Retention {
     pub max_age: Duration,
     /// At most this many runs per journey are kept.
     pub max_runs_per_journey: usize,
+    /// Owed cleanup is retried this long, then abandoned (counted as test data left behind).
+    pub cleanup_max_age: Duration,
 }
 
 impl Default for Retention {
-    /// 30 days, 10 000 runs per journey.
+    /// 30 days, 10 000 runs per journey; owed cleanup retried for 24 hours.
     fn default() -> Self {
         Self {
             max_age: Duration::from_secs(30 * 24 * 3600),
             max_runs_per_journey: 10_000,
+            cleanup_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -40,4 +40,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_journey_started ON runs (journey, started_at DESC);
     -- Age-based retention scans by start time across journeys.
     CREATE INDEX runs_started ON runs (started_at);",
+    // 2: cleanup steps still owed by a run (crash, shutdown grace exceeded,
+    // failed cleanup request), with the values they need; see `store::cleanup`.
+    // `live` is 1 while the run that owes it is going in this process.
+    "CREATE TABLE pending_cleanup (
+        run_id            TEXT PRIMARY KEY NOT NULL,
+        journey           TEXT NOT NULL,
+        steps_json        TEXT NOT NULL,
+        values_json       TEXT NOT NULL,
+        refresh_json      TEXT NOT NULL,
+        created_at        INTEGER NOT NULL,
+        live              INTEGER NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   INTEGER NOT NULL DEFAULT 0,
+        last_error        TEXT
+    );
+    CREATE INDEX pending_cleanup_due ON pending_cleanup (live, next_attempt_at);",
 ];

@@ -74,6 +74,8 @@ pub const SHUTDOWN_GRACE: DurationRange = range("shutdown_grace", 100 * MS, 10 *
 pub const FIRST_RUN_WITHIN: DurationRange = range("first_run_within", S, D);
 /// `history.max_age`: an hour to ten years.
 pub const HISTORY_MAX_AGE: DurationRange = range("history.max_age", H, 3650 * D);
+/// `history.cleanup_max_age`: owed cleanup is retried a minute to a month.
+pub const CLEANUP_MAX_AGE: DurationRange = range("history.cleanup_max_age", M, 30 * D);
 /// `alerting.policy.confirm_delay`: the failing run waits this long before the
 /// confirmation run, so it must stay well within a journey.
 pub const CONFIRM_DELAY: DurationRange = range("alerting.policy.confirm_delay", MS, 10 * M);
@@ -90,7 +92,7 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 14] = [
+pub const DURATIONS: [DurationRange; 15] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
@@ -100,6 +102,7 @@ pub const DURATIONS: [DurationRange; 14] = [
     SHUTDOWN_GRACE,
     FIRST_RUN_WITHIN,
     HISTORY_MAX_AGE,
+    CLEANUP_MAX_AGE,
     CONFIRM_DELAY,
     REPEAT_INTERVAL,
     RESEND_INTERVAL,

@@ -18,16 +18,24 @@ pub const REFRESH_SECONDS: u32 = 10;
 
 /// `GET /`.
 pub async fn page(State(state): State<ServerState>) -> Html<String> {
-    Html(render(state.board.snapshot(), Utc::now()))
+    let now = Utc::now();
+    let extra = super::cleanups::status_card(&state, now).await;
+    Html(render_with(state.board.snapshot(), now, &extra))
 }
 
 /// The whole page. Journeys are shown failing first, then degraded, unknown,
 /// passing, by name within each group: on-call reads from the top.
-pub fn render(mut journeys: Vec<JourneyStatus>, now: DateTime<Utc>) -> String {
+pub fn render(journeys: Vec<JourneyStatus>, now: DateTime<Utc>) -> String {
+    render_with(journeys, now, "")
+}
+
+/// [`render`] with `extra` cards (already HTML) after the summary.
+pub fn render_with(mut journeys: Vec<JourneyStatus>, now: DateTime<Utc>, extra: &str) -> String {
     journeys.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(a.name.cmp(&b.name)));
     let failing = count(&journeys, JourneyState::Failing);
     let mut body = String::new();
     let _ = write_summary(&mut body, &journeys, now);
+    body.push_str(extra);
     if journeys.is_empty() {
         body.push_str("<section class=\"card\"><p>No journeys are configured.</p></section>");
     }

@@ -2,6 +2,7 @@
 //! (`/runs/{id}`, its steps in [`step`]). No external assets and no JavaScript: inline CSS and SVG,
 //! readable on a phone, and every outside string escaped.
 
+pub mod cleanups;
 pub mod index;
 pub mod layout;
 pub mod run;

@@ -103,6 +103,7 @@ impl Harness {
             admin_token: admin_token.map(str::to_string),
             health: Arc::new(Health::default()),
             alert_db,
+            pending: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

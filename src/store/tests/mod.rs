@@ -2,6 +2,7 @@
 //! ordering, histories, reopening and refusing files that are not ours.
 //! Helpers shared by the other test modules live here.
 
+mod cleanup;
 mod crash;
 mod fixtures;
 mod full_disk;

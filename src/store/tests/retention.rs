@@ -16,6 +16,7 @@ fn with_retention(dir: &TempDir, max_age: Duration, max_runs: usize) -> StoreOpt
         retention: Retention {
             max_age,
             max_runs_per_journey: max_runs,
+            ..Retention::default()
         },
         ..options(dir)
     }

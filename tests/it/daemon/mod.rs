@@ -3,6 +3,7 @@
 //! through its HTTP API, `/metrics`, its logs and its SQLite file. Shared
 //! helpers here, one file per area.
 
+mod cleanup;
 mod lifecycle;
 mod reload;
 mod restart;

@@ -1,0 +1,201 @@
+//! Crash-safe cleanup: runs report the cleanup they owe through
+//! [`StoreHandOff`] (persisted before their next request), and [`Cleanups`]
+//! retries what is left behind, at start-up and in the background with
+//! backoff, until it succeeds or the retention limit passes (then it is
+//! counted as abandoned: test data left in the target).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::hooks::DaemonHooks;
+use crate::journey::Journey;
+use crate::runner::handoff::{HandOff, OwedCleanup};
+use crate::runner::{StepOutcome, run_owed_cleanup, still_owed};
+use crate::store::{DueCleanup, PendingWork};
+
+/// First pause before a failed cleanup is tried again; it doubles per attempt.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// Longest pause between two attempts.
+const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// How often the background pass looks for due cleanups when nothing wakes it.
+const TICK: Duration = Duration::from_secs(10);
+/// Cleanups attempted per pass; the rest wait for the next pass.
+const BATCH: usize = 32;
+
+/// When attempt `attempts + 1` is due after a failure at `now`.
+fn next_attempt(now: DateTime<Utc>, attempts: u32) -> DateTime<Utc> {
+    let pause = FIRST_RETRY
+        .saturating_mul(2u32.saturating_pow(attempts.min(16)))
+        .min(MAX_RETRY);
+    now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Persists what runs owe; wakes the background pass when a run leaves work behind.
+#[derive(Debug)]
+pub(super) struct StoreHandOff {
+    pub pending: PendingWork,
+    pub wake: Arc<Notify>,
+}
+
+#[async_trait::async_trait]
+impl HandOff for StoreHandOff {
+    async fn cleanup_owed(&self, owed: &OwedCleanup) {
+        if let Err(e) = self.pending.owe_cleanup(owed).await {
+            // The run goes on: only a crash before its own cleanup would lose the data.
+            tracing::error!(journey = %owed.journey, run_id = %owed.run_id, error = %e,
+                "Cannot record owed cleanup; a crash now would leave test data behind.");
+        }
+    }
+
+    async fn cleanup_settled(&self, journey: &str, run_id: uuid::Uuid, remaining: &[String]) {
+        let next = next_attempt(Utc::now(), 0);
+        let error = (!remaining.is_empty()).then(|| "the run's own cleanup failed".to_string());
+        match (self.pending)
+            .settle_cleanup(run_id, remaining.to_vec(), next, error)
+            .await
+        {
+            Ok(true) => tracing::warn!(journey, run_id = %run_id, steps = ?remaining,
+                "Cleanup failed; it is retried in the background."),
+            Ok(false) => {}
+            Err(e) => tracing::error!(journey, run_id = %run_id, error = %e,
+                "Cannot record the end of a cleanup."),
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// The background retries of owed cleanups.
+pub(super) struct Cleanups {
+    pub pending: PendingWork,
+    pub hooks: Arc<DaemonHooks>,
+    /// Journeys by name, swapped on reload: a retry runs the current definition.
+    pub journeys: ArcSwap<HashMap<String, Arc<Journey>>>,
+    /// How long an owed cleanup is retried before it is abandoned.
+    pub retention: Duration,
+    pub wake: Arc<Notify>,
+}
+
+impl Cleanups {
+    /// Replaces the journeys retries run against.
+    pub fn set_journeys(&self, journeys: &[Journey]) {
+        let map = (journeys.iter())
+            .map(|j| (j.name.clone(), Arc::new(j.clone())))
+            .collect();
+        self.journeys.store(Arc::new(map));
+    }
+
+    /// At start-up, before the first run: cleanups of runs cut by the last stop are due now.
+    pub async fn release(&self) {
+        match self.pending.release_cleanups().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                cleanups = n,
+                "Runs cut by the last stop left cleanup behind; running it now."
+            ),
+            Err(e) => tracing::error!(error = %e, "Cannot read the cleanups left behind."),
+        }
+    }
+
+    /// Retries due cleanups until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            self.pass(&stop).await;
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                () = self.wake.notified() => {}
+                () = stop.cancelled() => break,
+            }
+        }
+    }
+
+    /// One pass over the due cleanups; then the gauge is refreshed.
+    async fn pass(&self, stop: &CancellationToken) {
+        let due = match self.pending.due_cleanups(Utc::now(), BATCH).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot list due cleanups.");
+                Vec::new()
+            }
+        };
+        for d in due {
+            if stop.is_cancelled() {
+                break;
+            }
+            self.attempt(d).await;
+        }
+        if let Ok(n) = self.pending.cleanup_count().await {
+            self.hooks.metrics.set_cleanup_pending(n);
+        }
+    }
+
+    async fn attempt(&self, d: DueCleanup) {
+        let now = Utc::now();
+        let (journey, run_id) = (d.owed.journey.as_str(), d.owed.run_id);
+        let age = (now - d.created_at).to_std().unwrap_or_default();
+        if age > self.retention {
+            if let Err(e) = self.pending.abandon_cleanup(run_id).await {
+                tracing::error!(journey, run_id = %run_id, error = %e, "Cannot drop a cleanup.");
+                return;
+            }
+            self.hooks.metrics.cleanup_abandoned(journey);
+            tracing::warn!(journey, run_id = %run_id, steps = ?d.owed.steps, attempts = d.attempts,
+                "Cleanup abandoned after the retention limit: test data is left in the target.");
+            return;
+        }
+        let (remaining, error) = match self.journeys.load().get(journey).cloned() {
+            Some(j) => {
+                let options = self.hooks.options.load_full();
+                let outcomes = run_owed_cleanup(&j, &self.hooks.engine, &options, &d.owed).await;
+                (
+                    still_owed(&d.owed.steps, &outcomes),
+                    first_failure(&outcomes),
+                )
+            }
+            None => (
+                d.owed.steps.clone(),
+                Some("the journey is no longer configured".to_string()),
+            ),
+        };
+        let next = next_attempt(now, d.attempts + 1);
+        let done = remaining.is_empty();
+        match (self.pending)
+            .settle_cleanup(run_id, remaining, next, error.clone())
+            .await
+        {
+            Err(e) => tracing::error!(journey, run_id = %run_id, error = %e,
+                "Cannot record a cleanup attempt."),
+            Ok(_) if done => tracing::info!(journey, run_id = %run_id, "Owed cleanup done."),
+            Ok(_) => tracing::warn!(journey, run_id = %run_id, next_attempt = %next,
+                error = error.as_deref().unwrap_or(""), "Owed cleanup failed again."),
+        }
+    }
+}
+
+/// `step: message` of the first failed step (already redacted).
+fn first_failure(outcomes: &[StepOutcome]) -> Option<String> {
+    outcomes
+        .iter()
+        .find_map(|o| (o.failure.as_ref()).map(|f| format!("{}: {}", o.name, f.message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap_or_default();
+        let secs = |a| (next_attempt(t0, a) - t0).num_seconds();
+        assert_eq!(secs(0), 30);
+        assert_eq!(secs(1), 60);
+        assert_eq!(secs(3), 240);
+        assert_eq!(secs(20), 3600);
+        assert_eq!(secs(u32::MAX), 3600);
+    }
+}

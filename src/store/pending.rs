@@ -1,0 +1,146 @@
+//! [`PendingWork`]: the handle to work that outlives a run, kept in the run
+//! history's file (`journeyd.db`) next to the runs: cleanup still owed
+//! ([`super::cleanup`]).
+//!
+//! Unlike run writes, which are queued, these writes are synchronous: a run
+//! waits until its owed cleanup is committed before it sends the next
+//! request, so a `kill -9` right after cannot lose it. It has its own
+//! read-write connection (WAL lets it commit between the writer thread's
+//! transactions; the busy timeout covers the rare overlap), used from
+//! `spawn_blocking` so SQLite never blocks the async runtime.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use super::cleanup::{self, DueCleanup, PendingCleanup};
+use super::{Access, Backend, OpenError, StoreError, schema, sqlite};
+use crate::runner::handoff::OwedCleanup;
+
+/// Handle to the pending-work tables; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PendingWork {
+    conn: Arc<Mutex<Connection>>,
+    location: Arc<str>,
+    /// Cleanups abandoned since this process started (status page).
+    abandoned: Arc<AtomicU64>,
+}
+
+impl PendingWork {
+    /// Opens (creating and migrating if needed) the run history's database.
+    pub fn open(backend: &Backend) -> Result<PendingWork, OpenError> {
+        let Backend::Sqlite(path) = backend;
+        let conn = sqlite::open(path, &schema::HISTORY, Access::ReadWrite)?;
+        Ok(Self::with(conn, path))
+    }
+
+    fn with(conn: Connection, path: &Path) -> PendingWork {
+        PendingWork {
+            conn: Arc::new(Mutex::new(conn)),
+            location: path.display().to_string().into(),
+            abandoned: Arc::default(),
+        }
+    }
+
+    /// Runs `f` on the connection in a blocking task.
+    async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let location = self.location.to_string();
+        let task = tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&guard)
+        });
+        let query = |source: super::BoxError| StoreError::Query {
+            location: location.clone(),
+            what,
+            source,
+        };
+        match task.await {
+            Ok(result) => result.map_err(|e| query(Box::new(e))),
+            Err(e) => Err(query(Box::new(e))),
+        }
+    }
+
+    /// Records what a live run owes in cleanup (replaces the run's earlier record).
+    pub async fn owe_cleanup(&self, owed: &OwedCleanup) -> Result<(), StoreError> {
+        let owed = owed.clone();
+        self.run("recording owed cleanup", move |c| {
+            cleanup::owe(c, &owed, Utc::now())
+        })
+        .await
+    }
+
+    /// After a cleanup attempt: deletes the record when `remaining` is empty,
+    /// else keeps `remaining` for another attempt at `next_at`. Returns whether
+    /// cleanup is still pending.
+    pub async fn settle_cleanup(
+        &self,
+        run_id: uuid::Uuid,
+        remaining: Vec<String>,
+        next_at: DateTime<Utc>,
+        error: Option<String>,
+    ) -> Result<bool, StoreError> {
+        self.run("settling cleanup", move |c| {
+            cleanup::settle(c, run_id, &remaining, next_at, error.as_deref())
+        })
+        .await
+    }
+
+    /// Forgets a cleanup (the retention limit passed: it is abandoned).
+    pub async fn abandon_cleanup(&self, run_id: uuid::Uuid) -> Result<(), StoreError> {
+        self.run("abandoning cleanup", move |c| cleanup::forget(c, run_id))
+            .await?;
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Cleanups abandoned since this process started.
+    pub fn abandoned_total(&self) -> u64 {
+        self.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// At start-up, before any run: cleanups of runs that were cut become due.
+    /// Returns how many.
+    pub async fn release_cleanups(&self) -> Result<usize, StoreError> {
+        self.run("releasing cleanups", cleanup::release_all).await
+    }
+
+    /// Cleanups due for a background attempt at `now`.
+    pub async fn due_cleanups(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueCleanup>, StoreError> {
+        self.run("listing due cleanups", move |c| cleanup::due(c, now, limit))
+            .await
+    }
+
+    /// Every pending cleanup, without values (API, status page).
+    pub async fn cleanups(&self) -> Result<Vec<PendingCleanup>, StoreError> {
+        self.run("listing cleanups", cleanup::list).await
+    }
+
+    /// How many cleanups are pending.
+    pub async fn cleanup_count(&self) -> Result<u64, StoreError> {
+        self.run("counting cleanups", cleanup::count).await
+    }
+
+    /// The stored values of a run's cleanup, as JSON (tests).
+    #[cfg(test)]
+    pub(crate) async fn cleanup_values(
+        &self,
+        run_id: uuid::Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        self.run("reading cleanup values", move |c| {
+            cleanup::values_of(c, run_id)
+        })
+        .await
+    }
+}
