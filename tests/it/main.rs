@@ -9,6 +9,7 @@ mod daemon;
 mod descriptors;
 mod docs;
 mod eventually;
+mod expect_parity;
 mod full_disk;
 mod headers;
 mod hostile;
