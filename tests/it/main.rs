@@ -21,6 +21,7 @@ mod notify;
 mod once;
 mod prometheus;
 mod retry;
+mod schema;
 mod secret_forms;
 mod status_page;
 mod supervise;

@@ -11,7 +11,7 @@ use super::raw::{S, Value};
 use super::values::*;
 use crate::journey::model::*;
 
-const BODY_CHECKS: &[&str] = &["contains", "matches", "schema"];
+pub(super) const BODY_CHECKS: &[&str] = &["contains", "matches", "schema"];
 
 impl Builder<'_> {
     pub(super) fn body_checks(&mut self, path: &str, v: &S<Value>) -> Vec<Expectation> {

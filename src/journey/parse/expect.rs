@@ -11,14 +11,14 @@ use super::values::*;
 use crate::journey::model::*;
 use crate::units::limits;
 
-const PREDICATES: &[&str] = &[
+pub(super) const PREDICATES: &[&str] = &[
     "eq", "ne", "gt", "gte", "lt", "lte", "contains", "matches", "exists", "len", "len_gt",
     "len_lt", "one_of", "type",
 ];
 
 /// Header checks: `equals`, `matches` and `exists` are header-specific; the
 /// others are the JSON [`PREDICATES`] of the same name, applied to the value.
-const HEADER_CHECKS: &[&str] = &[
+pub(super) const HEADER_CHECKS: &[&str] = &[
     "equals", "matches", "exists", "contains", "one_of", "gt", "gte", "lt", "lte",
 ];
 

@@ -18,6 +18,7 @@ mod expect;
 mod raw;
 mod request;
 mod retry;
+mod shapes;
 mod step;
 mod templates;
 mod values;
@@ -47,6 +48,14 @@ impl Default for JourneyDefaults {
             timeout: std::time::Duration::from_secs(60),
         }
     }
+}
+
+/// The JSON Schema of the journey format, for editors: generated from the
+/// raw types the parser decodes, so it cannot drift from what `check` accepts.
+pub fn journey_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(raw::RawJourney);
+    schema.insert("title".into(), "journeyd journey".into());
+    schema.to_value()
 }
 
 /// Parses and validates one journey from its source text.
