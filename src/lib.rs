@@ -40,6 +40,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diagnostics;
+pub mod import;
 pub mod journey;
 pub mod labels;
 pub mod metrics;

@@ -13,6 +13,7 @@ mod expect_parity;
 mod full_disk;
 mod headers;
 mod hostile;
+mod import_hurl;
 mod journeys;
 mod limits;
 mod log_injection;
