@@ -5,7 +5,9 @@
 //! # Layout
 //!
 //! - [`journey`]: the journey model (validated, pure types), parsing and
-//!   validation with `file:line:col` errors, templating, secrets.
+//!   validation with `file:line:col` errors, templating, secrets; the JSON
+//!   Schema of the format is generated from its raw types
+//!   ([`journey::parse::journey_schema`], committed under `schema/`).
 //! - [`config`]: the daemon configuration: raw types, validation, built [`config::Config`].
 //! - [`diagnostics`]: what the journey and configuration loaders share: strict YAML
 //!   decoding, positions, `file:line:col` errors with the source line and a caret,
@@ -18,6 +20,11 @@
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
+//! - [`import`]: converters of other tools' files into journey YAML
+//!   ([`import::hurl`]: Hurl files, with a parser of its own for the
+//!   line-oriented grammar subset); what is not converted is reported and kept
+//!   as a comment. Depends on nothing but [`units`]; `journeyd check` then
+//!   validates the output like any journey.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
 //! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown.
 //! - [`status`]: what the daemon and the server share: the status board and the

@@ -197,3 +197,36 @@ fn unsupported_constructs_are_reported_at_their_position_and_kept_as_comments() 
         );
     }
 }
+
+/// The first fenced block with info string `info` in `markdown`.
+fn block(markdown: &str, info: &str) -> String {
+    let mut lines = markdown.lines().skip_while(|l| l.trim() != info).skip(1);
+    let mut out = String::new();
+    for line in lines.by_ref() {
+        if line.trim() == "```" {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_example_in_docs_import_md_is_the_importer_output() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/import.md"))
+        .unwrap();
+    let hurl = block(&doc, "```hurl");
+    let journey = block(&doc, "```yaml journey");
+    assert!(
+        hurl.contains("[Captures]") && hurl.contains("[Asserts]"),
+        "{hurl}"
+    );
+    let imported = journeyd::import::hurl::import(Path::new("orders.hurl"), &hurl);
+    assert!(
+        imported.unconverted.is_empty(),
+        "{:?}",
+        imported.unconverted
+    );
+    assert_eq!(imported.yaml, journey, "docs/import.md is out of date");
+}

@@ -159,17 +159,19 @@ enum Target {
 }
 
 fn add(out: &mut StepOut, at: &Line, target: Target, key: &str, value: Value) {
+    let is_body = matches!(target, Target::Body);
     let map = match target {
         Target::Header(name) => out.headers.entry(name).or_default(),
         Target::Body => &mut out.body,
         Target::Json(path) => out.json.entry(path).or_default(),
     };
-    if key == "contains" && map.contains_key("contains") {
-        // Several `contains` on a body become a list; elsewhere one is kept.
-        if let Some(Value::Array(items)) = map.get_mut("contains") {
-            items.push(value);
-            return;
-        }
+    // Several `body contains` become one list; elsewhere a key holds one value.
+    if is_body
+        && key == "contains"
+        && let (Some(Value::Array(items)), Value::Array(more)) = (map.get_mut("contains"), &value)
+    {
+        items.extend(more.iter().cloned());
+        return;
     }
     if map.contains_key(key) {
         out.note(
@@ -195,6 +197,17 @@ fn predicate(toks: &[Tok], t: &mut Templates) -> Result<(String, Value), String>
         Some(Tok::Str(s) | Tok::Regex(s)) => Ok(s.clone()),
         _ => Err(format!("`{op}` needs a quoted value")),
     };
+    let type_of = match op.as_str() {
+        "isString" => Some("string"),
+        "isInteger" | "isFloat" | "isNumber" => Some("number"),
+        "isBoolean" => Some("bool"),
+        "isCollection" | "isList" => Some("array"),
+        "isObject" => Some("object"),
+        _ => None,
+    };
+    if let Some(ty) = type_of.filter(|_| !negated) {
+        return Ok(("type".into(), json!(ty)));
+    }
     let (key, value) = match (op.as_str(), value) {
         ("exists", _) => ("exists", json!(!negated)),
         (_, None) => return Err(format!("`{op}` needs a value")),
@@ -205,7 +218,7 @@ fn predicate(toks: &[Tok], t: &mut Templates) -> Result<(String, Value), String>
         (">=", Some(v)) => ("gte", v),
         ("<", Some(v)) => ("lt", v),
         ("<=", Some(v)) => ("lte", v),
-        ("contains", Some(v)) => ("contains", v),
+        ("contains" | "includes", Some(v)) => ("contains", v),
         ("matches", Some(_)) => ("matches", json!(text()?)),
         ("startsWith", Some(_)) => ("matches", json!(format!("^{}", regex::escape(&text()?)))),
         ("endsWith", Some(_)) => ("matches", json!(format!("{}$", regex::escape(&text()?)))),
@@ -222,6 +235,20 @@ fn predicate(toks: &[Tok], t: &mut Templates) -> Result<(String, Value), String>
 fn assert(line: &Line, t: &mut Templates, out: &mut StepOut) -> Result<(), String> {
     let toks = tokens(&line.text).ok_or("unterminated string or regex")?;
     let (q, rest) = query(&toks)?;
+    // `jsonpath "$.items" count == 3`: the one filter with a journey equivalent.
+    if let (Query::JsonPath(path), Some(Tok::Word(f))) = (&q, rest.first())
+        && f == "count"
+    {
+        let (key, value) = predicate(&rest[1..], t)?;
+        let key = match key.as_str() {
+            "eq" => "len",
+            "gt" => "len_gt",
+            "lt" => "len_lt",
+            other => return Err(format!("`count {other}` is not converted (use ==, > or <)")),
+        };
+        add(out, line, Target::Json(path.clone()), key, value);
+        return Ok(());
+    }
     let (key, value) = predicate(rest, t)?;
     match q {
         Query::Status if key == "eq" => match value.as_u64() {

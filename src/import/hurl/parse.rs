@@ -113,7 +113,7 @@ pub(super) fn parse(source: &str) -> Vec<Entry> {
             };
             continue;
         }
-        if text.starts_with("HTTP") && entry.status.is_none() {
+        if (text.starts_with("HTTP ") || text.starts_with("HTTP/")) && entry.status.is_none() {
             let status = text.split_whitespace().nth(1).unwrap_or("*").to_string();
             entry.status = Some(Line {
                 text: status,
