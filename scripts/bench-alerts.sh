@@ -51,7 +51,7 @@ echo "== python3 scripts/bench/alerts.py $*"
 # Each phase is bounded inside (waits time out, the stretch is --false-seconds);
 # timeout is the outer bound. In the background and waited for, so a TERM or Ctrl-C
 # reaches the traps at once.
-timeout 3600 python3 scripts/bench/alerts.py --bin "$bin" --repo "$PWD" --workdir "$work/run" "$@" &
+timeout 10800 python3 scripts/bench/alerts.py --bin "$bin" --repo "$PWD" --workdir "$work/run" "$@" &
 child=$!
 wait "$child"
 child=""

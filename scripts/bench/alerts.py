@@ -68,8 +68,8 @@ def parse_args():
     p.add_argument("--skip-false-pages", action="store_true")
     p.add_argument("--workdir", help="temporary directory (default: a new one)")
     a = p.parse_args()
-    if not 1 <= a.trials <= 10 or not 1 <= a.false_seconds <= 2400:
-        p.error("--trials 1..10, --false-seconds 1..2400")
+    if not 1 <= a.trials <= 10 or not 1 <= a.false_seconds <= 7200:
+        p.error("--trials 1..10, --false-seconds 1..7200")
     if not 0 <= a.fail_fraction < 1 or a.interval < 1 or a.false_interval < 1:
         p.error("--fail-fraction 0..1, intervals >= 1")
     return a

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 use super::{ConfigBuilder, loc};
 use crate::alert::config::*;
 use crate::alert::receivers::{self, raw::RawReceiver};
-use crate::alert::state::AlertPolicy;
+use crate::alert::state::{AlertPolicy, FlakyPolicy};
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +55,19 @@ struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     repeat_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    flaky: Option<Spanned<RawFlaky>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlaky {
+    #[serde(default)]
+    runs: Option<u32>,
+    #[serde(default)]
+    percent: Option<f64>,
+    #[serde(default)]
+    min_faults: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -201,7 +214,31 @@ impl ConfigBuilder<'_> {
                 p.window = Some((w.value.failures, w.value.runs));
             }
         }
+        if let Some(f) = &raw.flaky {
+            self.flaky(f, &mut p.flaky);
+        }
         p
+    }
+
+    /// `flaky: { runs: 60, percent: 2, min_faults: 3 }`; `runs: 0` turns it off.
+    fn flaky(&mut self, f: &Spanned<RawFlaky>, out: &mut FlakyPolicy) {
+        let runs = f.value.runs.unwrap_or(out.runs);
+        let percent = f.value.percent.unwrap_or(out.percent);
+        let min_faults = f.value.min_faults.unwrap_or(out.min_faults);
+        if runs > 1000 || !(percent > 0.0 && percent <= 100.0) || min_faults == 0 {
+            self.err(
+                loc(f),
+                "alerting.policy.flaky",
+                "need 0 ≤ runs ≤ 1000 (0 turns the warning off), 0 < percent ≤ 100 and \
+                 min_faults ≥ 1, like `{ runs: 60, percent: 2, min_faults: 3 }`",
+            );
+            return;
+        }
+        *out = FlakyPolicy {
+            runs,
+            percent,
+            min_faults,
+        };
     }
 
     fn receivers(&mut self, raw: &[Spanned<RawReceiver>]) -> Vec<ReceiverConfig> {

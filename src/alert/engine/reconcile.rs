@@ -38,11 +38,15 @@ impl AlertEngine {
         by_probe: bool,
         silences: &[Silence],
     ) -> Vec<(String, AlertEvent)> {
-        let desired: BTreeMap<String, Alert> = [&state.tracker.firing, &state.tracker.degraded]
-            .into_iter()
-            .flatten()
-            .map(|a| (fingerprint(&a.labels), a.clone()))
-            .collect();
+        let desired: BTreeMap<String, Alert> = [
+            &state.tracker.firing,
+            &state.tracker.degraded,
+            &state.tracker.flaky,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|a| (fingerprint(&a.labels), a.clone()))
+        .collect();
         let hold = |labels: &BTreeMap<String, String>, alert: &Alert| {
             silences.iter().any(|s| s.matches(labels))
                 || (self.held(labels, now, by_probe) && !is_probe(alert))

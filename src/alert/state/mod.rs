@@ -10,6 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::AlertLevel;
+
+mod alerts;
+mod flaky;
+
+use alerts::{degraded_alert, failing_alert, identity};
+pub use flaky::{FaultCount, FlakyPolicy};
+
 use crate::runner::{FailureClass, JourneyRun, StepVerdict, Verdict};
 
 /// When a journey's failures page and when they stop.
@@ -27,6 +34,9 @@ pub struct AlertPolicy {
     pub window: Option<(u32, u32)>,
     /// Reminder interval while firing.
     pub repeat_interval: Duration,
+    /// When transient faults are reported as `JourneyFlaky` (warning).
+    #[serde(default)]
+    pub flaky: FlakyPolicy,
 }
 
 impl Default for AlertPolicy {
@@ -38,6 +48,7 @@ impl Default for AlertPolicy {
             success_threshold: 2,
             window: None,
             repeat_interval: Duration::from_secs(4 * 3600),
+            flaky: FlakyPolicy::default(),
         }
     }
 }
@@ -90,6 +101,8 @@ pub struct RunFacts {
     pub expected: Option<String>,
     /// First actual value.
     pub actual: Option<String>,
+    /// Requests sent and transient faults met (for `JourneyFlaky`).
+    pub faults: FaultCount,
 }
 
 impl RunFacts {
@@ -114,6 +127,7 @@ impl RunFacts {
             message: failure.map(|f| f.message.clone()),
             expected: first.map(|m| format!("{} {}", m.subject, m.expected)),
             actual: first.map(|m| m.actual.clone()),
+            faults: FaultCount::of(run),
         }
     }
 }
@@ -178,6 +192,12 @@ pub struct AlertTracker {
     /// confirmation.
     #[serde(default)]
     pub sustained: bool,
+    /// Faults of the last runs, newest last (for `JourneyFlaky`).
+    #[serde(default)]
+    pub flaky_window: VecDeque<FaultCount>,
+    /// The flaky warning currently firing.
+    #[serde(default)]
+    pub flaky: Option<Alert>,
 }
 
 impl AlertTracker {
@@ -228,6 +248,7 @@ impl AlertTracker {
             self.phase = Phase::Pending;
         }
         events.extend(self.observe_degraded(f, policy, ctx));
+        events.extend(self.observe_flaky(f, &policy.flaky, ctx));
         events
     }
 
@@ -296,105 +317,6 @@ impl AlertTracker {
 /// poll answered. A confirmation run would only wait that long again (detection issue).
 pub fn is_sustained(class: FailureClass) -> bool {
     class == FailureClass::BackendTimeout
-}
-
-fn identity(
-    alertname: &str,
-    severity: &str,
-    f: &RunFacts,
-    ctx: &AlertContext,
-) -> BTreeMap<String, String> {
-    let mut labels = ctx.labels.clone();
-    labels.insert("alertname".into(), alertname.into());
-    labels.insert("journey".into(), ctx.journey.clone());
-    labels.insert("severity".into(), severity.into());
-    if let Some(s) = &f.step {
-        labels.insert("step".into(), s.clone());
-    }
-    if let Some(b) = &f.backend {
-        labels.insert("backend".into(), b.clone());
-    }
-    if let Some(c) = f.class {
-        labels.insert("class".into(), c.as_str().into());
-    }
-    labels
-}
-
-/// "purchase: order never reached 'shipped' within 20s (backend fulfillment)" style.
-fn summary(f: &RunFacts, ctx: &AlertContext) -> String {
-    let step = f.step.as_deref().unwrap_or("?");
-    let backend = f
-        .backend
-        .as_ref()
-        .map(|b| format!(" (backend {b})"))
-        .unwrap_or_default();
-    let what = match (f.class, &f.message) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c.to_string(),
-        _ => "failed".to_string(),
-    };
-    format!("{}: step '{step}' failed{backend}: {what}", ctx.journey)
-}
-
-fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) -> Alert {
-    let mut a = BTreeMap::new();
-    a.insert("summary".to_string(), truncate(&summary(f, ctx), 300));
-    if let Some(e) = &f.expected {
-        a.insert("expected".into(), truncate(e, 300));
-    }
-    if let Some(x) = &f.actual {
-        a.insert("actual".into(), truncate(x, 300));
-    }
-    a.insert("failure_streak".into(), t.failures.to_string());
-    a.insert(
-        "last_success".into(),
-        t.last_success
-            .map_or_else(|| "never".into(), |s| s.to_rfc3339()),
-    );
-    if let Some(base) = &ctx.base_url {
-        a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
-    }
-    if let Some(r) = &ctx.runbook {
-        a.insert("runbook_url".into(), r.clone());
-    }
-    Alert {
-        labels: identity("JourneyFailing", "critical", f, ctx),
-        annotations: a,
-        starts_at: f.started_at,
-    }
-}
-
-fn degraded_alert(f: &RunFacts, ctx: &AlertContext) -> Alert {
-    let mut a = BTreeMap::new();
-    let step = f.step.as_deref().unwrap_or("?");
-    a.insert(
-        "summary".into(),
-        format!(
-            "{}: step '{step}' is slower than its warning threshold",
-            ctx.journey
-        ),
-    );
-    if let Some(base) = &ctx.base_url {
-        a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
-    }
-    if let Some(r) = &ctx.runbook {
-        a.insert("runbook_url".into(), r.clone());
-    }
-    Alert {
-        labels: identity("JourneyDegraded", "warning", f, ctx),
-        annotations: a,
-        starts_at: f.started_at,
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
-    }
 }
 
 #[cfg(test)]

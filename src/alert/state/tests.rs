@@ -30,6 +30,10 @@ fn facts(kind: char, n: i64) -> RunFacts {
         message: None,
         expected: None,
         actual: None,
+        faults: FaultCount {
+            requests: 5,
+            faults: 0,
+        },
     };
     match kind {
         'P' => base,
@@ -256,4 +260,114 @@ fn phases_map_onto_the_alert_state_gauge_in_order() {
         assert_eq!((level.as_str(), level.gauge()), (name, gauge), "{phase:?}");
     }
     assert_eq!(AlertLevel::ALL.map(AlertLevel::gauge), [0, 1, 2]);
+}
+
+/// A passing run of 10 requests of which `faults` were retried.
+fn retried(n: i64, faults: u32) -> RunFacts {
+    RunFacts {
+        faults: FaultCount {
+            requests: 10,
+            faults,
+        },
+        ..facts('P', n)
+    }
+}
+
+fn names(events: &[AlertEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            AlertEvent::Firing(a) => format!("+{}", a.labels["alertname"]),
+            AlertEvent::Resolved(a, _) => format!("-{}", a.labels["alertname"]),
+        })
+        .collect()
+}
+
+#[test]
+fn retried_faults_over_the_window_warn_as_flaky_and_never_page() {
+    let policy = AlertPolicy {
+        flaky: FlakyPolicy {
+            runs: 10,
+            percent: 2.0,
+            min_faults: 3,
+        },
+        ..AlertPolicy::default()
+    };
+    let mut t = AlertTracker::default();
+    let mut log = Vec::new();
+    // 5 % of requests retried: one retry in every other run of 10 requests.
+    for n in 0..20 {
+        log.extend(names(&t.observe(
+            &retried(n, (n % 2) as u32),
+            &policy,
+            &ctx(),
+        )));
+    }
+    assert_eq!(log, ["+JourneyFlaky"], "one warning, no page");
+    let alert = t.flaky.clone().unwrap();
+    assert_eq!(alert.labels["severity"], "warning");
+    assert!(!alert.labels.contains_key("step"), "{:?}", alert.labels);
+    assert!(
+        alert.annotations["summary"].contains("5.0% of requests"),
+        "{}",
+        alert.annotations["summary"]
+    );
+    // Clean runs bring the rate under half the threshold: resolved once.
+    let mut log = Vec::new();
+    for n in 20..40 {
+        log.extend(names(&t.observe(&retried(n, 0), &policy, &ctx())));
+    }
+    assert_eq!(log, ["-JourneyFlaky"]);
+}
+
+#[test]
+fn flaky_needs_a_rate_not_two_blips_and_can_be_off() {
+    let policy = AlertPolicy {
+        flaky: FlakyPolicy {
+            runs: 10,
+            percent: 2.0,
+            min_faults: 3,
+        },
+        ..AlertPolicy::default()
+    };
+    let mut t = AlertTracker::default();
+    // Two blips in a short window are 20 % of requests, but not yet a rate.
+    let events: Vec<_> = (0..2)
+        .flat_map(|n| t.observe(&retried(n, 1), &policy, &ctx()))
+        .collect();
+    assert!(events.is_empty(), "{:?}", names(&events));
+    let off = AlertPolicy {
+        flaky: FlakyPolicy {
+            runs: 0,
+            ..FlakyPolicy::default()
+        },
+        ..AlertPolicy::default()
+    };
+    let mut t = AlertTracker::default();
+    let events: Vec<_> = (0..30)
+        .flat_map(|n| t.observe(&retried(n, 5), &off, &ctx()))
+        .collect();
+    assert!(events.is_empty(), "{:?}", names(&events));
+}
+
+#[test]
+fn an_outage_that_paged_does_not_read_as_flaky_after_it_resolves() {
+    let mut t = AlertTracker::default();
+    let policy = AlertPolicy::default();
+    let mut log = Vec::new();
+    let failed = |n| RunFacts {
+        faults: FaultCount {
+            requests: 3,
+            faults: 1,
+        },
+        ..facts('C', n)
+    };
+    for n in 0..6 {
+        log.extend(names(&t.observe(&failed(n), &policy, &ctx())));
+    }
+    for n in 6..20 {
+        log.extend(names(&t.observe(&retried(n, 0), &policy, &ctx())));
+    }
+    assert_eq!(log, ["+JourneyFailing", "-JourneyFailing"]);
+    assert!(t.flaky.is_none());
 }

@@ -1,0 +1,173 @@
+//! `JourneyFlaky`: the warning that keeps transient faults visible once retries and
+//! same-step streaks stop them from paging (detection issue). Over the last `runs`
+//! runs journeyd counts the requests a journey sent and the transient faults among
+//! them (a retried request, a failed run); when the share passes `percent` the
+//! warning fires, naming the rate, and it resolves below half of it (hysteresis, so
+//! a rate hovering at the threshold does not flap). It never pages: severity
+//! `warning`, for a chat channel. Runs of a paged outage do not count: the page
+//! explains them. Pure, like the rest of the state machine.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Alert, AlertContext, AlertEvent, AlertTracker, RunFacts, identity};
+use crate::runner::{JourneyRun, StepVerdict};
+
+/// When transient faults are reported as a flaky journey.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FlakyPolicy {
+    /// How many of the last runs count (0: the warning is off).
+    pub runs: u32,
+    /// Share of requests, in percent, that fires the warning.
+    pub percent: f64,
+    /// At least this many faults in the window: three blips in a short window are
+    /// not a rate yet.
+    pub min_faults: u32,
+}
+
+impl Default for FlakyPolicy {
+    fn default() -> Self {
+        Self {
+            runs: 60,
+            percent: 2.0,
+            min_faults: 3,
+        }
+    }
+}
+
+/// Requests and transient faults of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultCount {
+    /// Requests sent (attempts plus retries) by the steps that ran.
+    pub requests: u32,
+    /// Retried requests, plus one for the failed step of a failed run.
+    pub faults: u32,
+}
+
+impl FaultCount {
+    /// Counts a finished run's requests and faults.
+    pub fn of(run: &JourneyRun) -> Self {
+        let mut c = Self::default();
+        for s in run
+            .steps
+            .iter()
+            .filter(|s| s.verdict != StepVerdict::Skipped)
+        {
+            let retries = u32::try_from(s.retries.len()).unwrap_or(u32::MAX);
+            c.requests = c
+                .requests
+                .saturating_add(s.attempts.max(1))
+                .saturating_add(retries);
+            c.faults = c.faults.saturating_add(retries);
+            if s.verdict == StepVerdict::Fail {
+                c.faults = c.faults.saturating_add(1);
+            }
+        }
+        c
+    }
+}
+
+impl AlertTracker {
+    /// Records one run's faults and says whether the flaky warning starts or ends.
+    pub(super) fn observe_flaky(
+        &mut self,
+        f: &RunFacts,
+        policy: &FlakyPolicy,
+        ctx: &AlertContext,
+    ) -> Vec<AlertEvent> {
+        if policy.runs == 0 {
+            self.flaky_window.clear();
+            return self
+                .flaky
+                .take()
+                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .into_iter()
+                .collect();
+        }
+        if self.firing.is_some() {
+            // An outage explains its own failed runs: they are not blips, and must
+            // not read as a flaky journey once it resolves.
+            self.flaky_window.clear();
+            return Vec::new();
+        }
+        self.flaky_window.push_back(f.faults);
+        while self.flaky_window.len() > policy.runs as usize {
+            self.flaky_window.pop_front();
+        }
+        let total = window_total(&self.flaky_window);
+        let percent = total.percent();
+        let over = total.faults >= policy.min_faults.max(1) && percent >= policy.percent;
+        match &mut self.flaky {
+            None if over => {
+                let alert = flaky_alert(f, total, self.flaky_window.len(), ctx);
+                self.flaky = Some(alert.clone());
+                vec![AlertEvent::Firing(alert)]
+            }
+            Some(_) if percent < policy.percent / 2.0 => self
+                .flaky
+                .take()
+                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .into_iter()
+                .collect(),
+            // Still flaky: refresh the rate it names, silently.
+            Some(a) => {
+                a.annotations = flaky_alert(f, total, self.flaky_window.len(), ctx).annotations;
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+fn window_total(window: &VecDeque<FaultCount>) -> FaultCount {
+    window
+        .iter()
+        .fold(FaultCount::default(), |sum, c| FaultCount {
+            requests: sum.requests.saturating_add(c.requests),
+            faults: sum.faults.saturating_add(c.faults),
+        })
+}
+
+impl FaultCount {
+    fn percent(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            100.0 * f64::from(self.faults) / f64::from(self.requests)
+        }
+    }
+}
+
+fn flaky_alert(f: &RunFacts, total: FaultCount, runs: usize, ctx: &AlertContext) -> Alert {
+    // Identity: the journey only. Spread faults have no one step or class, and an
+    // identity that changed with the last fault would resolve and re-fire.
+    let journey_only = RunFacts {
+        step: None,
+        backend: None,
+        class: None,
+        ..f.clone()
+    };
+    let mut a = std::collections::BTreeMap::new();
+    a.insert(
+        "summary".into(),
+        format!(
+            "{}: {:.1}% of requests hit a transient fault over the last {runs} runs \
+             ({} of {}): retried or failed, not paged",
+            ctx.journey,
+            total.percent(),
+            total.faults,
+            total.requests
+        ),
+    );
+    a.insert("fault_percent".into(), format!("{:.1}", total.percent()));
+    a.insert("window_runs".into(), runs.to_string());
+    if let Some(r) = &ctx.runbook {
+        a.insert("runbook_url".into(), r.clone());
+    }
+    Alert {
+        labels: identity("JourneyFlaky", "warning", &journey_only, ctx),
+        annotations: a,
+        starts_at: f.started_at,
+    }
+}
