@@ -56,10 +56,11 @@ struct RawPolicy {
     #[schemars(with = "Option<String>")]
     repeat_interval: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<RawFlaky>")]
     flaky: Option<Spanned<RawFlaky>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFlaky {
     #[serde(default)]
