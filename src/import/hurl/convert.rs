@@ -27,7 +27,7 @@ pub(super) struct StepOut {
 }
 
 impl StepOut {
-    fn note(&mut self, at: &Line, why: impl Into<String>) {
+    pub(super) fn note(&mut self, at: &Line, why: impl Into<String>) {
         self.notes
             .push((at.line, at.col, at.text.clone(), why.into()));
     }
@@ -51,7 +51,33 @@ pub(super) fn convert(n: usize, entry: &Entry, t: &mut Templates) -> StepOut {
             Err(_) => out.note(status, "a status must be a number or `*`"),
         }
     }
-    for line in &entry.response_headers {
+    // Hurl captures before it asserts; a journey checks expectations first,
+    // so an assert on a value this same request captures cannot be carried.
+    let captured_here: Vec<String> = entry
+        .captures
+        .iter()
+        .filter_map(|l| l.text.split_once(':'))
+        .map(|(name, _)| Templates::name(name.trim()))
+        .collect();
+    let uses_own_capture = |line: &Line| {
+        template_names(&line.text)
+            .into_iter()
+            .find(|n| captured_here.contains(n))
+    };
+    for line in entry.response_headers.iter().chain(&entry.asserts) {
+        if let Some(name) = uses_own_capture(line) {
+            out.note(line, format!("uses `{name}`, captured by this same request: a journey checks expectations before it captures"));
+        }
+    }
+    let response_headers = entry
+        .response_headers
+        .iter()
+        .filter(|l| uses_own_capture(l).is_none());
+    let asserts = entry
+        .asserts
+        .iter()
+        .filter(|l| uses_own_capture(l).is_none());
+    for line in response_headers {
         match super::parse::key_value(&line.text) {
             Some((k, v)) => {
                 let check = json!(t.convert(&v));
@@ -66,7 +92,7 @@ pub(super) fn convert(n: usize, entry: &Entry, t: &mut Templates) -> StepOut {
             None => out.note(line, "expected `Header: value`"),
         }
     }
-    for line in &entry.asserts {
+    for line in asserts {
         if let Err(why) = assert(line, t, &mut out) {
             out.note(line, why);
         }
@@ -77,9 +103,18 @@ pub(super) fn convert(n: usize, entry: &Entry, t: &mut Templates) -> StepOut {
             out.note(line, why);
         }
     }
-    options(entry, &mut out);
+    super::options::options(entry, &mut out);
     out.notes.sort_by_key(|n| (n.0, n.1));
     out
+}
+
+/// The journey names of the `{{name}}` templates in `text`.
+fn template_names(text: &str) -> Vec<String> {
+    text.split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}"))
+        .map(|(inner, _)| Templates::name(inner.trim()))
+        .collect()
 }
 
 fn step_name(n: usize, entry: &Entry) -> String {
@@ -332,36 +367,4 @@ fn capture(line: &Line, t: &mut Templates, out: &mut StepOut) -> Result<(), Stri
     let name = t.define(name.trim());
     out.capture.insert(name, source);
     Ok(())
-}
-
-fn options(entry: &Entry, out: &mut StepOut) {
-    let mut retry: Option<i64> = None;
-    let mut interval_ms: u64 = 1000;
-    for line in &entry.options {
-        let Some((k, v)) = super::parse::key_value(&line.text) else {
-            out.note(line, "expected `option: value`");
-            continue;
-        };
-        match k.as_str() {
-            "retry" => match v.parse::<i64>() {
-                Ok(n) if n > 0 => retry = Some(n),
-                _ => out.note(line, "only a positive `retry` count becomes `eventually` (an unbounded retry has no deadline)"),
-            },
-            "retry-interval" => match crate::units::parse_duration(&v).map(|d| d.as_millis() as u64).or_else(|_| v.parse::<u64>().map_err(|e| e.to_string())) {
-                Ok(ms) if ms > 0 => interval_ms = ms,
-                _ => out.note(line, "`retry-interval` must be milliseconds or a duration"),
-            },
-            "location" if v == "true" => {
-                out.request.insert("follow_redirects".into(), json!(true));
-            }
-            _ => out.note(line, format!("option `{k}` is not converted")),
-        }
-    }
-    if let Some(n) = retry {
-        // Hurl sends the request once, then up to `retry` more times,
-        // `retry-interval` apart: the same wait as `eventually`.
-        let within = interval_ms.saturating_mul(n as u64).min(3_600_000);
-        out.eventually =
-            Some(json!({ "within": format!("{within}ms"), "every": format!("{interval_ms}ms") }));
-    }
 }

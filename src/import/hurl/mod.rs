@@ -18,6 +18,7 @@
 
 mod convert;
 mod emit;
+mod options;
 mod parse;
 mod query;
 mod templates;

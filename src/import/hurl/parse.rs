@@ -122,23 +122,33 @@ pub(super) fn parse(source: &str) -> Vec<Entry> {
             section = Section::ResponseHeaders;
             continue;
         }
-        if section == Section::RequestHeaders && entry.body.is_none() {
-            if text.starts_with("```") {
-                let (body, next) = fenced(&lines, i);
-                entry.body = Some(Body::Raw(body));
-                i = next;
-                continue;
+        // A body ends the request (after its sections) or the response; one
+        // after `HTTP` is Hurl's implicit check of the whole response body.
+        let body = if text.starts_with("```") {
+            let (body, next) = fenced(&lines, i);
+            i = next;
+            Some(Body::Raw(body))
+        } else if text.starts_with('{') || text.starts_with('[') {
+            let (json, next) = json_block(&lines, i - 1);
+            i = next;
+            Some(Body::Json(Line {
+                text: json,
+                ..line.clone()
+            }))
+        } else {
+            text.strip_prefix('`')
+                .and_then(|t| t.strip_suffix('`'))
+                .filter(|_| !text.contains(':'))
+                .map(|inner| Body::Raw(inner.to_string()))
+        };
+        if let Some(body) = body {
+            if entry.status.is_none() && entry.body.is_none() {
+                entry.body = Some(body);
+            } else {
+                let why = "a response body check is not converted: assert parts of it with `jsonpath` or `body contains`";
+                entry.unsupported.push((line, why.to_string()));
             }
-            if text.starts_with('{') || text.starts_with('[') {
-                let (json, next) = json_block(&lines, i - 1);
-                entry.body = Some(Body::Json(Line { text: json, ..line }));
-                i = next;
-                continue;
-            }
-            if let Some(inner) = text.strip_prefix('`').and_then(|t| t.strip_suffix('`')) {
-                entry.body = Some(Body::Raw(inner.to_string()));
-                continue;
-            }
+            continue;
         }
         match section {
             Section::RequestHeaders | Section::Query | Section::Form => match key_value(text) {

@@ -32,12 +32,13 @@ pub(super) fn tokens(text: &str) -> Option<Vec<Tok>> {
         if c == '#' {
             break;
         }
-        if c == '"' || c == '/' {
+        if c == '"' || c == '/' || c == '`' {
             let (inner, next) = delimited(&chars, i, c)?;
-            out.push(if c == '"' {
-                Tok::Str(unescape(&inner))
-            } else {
-                Tok::Regex(inner.replace("\\/", "/"))
+            out.push(match c {
+                '"' => Tok::Str(unescape(&inner)),
+                // A backtick string is taken as written.
+                '`' => Tok::Str(inner),
+                _ => Tok::Regex(inner.replace("\\/", "/")),
             });
             i = next;
             continue;

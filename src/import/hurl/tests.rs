@@ -142,3 +142,49 @@ fn an_entry_without_a_request_line_is_reported() {
         imported.yaml
     );
 }
+
+#[test]
+fn a_body_after_the_request_sections_is_the_request_body_and_one_after_http_is_reported() {
+    let entries = parse(
+        "POST http://h/\n[Options]\nlocation: true\n{\"a\": 1}\nHTTP 200\n[Asserts]\nstatus == 200\n{\n  \"b\": 2\n}\n",
+    );
+    assert!(matches!(&entries[0].body, Some(Body::Json(l)) if l.text.contains("\"a\"")));
+    let why: Vec<(usize, &str)> = entries[0]
+        .unsupported
+        .iter()
+        .map(|(l, w)| (l.line, w.as_str()))
+        .collect();
+    assert_eq!(why.len(), 1, "{why:?}");
+    assert_eq!(why[0].0, 8);
+    assert!(
+        why[0]
+            .1
+            .starts_with("a response body check is not converted"),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn backtick_strings_are_values() {
+    let step = one_step("GET http://h/\nHTTP 200\n[Asserts]\njsonpath \"$.a\" == `x \"y\"`\n");
+    assert!(step.notes.is_empty(), "{:?}", step.notes);
+    assert_eq!(json!(step.json["$.a"]), json!({"eq": "x \"y\""}));
+}
+
+#[test]
+fn an_assert_on_a_value_captured_by_the_same_request_is_reported() {
+    let step = one_step(
+        "GET http://h/\nHTTP 200\n[Captures]\nid: header \"X-Id\"\n[Asserts]\nheader \"X-Copy\" == \"{{id}}\"\nstatus == 200\n",
+    );
+    assert_eq!(step.notes.len(), 1, "{:?}", step.notes);
+    assert_eq!(step.notes[0].0, 6);
+    assert!(
+        step.notes[0]
+            .3
+            .starts_with("uses `id`, captured by this same request"),
+        "{:?}",
+        step.notes
+    );
+    assert!(step.headers.is_empty());
+    assert_eq!(step.status, Some(json!(200)));
+}
