@@ -19,7 +19,8 @@
 //!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
-//! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
+//! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
+//!   `journeyd test` suite ([`report::suite`]) as JSON, JUnit XML or HTML.
 //! - [`import`]: converters of other tools' files into journey YAML
 //!   ([`import::hurl`]: Hurl files, with a parser of its own for the
 //!   line-oriented grammar subset); what is not converted is reported and kept

@@ -26,4 +26,5 @@ mod schema;
 mod secret_forms;
 mod status_page;
 mod supervise;
+mod test_cmd;
 mod util;
