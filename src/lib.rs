@@ -5,7 +5,9 @@
 //! # Layout
 //!
 //! - [`journey`]: the journey model (validated, pure types), parsing and
-//!   validation with `file:line:col` errors, templating, secrets.
+//!   validation with `file:line:col` errors, templating, secrets; the JSON
+//!   Schema of the format is generated from its raw types
+//!   ([`journey::parse::journey_schema`], committed under `schema/`).
 //! - [`config`]: the daemon configuration: raw types, validation, built [`config::Config`].
 //! - [`diagnostics`]: what the journey and configuration loaders share: strict YAML
 //!   decoding, positions, `file:line:col` errors with the source line and a caret,
@@ -20,6 +22,11 @@
 //!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
 //!   `journeyd test` suite ([`report::suite`]) as JSON, JUnit XML or HTML.
+//! - [`import`]: converters of other tools' files into journey YAML
+//!   ([`import::hurl`]: Hurl files, with a parser of its own for the
+//!   line-oriented grammar subset); what is not converted is reported and kept
+//!   as a comment. Depends on nothing but [`units`]; `journeyd check` then
+//!   validates the output like any journey.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
 //! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown.
 //! - [`status`]: what the daemon and the server share: the status board and the
@@ -44,6 +51,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diagnostics;
+pub mod import;
 pub mod journey;
 pub mod labels;
 pub mod metrics;

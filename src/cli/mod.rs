@@ -5,11 +5,13 @@ mod completions;
 mod config_manpage;
 mod demo;
 mod demo_target;
+mod import;
 mod logfmt;
 pub mod manpages;
 mod once;
 mod options;
 mod run;
+mod schema;
 mod test;
 
 use std::path::PathBuf;
@@ -87,6 +89,15 @@ pub enum Command {
     Completions {
         /// The shell: bash, zsh, fish (also elvish, powershell).
         shell: clap_complete::Shell,
+    },
+    /// Convert files of another tool into journeys (`journeyd import hurl FILE...`).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Print the JSON Schema of the journey format or of the configuration (for editors).
+    #[command(hide = true)]
+    Schema {
+        /// Which schema.
+        what: schema::SchemaKind,
     },
 }
 
@@ -184,5 +195,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Test(args) => test::run(args).await,
         Command::DemoTarget { listen } => demo_target::run(listen).await,
         Command::Completions { shell } => completions::run(shell),
+        Command::Import(cmd) => import::run(cmd),
+        Command::Schema { what } => schema::run(what),
     }
 }

@@ -13,43 +13,54 @@ use crate::alert::config::*;
 use crate::alert::receivers::{self, raw::RawReceiver};
 use crate::alert::state::{AlertPolicy, FlakyPolicy};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlerting {
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     external_url: Option<Spanned<String>>,
     #[serde(default)]
     policy: Option<RawPolicy>,
     #[serde(default)]
+    #[schemars(schema_with = "receivers_schema")]
     receivers: Vec<Spanned<RawReceiver>>,
     #[serde(default)]
+    #[schemars(with = "Vec<RawRoute>")]
     routes: Vec<Spanned<RawRoute>>,
     #[serde(default)]
+    #[schemars(with = "Vec<RawWindow>")]
     maintenance: Vec<Spanned<RawWindow>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     connectivity_check: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     #[serde(default)]
     confirm: Option<u32>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     confirm_delay: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     failure_threshold: Option<Spanned<u32>>,
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     success_threshold: Option<Spanned<u32>>,
     #[serde(default)]
+    #[schemars(with = "Option<RawWindowCount>")]
     window: Option<Spanned<RawWindowCount>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     repeat_interval: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<RawFlaky>")]
     flaky: Option<Spanned<RawFlaky>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFlaky {
     #[serde(default)]
@@ -60,14 +71,14 @@ struct RawFlaky {
     min_faults: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWindowCount {
     failures: u32,
     runs: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     #[serde(default, rename = "match")]
@@ -75,7 +86,7 @@ struct RawRoute {
     receivers: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWindow {
     name: String,
@@ -315,4 +326,27 @@ impl ConfigBuilder<'_> {
             schedule,
         })
     }
+}
+
+/// Receivers are decoded by hand (`alert::receivers::raw`), so their shape is
+/// written here: `name`, a `type` among the receiver files, and that type's
+/// own settings (text or a list of text; each receiver file checks its keys).
+fn receivers_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["name", "type"],
+            "properties": {
+                "name": { "type": "string" },
+                "type": { "enum": crate::alert::receivers::TYPES }
+            },
+            "additionalProperties": {
+                "anyOf": [
+                    { "type": ["string", "number", "boolean"] },
+                    { "type": "array", "items": { "type": "string" } }
+                ]
+            }
+        }
+    })
 }

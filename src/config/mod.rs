@@ -5,6 +5,8 @@
 mod alerting;
 mod raw;
 
+pub use raw::config_schema;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

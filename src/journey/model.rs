@@ -238,6 +238,17 @@ pub enum Expectation {
     MaxDuration(Duration),
     /// The peer certificate stays valid for at least this many days.
     CertValidDays(u32),
+    /// The JSON body is valid against a JSON Schema (`body: { schema: FILE }`).
+    BodySchema(BodySchema),
+}
+
+/// A JSON Schema compiled when the journey is loaded.
+#[derive(Debug, Clone)]
+pub struct BodySchema {
+    /// The file as written in the journey (shown in mismatches).
+    pub source: String,
+    /// The compiled schema (shared: steps are cloned per run).
+    pub validator: std::sync::Arc<jsonschema::Validator>,
 }
 
 /// One accepted status: an exact code or a class like `2xx`.
@@ -258,6 +269,9 @@ pub enum HeaderCheck {
     Matches(Regex),
     /// Header is present (`true`) or absent (`false`).
     Exists(bool),
+    /// `contains`, `one_of` or a numeric comparison, evaluated on the header
+    /// value as the same predicate on a JSON string (a number for comparisons).
+    Predicate(Predicate),
 }
 
 /// JSON types for the `type` predicate.

@@ -9,7 +9,7 @@ use super::raw::{S, Value};
 use super::values::*;
 use crate::journey::model::*;
 
-const CAPTURE_SOURCES: &[&str] = &["json", "header", "cookie", "regex", "status", "url"];
+pub(super) const CAPTURE_SOURCES: &[&str] = &["json", "header", "cookie", "regex", "status", "url"];
 
 impl Builder<'_> {
     pub(super) fn captures(

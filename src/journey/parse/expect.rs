@@ -11,14 +11,16 @@ use super::values::*;
 use crate::journey::model::*;
 use crate::units::limits;
 
-const PREDICATES: &[&str] = &[
+pub(super) const PREDICATES: &[&str] = &[
     "eq", "ne", "gt", "gte", "lt", "lte", "contains", "matches", "exists", "len", "len_gt",
     "len_lt", "one_of", "type",
 ];
 
-const HEADER_CHECKS: &[&str] = &["equals", "matches", "exists"];
-
-const BODY_CHECKS: &[&str] = &["contains", "matches"];
+/// Header checks: `equals`, `matches` and `exists` are header-specific; the
+/// others are the JSON [`PREDICATES`] of the same name, applied to the value.
+pub(super) const HEADER_CHECKS: &[&str] = &[
+    "equals", "matches", "exists", "contains", "one_of", "gt", "gte", "lt", "lte",
+];
 
 impl Builder<'_> {
     pub(super) fn expect(&mut self, path: &str, e: &S<RawExpect>) -> Vec<Expectation> {
@@ -84,7 +86,7 @@ impl Builder<'_> {
                 self.err(
                     loc(v),
                     path,
-                    "expected a value or `{ equals | matches | exists }`",
+                    "expected a value or a map of checks (equals, matches, exists, contains, one_of, gt, gte, lt, lte)",
                 );
                 return Vec::new();
             }
@@ -99,48 +101,19 @@ impl Builder<'_> {
                 ))),
                 "matches" => self.regex(&val, loc(v), path).map(HeaderCheck::Matches),
                 "exists" => self.boolean(&val, loc(v), path).map(HeaderCheck::Exists),
-                _ => None,
+                // A header is text: expected values are compared as text.
+                "contains" | "one_of" => self
+                    .predicate(&k, &as_text(&val), loc(v), &format!("{path}.{k}"))
+                    .map(HeaderCheck::Predicate),
+                _ => self
+                    .predicate(&k, &val, loc(v), &format!("{path}.{k}"))
+                    .map(HeaderCheck::Predicate),
             };
             if let Some(check) = check {
                 out.push(Expectation::Header {
                     name: name.clone(),
                     check,
                 });
-            }
-        }
-        out
-    }
-
-    pub(super) fn body_checks(&mut self, path: &str, v: &S<Value>) -> Vec<Expectation> {
-        let checks = match &v.value {
-            Value::Object(map) => self.keyed(path, loc(v), map, BODY_CHECKS),
-            Value::String(_) => vec![("contains".to_string(), v.value.clone())],
-            _ => {
-                self.err(
-                    loc(v),
-                    path,
-                    "expected text (contains) or `{ contains, matches }`",
-                );
-                return Vec::new();
-            }
-        };
-        let mut out = Vec::new();
-        for (k, val) in checks {
-            match (k.as_str(), &val) {
-                ("contains", Value::Array(items)) => {
-                    for item in items {
-                        let t = self.template(&scalar_text(item), loc(v), path);
-                        out.push(Expectation::BodyContains(t));
-                    }
-                }
-                ("contains", _) => {
-                    let t = self.template(&scalar_text(&val), loc(v), path);
-                    out.push(Expectation::BodyContains(t));
-                }
-                ("matches", _) => {
-                    out.extend(self.regex(&val, loc(v), path).map(Expectation::BodyMatches))
-                }
-                _ => {}
             }
         }
         out
@@ -265,6 +238,16 @@ impl Builder<'_> {
             );
         }
         found
+    }
+}
+
+/// Scalars (and the items of a list) as strings: `one_of: [200, 204]` on a
+/// header means the texts "200" and "204".
+fn as_text(v: &Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(as_text).collect()),
+        Value::Object(_) => v.clone(),
+        other => Value::String(scalar_text(other)),
     }
 }
 

@@ -2,14 +2,15 @@
 //!
 //! A file goes through three stages, in the style of Vector's config: serde
 //! decodes it into private `Raw*` types (`raw.rs`), a `Builder` validates them
-//! purely and builds the model (`build.rs` for the journey and its steps, one
-//! file per part of a step: `request.rs`, `expect.rs`, `capture.rs`,
-//! `eventually.rs`; `templates.rs` checks variables, `values.rs` holds shared
-//! decoding helpers), and every problem becomes a [`Diagnostic`]
+//! purely and builds the model (`build.rs` for the journey, `step.rs` for a
+//! step, one file per part of a step: `request.rs`, `expect.rs`, `body.rs`,
+//! `capture.rs`, `eventually.rs`, `retry.rs`; `templates.rs` checks variables,
+//! `values.rs` holds shared decoding helpers), and every problem becomes a [`Diagnostic`]
 //! naming `file:line:col`, the field path and what to do. All semantic
 //! problems of a file are collected; a structural error (unknown key, wrong
 //! type) stops serde at the first one, so it is reported alone for that file.
 
+mod body;
 mod build;
 mod capture;
 mod eventually;
@@ -17,6 +18,8 @@ mod expect;
 mod raw;
 mod request;
 mod retry;
+mod shapes;
+mod step;
 mod templates;
 mod values;
 
@@ -45,6 +48,14 @@ impl Default for JourneyDefaults {
             timeout: std::time::Duration::from_secs(60),
         }
     }
+}
+
+/// The JSON Schema of the journey format, for editors: generated from the
+/// raw types the parser decodes, so it cannot drift from what `check` accepts.
+pub fn journey_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(raw::RawJourney);
+    schema.insert("title".into(), "journeyd journey".into());
+    schema.to_value()
 }
 
 /// Parses and validates one journey from its source text.

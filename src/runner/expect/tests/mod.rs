@@ -5,9 +5,11 @@ use serde_json::json;
 use serde_json_path::JsonPath;
 
 use super::*;
-use crate::journey::model::Template;
+use crate::journey::model::{HeaderCheck, JsonType, Predicate, Template};
 
+mod header;
 mod json;
+mod schema;
 
 /// Owns what a [`ResponseView`] borrows.
 struct Resp {
