@@ -26,6 +26,10 @@ pub struct AlertingConfig {
     pub maintenance: Vec<MaintenanceWindow>,
     /// A URL that must answer for journeyd to trust its own network.
     pub connectivity_check: Option<String>,
+    /// Template of a link to a run's trace, `{trace_id}` replaced
+    /// (`https://grafana.example.com/explore?traceId={trace_id}`): the alerts'
+    /// `trace_url` annotation.
+    pub trace_url: Option<String>,
 }
 
 /// Sends alerts whose labels match all `matchers` to `receivers`.

@@ -28,6 +28,8 @@ pub(super) struct RawAlerting {
     maintenance: Vec<Spanned<RawWindow>>,
     #[serde(default)]
     connectivity_check: Option<Spanned<String>>,
+    #[serde(default)]
+    trace_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +139,20 @@ impl ConfigBuilder<'_> {
                 );
             }
         }
+        if let Some(t) = &raw.trace_url {
+            let sample = t
+                .value
+                .replace("{trace_id}", "0af7651916cd43dd8448eb211c80319c");
+            if !t.value.contains("{trace_id}") || url::Url::parse(&sample).is_err() {
+                self.err(
+                    loc(t),
+                    "alerting.trace_url",
+                    "must be an absolute URL containing `{trace_id}`, like `https://grafana.example.com/explore?traceId={trace_id}`",
+                );
+            }
+        }
         AlertingConfig {
+            trace_url: raw.trace_url.as_ref().map(|t| t.value.clone()),
             external_url: raw
                 .external_url
                 .as_ref()

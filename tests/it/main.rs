@@ -23,4 +23,5 @@ mod retry;
 mod secret_forms;
 mod status_page;
 mod supervise;
+mod trace;
 mod util;

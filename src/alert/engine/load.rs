@@ -117,6 +117,7 @@ impl AlertEngine {
             labels,
             runbook: j.runbook.clone(),
             base_url: Some(self.base_url.clone()),
+            trace_url: self.config.trace_url.clone(),
         }
     }
 }

@@ -58,6 +58,7 @@ fn run(journey: &str, class: Option<FailureClass>, at: DateTime<Utc>) -> Journey
         captures: BTreeMap::new(),
         steps: vec![step],
         cleanup: Vec::new(),
+        trace_id: None,
     }
 }
 

@@ -18,6 +18,7 @@ mod raw;
 mod request;
 mod retry;
 mod templates;
+mod trace;
 mod values;
 
 use std::collections::BTreeMap;

@@ -35,6 +35,9 @@ pub(super) struct RawJourney {
     pub tls: Option<RawTls>,
     #[serde(default)]
     pub max_body: Option<S<Value>>,
+    /// `trace: false` or `trace: { hosts: [...] }`, decoded in `trace.rs`.
+    #[serde(default)]
+    pub trace: Option<S<Value>>,
     pub steps: S<Vec<S<RawStep>>>,
     #[serde(default)]
     pub cleanup: Vec<S<RawStep>>,
