@@ -79,11 +79,14 @@ impl Config {
         SecretSource::from_env(self.secrets_dir.clone())
     }
 
-    /// The admin token, when configured (and found).
+    /// The admin token, when configured (and found). An unreadable token file
+    /// leaves the admin endpoints disabled (closed, never open) and says why.
     pub fn admin_token(&self) -> Option<String> {
-        self.admin_token_secret
-            .as_ref()
-            .and_then(|n| self.secret_source().get(n))
+        let name = self.admin_token_secret.as_ref()?;
+        self.secret_source().get(name).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Admin endpoints are disabled: the token cannot be read.");
+            None
+        })
     }
 }
 
@@ -126,17 +129,20 @@ pub fn load_all(path: &Path, engine: &Engine) -> Result<(Config, Vec<Journey>), 
     let secrets = config.secret_source();
     for r in &config.secret_refs {
         let name = &r.name;
-        if secrets.get(name).is_none() {
-            diags.push(Diagnostic {
-                file: path.to_path_buf(),
-                loc: r.loc,
-                path: r.path.clone(),
-                message: format!(
-                    "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
-                    name.to_ascii_uppercase()
-                ),
-            });
-        }
+        let message = match secrets.get(name) {
+            Ok(Some(_)) => continue,
+            Ok(None) => format!(
+                "secret `{name}` not found: set JOURNEYD_SECRET_{} or add a file `{name}` to the secrets directory",
+                name.to_ascii_uppercase()
+            ),
+            Err(e) => e.to_string(),
+        };
+        diags.push(Diagnostic {
+            file: path.to_path_buf(),
+            loc: r.loc,
+            path: r.path.clone(),
+            message,
+        });
     }
     if diags.is_empty() {
         Ok((config, loaded.journeys))

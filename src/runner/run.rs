@@ -15,7 +15,7 @@ use super::http::{ClientOptions, HttpClient, TraceContext};
 use super::result::*;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
-use crate::journey::secrets::SecretSource;
+use crate::journey::secrets::{self, SecretError, SecretSource};
 use crate::journey::template::{Engine, GENERATORS, Scope};
 use crate::runner::redact::Redactor;
 
@@ -78,20 +78,24 @@ pub async fn run_journey(
         .iter()
         .filter_map(|k| opts.env.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
+    let loaded = opts.secrets.load(&journey.secrets);
     let mut scope = Scope {
         env,
-        secrets: opts.secrets.load(&journey.secrets),
+        secrets: loaded.values,
         ..Scope::default()
     };
     for v in scope.secrets.values() {
         redactor.add(v);
     }
+    let unreadable = secrets_failure(&loaded.errors);
     // Cleanup gets its own share of the hard timeout, so a hanging step cannot starve it.
     let reserve = cleanup_reserve(journey);
     let hard_deadline = later(start, journey.timeout);
     let steps_deadline = hard_deadline.checked_sub(reserve).unwrap_or(start);
 
-    let setup = render_vars(journey, engine, opts, &mut scope).and_then(|()| {
+    let setup = unreadable.map_or(Ok(()), Err);
+    let setup = setup.and_then(|()| render_vars(journey, engine, opts, &mut scope));
+    let setup = setup.and_then(|()| {
         HttpClient::new(&ClientOptions {
             tls: journey.tls.clone(),
             dns_servers: opts.dns_servers.clone(),
@@ -202,6 +206,15 @@ fn set_sources(journey: &Journey, steps: &[Step], outcomes: &mut [StepOutcome]) 
             step.loc.col
         ));
     }
+}
+
+/// The failure of a run whose secret files could not be read, if any.
+fn secrets_failure(errors: &[SecretError]) -> Option<Failure> {
+    (!errors.is_empty()).then(|| Failure {
+        class: FailureClass::Template,
+        message: secrets::describe(errors),
+        mismatches: Vec::new(),
+    })
 }
 
 /// The run could not start: the first step carries the failure, the rest are skipped.

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,12 +24,19 @@ pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// `POST /api/journeys/{name}/run`: 202 when the run started.
 pub async fn run_now(
     State(state): State<ServerState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(denied) = auth::authorize(state.admin_token.as_deref(), &headers) {
         return denied.into_response();
     }
+    // Checked after the token: an unauthenticated caller learns nothing from the name.
+    let Ok(Path(name)) = name else {
+        return api::error(
+            StatusCode::BAD_REQUEST,
+            "malformed journey name in the path",
+        );
+    };
     if state.board.get(&name).is_none() {
         return api::unknown_journey(&name);
     }

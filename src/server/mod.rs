@@ -10,12 +10,14 @@
 //! - [`api`]: read-only JSON API.
 //! - [`admin`]: `POST` endpoints (run now, reload), guarded by [`auth`].
 //! - [`pages`]: the HTML status page and run page.
+//! - [`json_errors`]: every error under `/api/` is `{"error": "..."}` JSON.
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod headers;
 pub mod health;
+pub mod json_errors;
 pub mod limits;
 pub mod listener;
 pub mod pages;
@@ -91,6 +93,7 @@ pub fn router(state: ServerState) -> Router {
             axum::routing::delete(silences::expire),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors::layer))
         .layer(axum::middleware::map_response(headers::add))
         .with_state(state)
 }
@@ -98,7 +101,7 @@ pub fn router(state: ServerState) -> Router {
 /// Unknown routes: JSON for API clients, a page for people.
 async fn not_found(uri: Uri) -> Response {
     let path = uri.path();
-    if path == "/api" || path.starts_with("/api/") {
+    if json_errors::is_api(path) {
         api::error(StatusCode::NOT_FOUND, format!("no route for {path}"))
     } else {
         pages::not_found("Page not found", "There is no page at this address.").into_response()

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -62,7 +63,7 @@ pub async fn create(
     };
     let Json(s) = match body {
         Ok(b) => b,
-        Err(e) => return api::error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => return api::error(e.status(), e.body_text()),
     };
     if s.matchers.is_empty() {
         return api::error(
@@ -114,15 +115,23 @@ pub async fn create(
     }
 }
 
-/// `DELETE /api/silences/{id}`: expires it now.
+/// `DELETE /api/silences/{id}`: expires it now. The id is parsed after the
+/// token is checked, so an unauthenticated caller learns nothing from it.
 pub async fn expire(
     State(state): State<ServerState>,
-    Path(id): Path<i64>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(denied) = auth::authorize(state.admin_token.as_deref(), &headers) {
         return denied.into_response();
     }
+    let parsed = id.ok().and_then(|Path(id)| id.parse::<i64>().ok());
+    let Some(id) = parsed else {
+        return api::error(
+            StatusCode::BAD_REQUEST,
+            "malformed silence id: expected a whole number",
+        );
+    };
     let Some(db) = state.alert_db.as_ref() else {
         return unavailable();
     };

@@ -23,5 +23,6 @@ mod retry;
 mod secret_forms;
 mod status_page;
 mod supervise;
+mod test_cmd;
 mod trace;
 mod util;

@@ -175,6 +175,40 @@ async fn a_missing_secret_is_a_template_failure_naming_it() {
     assert!(all.contains("template"), "{all}");
 }
 
+/// A secret file that exists but cannot be read is reported as such, with its
+/// path and the reason, never as "not set"; no request is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_secret_file_is_named_with_its_reason_not_unset() {
+    let demo = Demo::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo_password");
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make); 2] = [
+        ("Is a directory", |p| std::fs::create_dir(p).unwrap()),
+        ("the file is not UTF-8 text", |p| {
+            std::fs::write(p, b"pw\xff\xfe\n").unwrap()
+        }),
+    ];
+    for (reason, make) in cases {
+        make(&path);
+        let mut c = once(&demo, &["contract", "--secrets-dir"]);
+        c.arg(dir.path());
+        let out = output(c).await;
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        let want = format!(
+            "secret `demo_password`: could not read {}: ",
+            path.display()
+        );
+        assert!(all.contains(&want), "{reason}: {all}");
+        assert!(all.contains(reason), "{reason}: {all}");
+        assert!(!all.contains("is not set"), "{reason}: {all}");
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        }
+    }
+}
+
 /// Secret values, secret captures and auth headers never reach any output:
 /// text, JSON, JUnit or trace-level logs, on passing and failing runs.
 #[tokio::test(flavor = "multi_thread")]

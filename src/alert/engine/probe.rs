@@ -70,9 +70,12 @@ pub(super) const OUT_OF_DESCRIPTORS: &str =
 
 /// True when a failure message says the process (or the system) ran out of
 /// file descriptors: `Too many open files` is EMFILE (os error 24), `Too many
-/// open files in system` ENFILE (23). Such a run failed inside journeyd.
+/// open files in system` ENFILE (23). Such a run failed inside journeyd. The
+/// runner marks other exhaustion it detects itself (ENOMEM reading a secret)
+/// with the prefix `journeyd is out of resources`.
 pub(super) fn out_of_descriptors(message: &str) -> bool {
     message.contains("Too many open files")
+        || message.starts_with(crate::journey::secrets::OUT_OF_RESOURCES)
         || message.contains("os error 24")
         || message.contains("os error 23")
 }

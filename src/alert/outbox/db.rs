@@ -271,15 +271,18 @@ pub(super) fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
     rows.collect()
 }
 
-/// Stores a silence; returns its id.
+/// Stores a silence; returns its id. First deletes the silences that ended
+/// before `prune_before` (see [`SILENCE_RETENTION`](super::SILENCE_RETENTION)).
 pub(super) fn add_silence(
     conn: &Connection,
     matchers_json: &str,
-    starts_at: i64,
-    ends_at: i64,
+    (starts_at, ends_at): (i64, i64),
+    prune_before: i64,
     created_by: &str,
     comment: &str,
 ) -> rusqlite::Result<i64> {
+    conn.prepare_cached("DELETE FROM silences WHERE ends_at < ?1")?
+        .execute([prune_before])?;
     conn.prepare_cached(
         "INSERT INTO silences (matchers_json, starts_at, ends_at, created_by, comment)
          VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -75,7 +75,7 @@ use crate::metrics::Metrics;
 use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
-pub use silences::Silence;
+pub use silences::{SILENCE_RETENTION, Silence};
 use slot::Slot;
 
 /// The schema version this build writes (`PRAGMA user_version` of `alerts.db`).

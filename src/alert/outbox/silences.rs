@@ -38,8 +38,15 @@ impl Silence {
     }
 }
 
+/// How long an ended silence is kept (for a look at who silenced what during an
+/// incident) before it is deleted. Pruning happens when a silence is added,
+/// which is the only way the table grows, so it stays bounded by the silences
+/// created within the retention plus those still in force.
+pub const SILENCE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 impl AlertDb {
-    /// Stores a silence; returns its id.
+    /// Stores a silence; returns its id. `starts_at` is the caller's now: every
+    /// silence that ended more than [`SILENCE_RETENTION`] before it is deleted.
     pub async fn add_silence(
         &self,
         matchers: &BTreeMap<String, String>,
@@ -54,8 +61,9 @@ impl AlertDb {
         })?;
         let (by, comment) = (created_by.to_string(), comment.to_string());
         let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
+        let prune_before = starts.saturating_sub(SILENCE_RETENTION.num_milliseconds());
         self.run("adding a silence", move |c| {
-            db::add_silence(c, &json, starts, ends, &by, &comment)
+            db::add_silence(c, &json, (starts, ends), prune_before, &by, &comment)
         })
         .await
     }

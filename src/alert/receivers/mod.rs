@@ -248,13 +248,15 @@ pub fn build_all(
 }
 
 fn read_secret(secrets: &SecretSource, receiver: &str, secret: &str) -> Result<String, String> {
-    secrets.get(secret).ok_or_else(|| {
-        format!(
+    match secrets.get(secret) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(format!(
             "receiver '{receiver}': secret '{secret}' is not set (set JOURNEYD_SECRET_{} \
              or put a file named '{secret}' in the secrets directory)",
             secret.to_ascii_uppercase()
-        )
-    })
+        )),
+        Err(e) => Err(format!("receiver '{receiver}': {e}")),
+    }
 }
 
 /// The alert, and when it ended (`None` while firing).

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod health;
+mod json_errors;
 mod pages;
 
 use std::collections::BTreeMap;
@@ -78,7 +79,15 @@ pub struct Harness {
 impl Harness {
     /// Starts a server with the two fixture journeys on the board and no runs.
     pub async fn start(admin_token: Option<&str>) -> Harness {
+        Self::start_with(admin_token, false).await
+    }
+
+    /// [`start`](Self::start), with an alert database (silences) when `alerts`.
+    pub async fn start_with(admin_token: Option<&str>, alerts: bool) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
+        let alert_db = alerts.then(|| {
+            crate::alert::outbox::AlertDb::open(dir.path().join("alerts.db")).expect("alerts.db")
+        });
         let store = Store::open(StoreOptions::new(dir.path().join("runs.db"))).expect("store");
         let metrics = Metrics::new(&BTreeMap::new()).expect("metrics");
         let journeys = vec![journey(CHECKOUT), journey(BROWSE)];
@@ -93,7 +102,7 @@ impl Harness {
             control: tx,
             admin_token: admin_token.map(str::to_string),
             health: Arc::new(Health::default()),
-            alert_db: None,
+            alert_db,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

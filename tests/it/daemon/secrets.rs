@@ -1,6 +1,10 @@
-//! Secrets never reach logs, the API, metrics, pages or the stored history.
+//! Secrets never reach logs, the API, metrics, pages, the stored history,
+//! `alerts.db` or what a receiver gets.
+
+use base64::Engine as _;
 
 use super::*;
+use crate::util::alerting::{Capture, alerting_config};
 
 /// Everything a secret could leak into, as text.
 async fn everything_exposed(d: &TestDaemon, names: &[&str]) -> Vec<(String, String)> {
@@ -27,25 +31,51 @@ async fn everything_exposed(d: &TestDaemon, names: &[&str]) -> Vec<(String, Stri
     out
 }
 
-/// The SQLite file and its WAL, byte for byte.
+/// The SQLite files (history and alert state/outbox) and their WALs, byte for byte.
 fn store_bytes(state: &Path) -> Vec<(String, Vec<u8>)> {
-    ["journeyd.db", "journeyd.db-wal"]
-        .iter()
-        .filter_map(|f| {
-            std::fs::read(state.join(f))
-                .ok()
-                .map(|b| (f.to_string(), b))
-        })
-        .collect()
+    [
+        "journeyd.db",
+        "journeyd.db-wal",
+        "alerts.db",
+        "alerts.db-wal",
+    ]
+    .iter()
+    .filter_map(|f| {
+        std::fs::read(state.join(f))
+            .ok()
+            .map(|b| (f.to_string(), b))
+    })
+    .collect()
 }
 
 fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// The forms a secret could leak in: raw, JSON-escaped once and twice,
+/// URL-encoded (form and path style), base64.
+fn forms(secret: &str) -> Vec<String> {
+    let once = serde_json::to_string(secret).unwrap();
+    let twice = serde_json::to_string(&once).unwrap();
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut all = vec![
+        secret.to_string(),
+        once.trim_matches('"').to_string(),
+        twice.trim_matches('"').to_string(),
+        form.clone(),
+        form.replace('+', "%20"),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+    ];
+    all.sort();
+    all.dedup();
+    all
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_logs_api_metrics_or_history() {
-    let password = format!("Pw-{}", uuid::Uuid::new_v4().simple());
+    // Quotes, a backslash, `/`, `+`, a space and `&`: every escaped form differs.
+    let password = format!("Pw\"q\\/+ &={}", uuid::Uuid::new_v4().simple());
     let admin_token = format!("Adm-{}", uuid::Uuid::new_v4().simple());
     let demo = Demo::start_with(DemoConfig {
         password: password.clone(),
@@ -54,9 +84,15 @@ async fn secrets_never_reach_logs_api_metrics_or_history() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     write_journeys(dir.path(), &ALL, "2s");
+    // A real receiver: the failing journeys below page it, with their evidence.
+    let mut capture = Capture::start(0).await;
+    let hook = format!(
+        "{{name: hook, type: webhook, url: \"{}\"}}",
+        capture.url("/hook")
+    );
     let d = TestDaemon::start(
         dir.path(),
-        CONFIG,
+        &alerting_config(&[], &[hook]),
         &daemon_env(&demo, &password, &admin_token),
     )
     .await;
@@ -95,26 +131,61 @@ async fn secrets_never_reach_logs_api_metrics_or_history() {
     failing_at("log in").await;
     wait_states(&d, &["app-request"], "failing").await;
 
-    let exposed = everything_exposed(&d, &ALL).await;
+    // The receiver got the contract journey's page (a failing run's evidence),
+    // not only a JourneyFlaky warning.
+    let paged = async {
+        loop {
+            let r = capture.next(SOON).await?;
+            let failing = r.json()["alerts"][0]["labels"]["alertname"] == "JourneyFailing";
+            if failing && r.webhook_status() == ("firing".to_string(), "contract".to_string()) {
+                return Ok::<_, String>(r);
+            }
+        }
+    };
+    let page = paged
+        .await
+        .unwrap_or_else(|e| panic!("contract was never paged: {e}\n{}", d.logs()));
+    assert!(
+        String::from_utf8_lossy(&page.body).contains("log in")
+            || String::from_utf8_lossy(&page.body).contains("get a quote"),
+        "the page names no failing step: {}",
+        String::from_utf8_lossy(&page.body)
+    );
+
+    let mut exposed = everything_exposed(&d, &ALL).await;
+    for r in capture.attempts() {
+        let headers: Vec<String> = r
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        let body = String::from_utf8_lossy(&r.body);
+        let text = format!("{}\n{}\n{body}", r.path, headers.join("\n"));
+        exposed.push((format!("receiver {}", r.path), text));
+    }
     let state = dir.path().join("state");
     let raw = store_bytes(&state);
-    assert!(
-        raw.iter().any(|(f, _)| f == "journeyd.db"),
-        "no store file in {}",
-        state.display()
-    );
+    for file in ["journeyd.db", "alerts.db"] {
+        assert!(
+            raw.iter().any(|(f, _)| f == file),
+            "no {file} in {}",
+            state.display()
+        );
+    }
+    let secret_forms: Vec<String> = forms(&password)
+        .into_iter()
+        .chain(forms(&admin_token))
+        .collect();
 
     let token_like = regex::Regex::new(r"t-[0-9a-f]{16}").unwrap();
     let bytes_token_like = regex::bytes::Regex::new(r"t-[0-9a-f]{16}").unwrap();
     for (what, text) in &exposed {
-        assert!(
-            !text.contains(&password),
-            "{what}: password leaked:\n{text}"
-        );
-        assert!(
-            !text.contains(&admin_token),
-            "{what}: admin token leaked:\n{text}"
-        );
+        for form in &secret_forms {
+            assert!(
+                !text.contains(form),
+                "{what}: secret form {form:?} leaked:\n{text}"
+            );
+        }
         assert!(
             !token_like.is_match(text),
             "{what}: bearer token leaked: {:?}",
@@ -122,14 +193,12 @@ async fn secrets_never_reach_logs_api_metrics_or_history() {
         );
     }
     for (file, bytes) in &raw {
-        assert!(
-            !contains_bytes(bytes, password.as_bytes()),
-            "{file}: password stored"
-        );
-        assert!(
-            !contains_bytes(bytes, admin_token.as_bytes()),
-            "{file}: admin token stored"
-        );
+        for form in &secret_forms {
+            assert!(
+                !contains_bytes(bytes, form.as_bytes()),
+                "{file}: secret form {form:?} stored"
+            );
+        }
         assert!(
             !bytes_token_like.is_match(bytes),
             "{file}: bearer token stored"

@@ -316,3 +316,52 @@ async fn each_database_refuses_the_other() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added() {
+    let dir = TempDir::new().unwrap();
+    let db = open(&dir);
+    let m = BTreeMap::from([("journey".to_string(), "purchase".to_string())]);
+    let retention = SILENCE_RETENTION.num_minutes();
+    let old = db
+        .add_silence(&m, at(0), at(60), "a", "ended")
+        .await
+        .unwrap();
+    let edge = db
+        .add_silence(&m, at(0), at(50_000), "b", "expired by hand")
+        .await
+        .unwrap();
+    assert!(db.expire_silence(edge, at(61)).await.unwrap());
+    let recent = db
+        .add_silence(&m, at(0), at(2_000), "c", "ended recently")
+        .await
+        .unwrap();
+    let ids = || {
+        let c = rusqlite::Connection::open(dir.path().join("alerts.db")).unwrap();
+        let mut stmt = c.prepare("SELECT id FROM silences ORDER BY id").unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
+        rows.collect::<Result<Vec<i64>, _>>().unwrap()
+    };
+    assert_eq!(
+        ids(),
+        [old, edge, recent],
+        "nothing is pruned before a new silence"
+    );
+
+    // `old` ended one minute more than the retention before `now`; `edge` exactly
+    // the retention before it: the first goes, the second stays.
+    let now = at(61 + retention);
+    let new = db
+        .add_silence(&m, now, at(61 + 2 * retention), "d", "new")
+        .await
+        .unwrap();
+    assert_eq!(ids(), [edge, recent, new]);
+    let active: Vec<i64> = db
+        .active_silences(now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(active, [new], "pruning never touches a silence in force");
+}
