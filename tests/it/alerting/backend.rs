@@ -59,10 +59,7 @@ async fn broken_auth_pages_once_naming_both_journeys_then_resolves() {
         alert["annotations"]["journeys"], "app-request, contract",
         "{alert:#}"
     );
-    assert_eq!(
-        alert["annotations"]["channels"], "app, web",
-        "{alert:#}"
-    );
+    assert_eq!(alert["annotations"]["channels"], "app, web", "{alert:#}");
     // Both journeys fire (the state says so) while nothing else is sent.
     wait_alert_state(&d, "app-request", 2.0).await;
     wait_alert_state(&d, "contract", 2.0).await;
