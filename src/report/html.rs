@@ -7,7 +7,7 @@
 //! anything. Every value from a run is escaped, since response bodies are
 //! whatever the target sent.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use super::human_duration;
 use super::suite::{Outcome, SuiteEntry, SuiteReport};
@@ -185,20 +185,30 @@ fn evidence(out: &mut String, e: &Evidence) {
     }
 }
 
-/// Escapes text for HTML element content and double- or single-quoted attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Writes its text HTML-escaped (safe in element content and in quoted attributes).
+pub struct Esc<'a>(pub &'a str);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..i])?;
+            f.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
         }
+        f.write_str(rest)
     }
-    out
+}
+
+/// [`Esc`] as a `String`.
+pub fn esc(s: &str) -> String {
+    Esc(s).to_string()
 }
 
 #[cfg(test)]
