@@ -16,9 +16,12 @@ use crate::status::board::{JourneyState, JourneyStatus};
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;
 
-/// `GET /`.
-pub async fn page(State(state): State<ServerState>) -> Html<String> {
-    Html(render(state.board.snapshot(), Utc::now()))
+/// `GET /`; `?team=checkout` (any label, or `backend`) shows only those journeys.
+pub async fn page(
+    State(state): State<ServerState>,
+    axum::extract::Query(filter): axum::extract::Query<crate::server::filter::LabelFilter>,
+) -> Html<String> {
+    Html(render(filter.apply(state.board.snapshot()), Utc::now()))
 }
 
 /// The whole page. Journeys are shown failing first, then degraded, unknown,
