@@ -99,6 +99,7 @@ fn run(name: &str, fail: bool) -> JourneyRun {
         captures: BTreeMap::new(),
         steps,
         cleanup: Vec::new(),
+        trace_id: None,
     }
 }
 

@@ -26,6 +26,35 @@ pub struct AlertingConfig {
     pub maintenance: Vec<MaintenanceWindow>,
     /// A URL that must answer for journeyd to trust its own network.
     pub connectivity_check: Option<String>,
+    /// Template of a link to a run's trace, `{trace_id}` replaced
+    /// (`https://grafana.example.com/explore?traceId={trace_id}`): the alerts'
+    /// `trace_url` annotation.
+    pub trace_url: Option<String>,
+    /// One `BackendFailing` page for journeys failing at the same back-end.
+    pub backends: BackendGrouping,
+}
+
+/// `group_by_backend`, `backend_min_journeys`, `backend_group_wait`: when journeys
+/// failing at one back-end page once, as `BackendFailing`, instead of each on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendGrouping {
+    /// On unless `group_by_backend: false`.
+    pub enabled: bool,
+    /// Journeys failing at one back-end before they are grouped (at least 2).
+    pub min_journeys: usize,
+    /// How long a new page of a journey failing at a back-end that other journeys
+    /// use waits for them to fail too (Alertmanager's `group_wait`).
+    pub group_wait: Duration,
+}
+
+impl Default for BackendGrouping {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_journeys: 2,
+            group_wait: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Sends alerts whose labels match all `matchers` to `receivers`.

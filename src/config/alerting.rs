@@ -33,6 +33,17 @@ pub(super) struct RawAlerting {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     connectivity_check: Option<Spanned<String>>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    trace_url: Option<Spanned<String>>,
+    #[serde(default)]
+    group_by_backend: Option<bool>,
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    backend_min_journeys: Option<Spanned<u32>>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    backend_group_wait: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -148,7 +159,21 @@ impl ConfigBuilder<'_> {
                 );
             }
         }
+        if let Some(t) = &raw.trace_url {
+            let sample = t
+                .value
+                .replace("{trace_id}", "0af7651916cd43dd8448eb211c80319c");
+            if !t.value.contains("{trace_id}") || url::Url::parse(&sample).is_err() {
+                self.err(
+                    loc(t),
+                    "alerting.trace_url",
+                    "must be an absolute URL containing `{trace_id}`, like `https://grafana.example.com/explore?traceId={trace_id}`",
+                );
+            }
+        }
         AlertingConfig {
+            backends: self.backend_grouping(raw),
+            trace_url: raw.trace_url.as_ref().map(|t| t.value.clone()),
             external_url: raw
                 .external_url
                 .as_ref()
@@ -159,6 +184,28 @@ impl ConfigBuilder<'_> {
             maintenance,
             connectivity_check: raw.connectivity_check.as_ref().map(|u| u.value.clone()),
         }
+    }
+
+    fn backend_grouping(&mut self, raw: &RawAlerting) -> BackendGrouping {
+        let mut g = BackendGrouping::default();
+        g.enabled = raw.group_by_backend.unwrap_or(g.enabled);
+        if let Some(m) = &raw.backend_min_journeys {
+            if m.value < 2 {
+                self.err(
+                    loc(m),
+                    "alerting.backend_min_journeys",
+                    "must be at least 2 (one failing journey pages on its own)",
+                );
+            }
+            g.min_journeys = usize::try_from(m.value.max(2)).unwrap_or(usize::MAX);
+        }
+        g.group_wait = self.duration(
+            &raw.backend_group_wait,
+            "alerting.backend_group_wait",
+            crate::units::limits::BACKEND_GROUP_WAIT,
+            g.group_wait,
+        );
+        g
     }
 
     fn policy(&mut self, raw: Option<&RawPolicy>) -> AlertPolicy {

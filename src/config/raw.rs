@@ -83,6 +83,7 @@ pub(super) struct RawHistory {
     #[schemars(with = "Option<u32>")]
     pub max_runs_per_journey: Option<Spanned<u32>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub cleanup_max_age: Option<Spanned<String>>,
 }
 

@@ -28,6 +28,12 @@ pub fn routes() -> Router<Arc<App>> {
             "/admin/faults/{process}",
             get(show_fault).put(inject).post(inject).delete(restore),
         )
+        .route("/admin/traces", get(list_traces))
+}
+
+/// The `traceparent` headers received lately (see `traces`).
+async fn list_traces(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "requests": app.traces.snapshot() }))
 }
 
 fn fault_json(fault: &Fault) -> Value {

@@ -83,6 +83,8 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let router = self.router.clone();
         let app = self.app.clone();
+        // Before the faults: a request a broken process refuses was still received.
+        app.traces.record(&req);
         Box::pin(async move {
             if let Some(process) = process_of(req.uri().path())
                 && let Some(response) = apply_fault(&app, process).await?

@@ -12,7 +12,8 @@
 //! - `router`: mounts every handler's routes; `api`: JSON errors and
 //!   extractors shared by the handlers; `shop`, `auth`, `contracts`,
 //!   `requests`: the handlers; `admin`: the fault admin API; `idempotency`:
-//!   replays the answer to a repeated POST `Idempotency-Key`.
+//!   replays the answer to a repeated POST `Idempotency-Key`; `traces`: the
+//!   log of received `traceparent` headers (`GET /admin/traces`).
 //! - `workers`: the background processes; `faults`: the fault model;
 //!   `state`: the capped in-memory store.
 
@@ -34,6 +35,7 @@ mod router;
 mod server;
 mod shop;
 mod state;
+mod traces;
 mod workers;
 
 #[cfg(test)]

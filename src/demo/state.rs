@@ -21,6 +21,8 @@ pub struct App {
     pub faults: FaultBoard,
     /// Cancelled when the demo shuts down; held requests give up on it.
     pub shutdown: CancellationToken,
+    /// The `traceparent` of the last requests received.
+    pub traces: super::traces::TraceLog,
     store: Mutex<Store>,
 }
 
@@ -32,6 +34,7 @@ impl App {
             config,
             faults: FaultBoard::default(),
             shutdown,
+            traces: Default::default(),
             store: Mutex::new(store),
         })
     }

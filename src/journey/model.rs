@@ -70,10 +70,25 @@ pub struct Journey {
     pub max_body_bytes: u64,
     /// TLS options for every request of the journey.
     pub tls: TlsOptions,
+    /// Which requests carry W3C trace headers (`trace:`).
+    pub trace: TraceScope,
     /// The steps, in order.
     pub steps: Vec<Step>,
     /// Steps that always run after `steps`, pass or fail.
     pub cleanup: Vec<Step>,
+}
+
+/// Which requests of a journey carry `traceparent` and `tracestate` (`trace:` key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TraceScope {
+    /// `trace: false`: no request does.
+    Off,
+    /// Default: requests to the host of the journey's first step (as rendered).
+    #[default]
+    OwnHost,
+    /// `trace: { hosts: [...] }`: requests to these hosts (`*.example.com` matches
+    /// subdomains), instead of the default.
+    Hosts(Vec<String>),
 }
 
 /// TLS settings of a journey.

@@ -175,6 +175,7 @@ mod tests {
             captures: Default::default(),
             steps: Vec::new(),
             cleanup: Vec::new(),
+            trace_id: None,
         }
     }
 

@@ -60,7 +60,7 @@ pub fn summary(run: &JourneyRun) -> String {
             }
         );
         cleanup_note(run, &mut out);
-        let _ = writeln!(out, "run {}", run.run_id);
+        let _ = writeln!(out, "run {}{}", run.run_id, trace_note(run));
         return out;
     };
     let Some(f) = &step.failure else {
@@ -105,13 +105,22 @@ pub fn summary(run: &JourneyRun) -> String {
     cleanup_note(run, &mut out);
     let _ = writeln!(
         out,
-        "\n  run {}  {}  duration {}",
+        "\n  run {}  {}  duration {}{}",
         run.run_id,
         run.started_at.to_rfc3339(),
-        human_duration(run.duration_seconds)
+        human_duration(run.duration_seconds),
+        trace_note(run)
     );
     debug_assert_eq!(run.verdict, Verdict::Fail);
     out
+}
+
+/// `  trace <id>`, to look the run up in the back-end's tracing system.
+fn trace_note(run: &JourneyRun) -> String {
+    run.trace_id
+        .as_ref()
+        .map(|t| format!("  trace {t}"))
+        .unwrap_or_default()
 }
 
 /// The request and response excerpt of the failing exchange.

@@ -170,6 +170,8 @@ pub async fn run_owed_cleanup(
         client: &client,
         max_body: journey.max_body_bytes,
         deadline: later(Instant::now(), budget),
+        // A retry outside its run has no trace to join.
+        trace: None,
     };
     // Fresh secret captures (a new session token); `run_step` registers them
     // with the redactor, which redacts every outcome below.

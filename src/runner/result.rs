@@ -234,6 +234,13 @@ pub struct StepOutcome {
     /// Redacted excerpt of the last exchange (always kept on failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// W3C trace id the step's requests carried in `traceparent` (absent when its
+    /// host is not traced, or tracing is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// Span id of the step's last request, the parent of the back-end's spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
 }
 
 impl StepOutcome {
@@ -256,6 +263,8 @@ impl StepOutcome {
             captured: Vec::new(),
             failure: None,
             evidence: None,
+            trace_id: None,
+            span_id: None,
         }
     }
 }
@@ -284,6 +293,9 @@ pub struct JourneyRun {
     pub steps: Vec<StepOutcome>,
     /// Cleanup steps in order.
     pub cleanup: Vec<StepOutcome>,
+    /// The run's W3C trace id (one trace per run), when tracing is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl JourneyRun {

@@ -12,7 +12,7 @@ use crate::units::later;
 
 use super::cleanup::{owed, run_cleanup, still_owed};
 use super::handoff::HandOff;
-use super::http::{ClientOptions, HttpClient};
+use super::http::{ClientOptions, HttpClient, TraceContext};
 use super::options::{RunEvent, RunOptions, base_scope};
 use super::result::*;
 use super::step::{StepCtx, run_step};
@@ -51,6 +51,10 @@ pub async fn run_journey(
             mismatches: Vec::new(),
         })
     });
+    let trace = setup
+        .is_ok()
+        .then(|| trace_context(journey, engine, &scope))
+        .flatten();
     let (mut steps, mut cleanup) = match setup {
         Ok(client) => {
             let ctx = StepCtx {
@@ -58,6 +62,7 @@ pub async fn run_journey(
                 client: &client,
                 max_body: journey.max_body_bytes,
                 deadline: steps_deadline,
+                trace: trace.as_ref(),
             };
             let mut owing = Owing::new(journey, run_id, opts);
             let steps = run_steps(
@@ -97,7 +102,18 @@ pub async fn run_journey(
         captures: captured_values(journey, &scope, &redactor),
         steps,
         cleanup,
+        trace_id: trace.map(|t| t.trace_id),
     }
+}
+
+/// The run's trace: the default own host is the first step's, rendered with the
+/// run's vars (it cannot use captures, nothing was captured yet).
+fn trace_context(journey: &Journey, engine: &Engine, scope: &Scope) -> Option<TraceContext> {
+    let first = journey
+        .steps
+        .first()
+        .and_then(|s| engine.render(&s.request.url, scope).ok());
+    TraceContext::new(&journey.trace, first.as_deref())
 }
 
 fn cleanup_reserve(journey: &Journey) -> Duration {

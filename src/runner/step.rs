@@ -11,7 +11,7 @@ use crate::units::later;
 
 use super::capture::eval_capture;
 use super::expect::{ResponseView, eval_expectations};
-use super::http::{HttpClient, HttpResponse};
+use super::http::{HttpClient, HttpResponse, TraceContext};
 use super::prepare::{evidence, render_request};
 use super::result::*;
 use super::retry;
@@ -26,6 +26,8 @@ pub(super) struct StepCtx<'a> {
     pub max_body: u64,
     /// Hard deadline for this step (journey timeout, minus the cleanup reserve for main steps).
     pub deadline: Instant,
+    /// The run's trace, when the journey traces its requests.
+    pub trace: Option<&'a TraceContext>,
 }
 
 /// How one attempt ended.
@@ -48,6 +50,8 @@ struct Attempt {
     evidence: Option<Evidence>,
     /// Requests sent again after a transient fault, by its class.
     retries: Vec<FailureClass>,
+    /// Span id of the attempt's `traceparent`, when it carried one.
+    span_id: Option<String>,
 }
 
 fn failure(class: FailureClass, message: impl Into<String>) -> Failure {
@@ -105,14 +109,16 @@ async fn attempt(
         cert_not_after: None,
         evidence: None,
         retries: Vec::new(),
+        span_id: None,
     };
-    let req = match render_request(&step.request, ctx.engine, scope) {
+    let mut req = match render_request(&step.request, ctx.engine, scope) {
         Ok(r) => r,
         Err(e) => {
             a.verdict = Verdict::Fatal(failure(FailureClass::Template, e.message));
             return a;
         }
     };
+    a.span_id = ctx.trace.and_then(|t| t.inject(&mut req));
     let ex = send_with_retries(step, ctx, &req, timeout, &mut a.retries).await;
     a.timings = ex.timings;
     a.elapsed = ex.elapsed;
@@ -244,6 +250,12 @@ pub(super) async fn run_step(
     out.timings = last.timings;
     out.cert_not_after = last.cert_not_after;
     out.evidence = last.evidence;
+    out.trace_id = last
+        .span_id
+        .is_some()
+        .then(|| ctx.trace.map(|t| t.trace_id.clone()))
+        .flatten();
+    out.span_id = last.span_id;
     out.duration_seconds = started.elapsed().as_secs_f64();
     match last.verdict {
         Verdict::Pass(captured) => {

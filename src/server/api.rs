@@ -9,6 +9,8 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+
+use super::filter::LabelFilter;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,12 +108,15 @@ pub fn unknown_journey(name: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("unknown journey {name:?}"))
 }
 
-/// `GET /api/journeys`: every journey, by name.
-pub async fn journeys(State(state): State<ServerState>) -> Json<Vec<JourneyView>> {
+/// `GET /api/journeys`: every journey, by name; `?team=checkout&backend=auth`
+/// keeps those with all these labels (see [`LabelFilter`]).
+pub async fn journeys(
+    State(state): State<ServerState>,
+    Query(filter): Query<LabelFilter>,
+) -> Json<Vec<JourneyView>> {
     Json(
-        state
-            .board
-            .snapshot()
+        filter
+            .apply(state.board.snapshot())
             .into_iter()
             .map(JourneyView::from)
             .collect(),

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod filter;
 pub mod headers;
 pub mod health;
 pub mod json_errors;

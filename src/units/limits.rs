@@ -79,6 +79,9 @@ pub const CLEANUP_MAX_AGE: DurationRange = range("history.cleanup_max_age", M, 3
 /// `alerting.policy.confirm_delay`: the failing run waits this long before the
 /// confirmation run, so it must stay well within a journey.
 pub const CONFIRM_DELAY: DurationRange = range("alerting.policy.confirm_delay", MS, 10 * M);
+/// `alerting.backend_group_wait`: how long a journey's page waits for other journeys
+/// failing at the same back-end; longer delays every page of a shared back-end.
+pub const BACKEND_GROUP_WAIT: DurationRange = range("alerting.backend_group_wait", 0, 10 * M);
 /// `alerting.policy.repeat_interval`: reminders at most every minute, at least monthly.
 pub const REPEAT_INTERVAL: DurationRange = range("alerting.policy.repeat_interval", M, 30 * D);
 /// `alerting.receivers[].resend_interval` (Alertmanager re-sends).
@@ -92,7 +95,7 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 15] = [
+pub const DURATIONS: [DurationRange; 16] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
@@ -104,6 +107,7 @@ pub const DURATIONS: [DurationRange; 15] = [
     HISTORY_MAX_AGE,
     CLEANUP_MAX_AGE,
     CONFIRM_DELAY,
+    BACKEND_GROUP_WAIT,
     REPEAT_INTERVAL,
     RESEND_INTERVAL,
     MAINTENANCE_DURATION,

@@ -27,4 +27,5 @@ mod secret_forms;
 mod status_page;
 mod supervise;
 mod test_cmd;
+mod trace;
 mod util;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::Mutex;
 
+use super::backend::BACKEND_KEY;
 use super::{AlertEngine, Inner, JourneyAlerts, PROBE};
 use crate::alert::config::AlertingConfig;
 use crate::alert::outbox::{AlertDb, DeliveryHandle};
@@ -27,12 +28,16 @@ impl AlertEngine {
         base_url: String,
     ) -> Self {
         let mut journeys = BTreeMap::new();
+        let mut backends = BTreeMap::new();
         let mut probe = JourneyAlerts::default();
         match db.load_states().await {
             Ok(states) => {
                 for (name, json) in states {
                     match serde_json::from_str::<JourneyAlerts>(&json) {
                         Ok(s) if name == PROBE => probe = s,
+                        Ok(s) if name.starts_with(BACKEND_KEY) => {
+                            backends.insert(name[BACKEND_KEY.len()..].to_string(), s);
+                        }
                         Ok(s) => {
                             journeys.insert(name, s);
                         }
@@ -58,6 +63,8 @@ impl AlertEngine {
                 contexts: BTreeMap::new(),
                 probe,
                 probe_failing,
+                backends,
+                shared: BTreeMap::new(),
                 last_resend: BTreeMap::new(),
             }),
         }
@@ -78,6 +85,7 @@ impl AlertEngine {
             .iter()
             .map(|j| (j.name.clone(), self.context(j)))
             .collect();
+        inner.shared = super::backend::shared_backends(journeys);
         let removed: Vec<String> = inner
             .journeys
             .keys()
@@ -103,6 +111,7 @@ impl AlertEngine {
             .keys()
             .cloned()
             .chain([PROBE.to_string()])
+            .chain(inner.backends.keys().map(|b| format!("{BACKEND_KEY}{b}")))
             .collect();
         if let Err(e) = self.db.remove_journeys(&keep).await {
             tracing::error!(error = %e, "Cannot forget alert state of removed journeys.");
@@ -117,6 +126,7 @@ impl AlertEngine {
             labels,
             runbook: j.runbook.clone(),
             base_url: Some(self.base_url.clone()),
+            trace_url: self.config.trace_url.clone(),
         }
     }
 }

@@ -12,9 +12,11 @@
 //!
 //! The engine's `impl` is split by concern: `load` (restoring state, the
 //! configured journeys), `reconcile` (routing, holds, what to send), `probe`
-//! (the daemon's own network health), `resend` (reminders and Alertmanager
-//! re-sends) and `io` (the outbox calls).
+//! (the daemon's own network health), `backend` (one `BackendFailing` page for
+//! journeys failing at one back-end, their own alerts held), `resend`
+//! (reminders and Alertmanager re-sends) and `io` (the outbox calls).
 
+mod backend;
 mod io;
 mod load;
 mod probe;
@@ -55,6 +57,12 @@ struct JourneyAlerts {
     /// Class of the last run's failure, for the network-loss check.
     #[serde(default)]
     last_class: Option<FailureClass>,
+    /// Back-end of the last run's failing step, for grouping by back-end.
+    #[serde(default)]
+    last_backend: Option<String>,
+    /// Receivers fixed by the engine instead of the routes (`BackendFailing`).
+    #[serde(default)]
+    route_to: Option<Vec<String>>,
 }
 
 struct Inner {
@@ -62,6 +70,10 @@ struct Inner {
     contexts: BTreeMap<String, AlertContext>,
     probe: JourneyAlerts,
     probe_failing: bool,
+    /// Alert state of each back-end's `BackendFailing`.
+    backends: BTreeMap<String, JourneyAlerts>,
+    /// Back-end → configured journeys with a step at it.
+    shared: BTreeMap<String, usize>,
     /// Last Alertmanager re-send per receiver.
     last_resend: BTreeMap<String, DateTime<Utc>>,
 }
@@ -113,12 +125,24 @@ impl AlertEngine {
         let state = inner.journeys.entry(run.journey.clone()).or_default();
         state.tracker.observe(&facts, &self.config.policy, &ctx);
         state.last_class = facts.class;
+        state.last_backend = facts.backend.clone().filter(|_| !facts.passed);
         let phase = state.tracker.phase;
-        let silences = self.silences(now).await;
-        let notes = self.reconcile(state, now, held_by_probe, &silences);
-        let json = serde_json::to_string(&*state).unwrap_or_default();
         self.metrics.set_alert_state(&run.journey, phase.into());
-        self.commit(&run.journey, &json, &notes).await;
+        let silences = self.silences(now).await;
+        // The back-end page first: a journey it releases pages after it resolves.
+        let regrouped = self
+            .reconcile_backends(&mut inner, now, held_by_probe, &silences)
+            .await;
+        let names: Vec<String> = if regrouped {
+            inner.journeys.keys().cloned().collect()
+        } else {
+            vec![run.journey.clone()]
+        };
+        for name in names {
+            let always = name == run.journey;
+            self.reconcile_journey(&mut inner, &name, now, &silences, always)
+                .await;
+        }
         let all_down = self.network_looks_down(&inner);
         let probe_failing = inner.probe_failing;
         drop(inner);
@@ -140,16 +164,12 @@ impl AlertEngine {
         let silences = self.silences(now).await;
         let mut inner = self.inner.lock().await;
         let held_by_probe = inner.probe_failing;
+        self.reconcile_backends(&mut inner, now, held_by_probe, &silences)
+            .await;
         let names: Vec<String> = inner.journeys.keys().cloned().collect();
         for name in names {
-            let Some(state) = inner.journeys.get_mut(&name) else {
-                continue;
-            };
-            let notes = self.reconcile(state, now, held_by_probe, &silences);
-            if !notes.is_empty() {
-                let json = serde_json::to_string(&*state).unwrap_or_default();
-                self.commit(&name, &json, &notes).await;
-            }
+            self.reconcile_journey(&mut inner, &name, now, &silences, false)
+                .await;
         }
         // Queued while holding the lock, so a resolve committed by a concurrent
         // run cannot land between computing a re-send and queueing it.

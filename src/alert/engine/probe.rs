@@ -21,7 +21,7 @@ impl AlertEngine {
         let state = &mut inner.probe;
         state.tracker.firing = alert;
         state.tracker.phase = if failing { Phase::Firing } else { Phase::Ok };
-        let notes = self.reconcile(state, now, false, &[]);
+        let notes = self.reconcile(state, now, false, &[], false);
         let json = serde_json::to_string(&*state).unwrap_or_default();
         self.commit(PROBE, &json, &notes).await;
         if failing {

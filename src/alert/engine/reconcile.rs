@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::backend::is_journey_failing;
 use super::probe::is_probe;
 use super::{AlertEngine, Delivered, JourneyAlerts, elapsed};
 use crate::alert::outbox::Silence;
@@ -18,7 +19,7 @@ impl AlertEngine {
     }
 
     /// Receivers for an alert: the first matching route, else every receiver.
-    fn route(&self, labels: &BTreeMap<String, String>) -> Vec<String> {
+    pub(super) fn route(&self, labels: &BTreeMap<String, String>) -> Vec<String> {
         match self.config.routes.iter().find(|r| r.matches(labels)) {
             Some(r) => r.receivers.clone(),
             None if self.config.routes.is_empty() => self
@@ -30,13 +31,16 @@ impl AlertEngine {
         }
     }
 
-    /// The notifications that bring receivers in line with the tracker.
+    /// The notifications that bring receivers in line with the tracker. With
+    /// `inhibit`, a `JourneyFailing` alert is held (a `BackendFailing` page
+    /// explains it); its resolve still goes to receivers already told.
     pub(super) fn reconcile(
         &self,
         state: &mut JourneyAlerts,
         now: DateTime<Utc>,
         by_probe: bool,
         silences: &[Silence],
+        inhibit: bool,
     ) -> Vec<(String, AlertEvent)> {
         let desired: BTreeMap<String, Alert> = [
             &state.tracker.firing,
@@ -74,7 +78,8 @@ impl AlertEngine {
             }
         }
         for (fp, alert) in desired {
-            if !hold(&alert.labels, &alert) {
+            let inhibited = inhibit && is_journey_failing(&alert);
+            if !(hold(&alert.labels, &alert) || inhibited) {
                 self.notify_desired(state, fp, alert, now, &mut notes);
             }
         }
@@ -94,7 +99,10 @@ impl AlertEngine {
     ) {
         match state.delivered.get_mut(&fp) {
             None => {
-                let receivers = self.route(&alert.labels);
+                let receivers = match &state.route_to {
+                    Some(fixed) => fixed.clone(),
+                    None => self.route(&alert.labels),
+                };
                 notes.extend(
                     receivers
                         .iter()

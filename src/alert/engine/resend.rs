@@ -32,7 +32,10 @@ impl AlertEngine {
             }
         }
         let mut out = Vec::new();
-        for state in inner.journeys.values().chain([&inner.probe]) {
+        for state in (inner.journeys.values())
+            .chain(inner.backends.values())
+            .chain([&inner.probe])
+        {
             for d in state.delivered.values() {
                 for r in d.receivers.iter().filter(|r| due.contains(r)) {
                     out.push((r.clone(), AlertEvent::Firing(d.alert.clone())));

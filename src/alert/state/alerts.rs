@@ -64,6 +64,7 @@ pub(super) fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) 
     if let Some(r) = &ctx.runbook {
         a.insert("runbook_url".into(), r.clone());
     }
+    trace_annotations(f, ctx, &mut a);
     Alert {
         labels: identity("JourneyFailing", "critical", f, ctx),
         annotations: a,
@@ -91,6 +92,18 @@ pub(super) fn degraded_alert(f: &RunFacts, ctx: &AlertContext) -> Alert {
         labels: identity("JourneyDegraded", "warning", f, ctx),
         annotations: a,
         starts_at: f.started_at,
+    }
+}
+
+/// `trace_id`, and `trace_url` when a template is configured: the failing request's
+/// trace in Tempo, Jaeger or Grafana Explore, one click from the page.
+fn trace_annotations(f: &RunFacts, ctx: &AlertContext, a: &mut BTreeMap<String, String>) {
+    let Some(id) = &f.trace_id else {
+        return;
+    };
+    a.insert("trace_id".into(), id.clone());
+    if let Some(t) = &ctx.trace_url {
+        a.insert("trace_url".into(), t.replace("{trace_id}", id));
     }
 }
 

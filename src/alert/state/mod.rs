@@ -103,6 +103,8 @@ pub struct RunFacts {
     pub actual: Option<String>,
     /// Requests sent and transient faults met (for `JourneyFlaky`).
     pub faults: FaultCount,
+    /// W3C trace id of the failing (or slow) step, else of the run.
+    pub trace_id: Option<String>,
 }
 
 impl RunFacts {
@@ -128,6 +130,9 @@ impl RunFacts {
             expected: first.map(|m| format!("{} {}", m.subject, m.expected)),
             actual: first.map(|m| m.actual.clone()),
             faults: FaultCount::of(run),
+            trace_id: step
+                .and_then(|s| s.trace_id.clone())
+                .or_else(|| run.trace_id.clone()),
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct AlertContext {
     pub runbook: Option<String>,
     /// Base URL of the status page, for run links (`http://host:9750`).
     pub base_url: Option<String>,
+    /// Link to a trace, `{trace_id}` replaced (`alerting.trace_url`).
+    pub trace_url: Option<String>,
 }
 
 /// The alert state of one journey; persisted so restarts neither re-page nor forget.

@@ -12,6 +12,7 @@ fn ctx() -> AlertContext {
         .into(),
         runbook: Some("https://runbooks.example.com/purchase".into()),
         base_url: Some("http://127.0.0.1:9750".into()),
+        trace_url: Some("https://grafana.example.com/explore?traceId={trace_id}".into()),
     }
 }
 
@@ -34,6 +35,7 @@ fn facts(kind: char, n: i64) -> RunFacts {
             requests: 5,
             faults: 0,
         },
+        trace_id: Some(format!("{:032x}", n + 1)),
     };
     match kind {
         'P' => base,
@@ -228,6 +230,12 @@ fn firing_alert_says_what_broke_and_where_to_look() {
     assert_eq!(
         a.annotations["runbook_url"],
         "https://runbooks.example.com/purchase"
+    );
+    let trace = format!("{:032x}", 2);
+    assert_eq!(a.annotations["trace_id"], trace);
+    assert_eq!(
+        a.annotations["trace_url"],
+        format!("https://grafana.example.com/explore?traceId={trace}")
     );
     assert_eq!(a.starts_at, facts('F', 1).started_at);
 }

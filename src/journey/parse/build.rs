@@ -102,6 +102,7 @@ impl<'a> Builder<'a> {
         });
         let max_body = self.max_body(raw.max_body.as_ref());
         let tls = raw.tls.as_ref().map(|t| self.tls(t)).unwrap_or_default();
+        let trace = self.trace(raw.trace.as_ref());
         let vars = self.vars(&raw.vars);
         let defaults = self.defaults(raw.defaults.as_ref());
         let sections = [("steps", &raw.steps.value), ("cleanup", &raw.cleanup)];
@@ -142,6 +143,7 @@ impl<'a> Builder<'a> {
             env: std::mem::take(&mut self.env).into_iter().collect(),
             max_body_bytes: max_body,
             tls,
+            trace,
             steps,
             cleanup,
         })

@@ -21,6 +21,7 @@ mod retry;
 mod shapes;
 mod step;
 mod templates;
+mod trace;
 mod values;
 
 use std::collections::BTreeMap;

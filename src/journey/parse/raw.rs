@@ -48,6 +48,10 @@ pub(super) struct RawJourney {
     #[serde(default)]
     #[schemars(schema_with = "super::shapes::size")]
     pub max_body: Option<S<Value>>,
+    /// `trace: false` or `trace: { hosts: [...] }`, decoded in `trace.rs`.
+    #[serde(default)]
+    #[schemars(schema_with = "super::shapes::trace")]
+    pub trace: Option<S<Value>>,
     #[schemars(with = "Vec<RawStep>")]
     pub steps: S<Vec<S<RawStep>>>,
     #[serde(default)]

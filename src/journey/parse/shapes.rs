@@ -135,3 +135,18 @@ pub(super) fn captures(_: &mut SchemaGenerator) -> Schema {
         }
     })
 }
+
+/// `trace: false` (no trace headers) or `trace: { hosts: [api.example.com, "*.example.com"] }`.
+pub(super) fn trace(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "false, or the hosts that get traceparent (default: the first step's host)",
+        "anyOf": [
+            { "type": "boolean" },
+            {
+                "type": "object",
+                "properties": { "hosts": { "type": "array", "items": { "type": "string" } } },
+                "additionalProperties": false
+            }
+        ]
+    })
+}

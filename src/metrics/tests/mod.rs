@@ -115,6 +115,7 @@ fn run(journey: &str, verdict: Verdict, steps: Vec<StepOutcome>) -> JourneyRun {
         captures: BTreeMap::from([("order_id".to_string(), "ord-4711".to_string())]),
         steps,
         cleanup: vec![passed("cancel order", None)],
+        trace_id: None,
     }
 }
 

@@ -15,7 +15,8 @@
 //! Layout: `timing.rs` (the per-client timing slot and the connector layer),
 //! `dns.rs` (timed resolver, system or hickory), `redirect.rs` (per-request redirect
 //! policy), `tls.rs` (CA bundle, client identity, certificate expiry), `classify.rs`
-//! (error chain to [`FailureClass`]).
+//! (error chain to [`FailureClass`]), `trace.rs` (W3C `traceparent` on the journey's
+//! own hosts).
 
 mod classify;
 mod dns;
@@ -23,6 +24,7 @@ mod redirect;
 mod send;
 mod timing;
 mod tls;
+mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ use super::result::{FailureClass, PhaseTimings};
 use crate::journey::model::{Redirects, TlsOptions};
 use redirect::RedirectBudget;
 use timing::{ConnectTimingLayer, TimingSlot};
+pub use trace::{TRACESTATE, TraceContext, traceparent};
 
 /// How to build a run's client.
 #[derive(Debug, Clone, Default)]

@@ -16,11 +16,18 @@ use crate::status::board::{JourneyState, JourneyStatus};
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;
 
-/// `GET /`.
-pub async fn page(State(state): State<ServerState>) -> Html<String> {
+/// `GET /`; `?team=checkout` (any label, or `backend`) shows only those journeys.
+pub async fn page(
+    State(state): State<ServerState>,
+    axum::extract::Query(filter): axum::extract::Query<crate::server::filter::LabelFilter>,
+) -> Html<String> {
     let now = Utc::now();
     let extra = super::cleanups::status_card(&state, now).await;
-    Html(render_with(state.board.snapshot(), now, &extra))
+    Html(render_with(
+        filter.apply(state.board.snapshot()),
+        now,
+        &extra,
+    ))
 }
 
 /// The whole page. Journeys are shown failing first, then degraded, unknown,

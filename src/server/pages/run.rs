@@ -103,11 +103,19 @@ fn write_header(out: &mut String, run: &JourneyRun) -> fmt::Result {
     write!(
         out,
         "<div class=\"row small muted\"><span>started {}</span><span>took {}</span>\
-         <span>run <code>{}</code></span></div>",
+         <span>run <code>{}</code></span>",
         fmt_time(run.started_at),
         fmt_secs(run.duration_seconds),
         run.run_id
     )?;
+    if let Some(t) = &run.trace_id {
+        write!(
+            out,
+            "<span>trace <code class=\"trace\">{}</code></span>",
+            Esc(t)
+        )?;
+    }
+    out.push_str("</div>");
     // The same step as `JourneyRun::failed_step`, with its position for the anchor.
     let failed = run
         .steps

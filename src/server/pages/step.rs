@@ -92,6 +92,14 @@ fn write_step(out: &mut String, id: &str, s: &StepOutcome, longest: f64) -> fmt:
             names.join(", ")
         )?;
     }
+    if let (Some(t), Some(span)) = (&s.trace_id, &s.span_id) {
+        write!(
+            out,
+            "<div class=\"small muted\">trace <code>{}</code> span <code>{}</code></div>",
+            Esc(t),
+            Esc(span)
+        )?;
+    }
     if let Some(f) = &s.failure {
         // Where the failing step is written, as a compiler error points at its source.
         if let Some(source) = &s.source {

@@ -180,3 +180,38 @@ async fn unknown_routes_are_json_under_api_and_html_elsewhere() {
     assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn journeys_filter_by_label_and_backend_in_the_api_and_the_page() {
+    let h = Harness::start(None).await;
+    let names = |body: serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|j| j["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        names(h.get_json("/api/journeys?team=shop", 200).await),
+        ["checkout"]
+    );
+    assert_eq!(
+        names(h.get_json("/api/journeys?backend=fulfillment", 200).await),
+        ["checkout"]
+    );
+    assert!(
+        names(
+            h.get_json("/api/journeys?team=shop&backend=auth", 200)
+                .await
+        )
+        .is_empty()
+    );
+    assert_eq!(names(h.get_json("/api/journeys", 200).await).len(), 2);
+    let resp = h.get("/?team=shop").await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.expect("body");
+    assert!(
+        page.contains("checkout") && !page.contains("/api/journeys/browse"),
+        "{page}"
+    );
+}

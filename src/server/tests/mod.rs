@@ -224,6 +224,7 @@ pub fn passing_run(journey: &str, step_name: &str) -> JourneyRun {
         captures: BTreeMap::new(),
         steps: vec![step(step_name, StepVerdict::Pass, 0.05)],
         cleanup: Vec::new(),
+        trace_id: None,
     }
 }
 
@@ -277,5 +278,6 @@ pub fn failing_checkout() -> JourneyRun {
         captures: BTreeMap::from([("order_id".to_string(), "ord-<42>".to_string())]),
         steps: vec![step("open cart", StepVerdict::Pass, 0.2), ships],
         cleanup: vec![cancel],
+        trace_id: None,
     }
 }

@@ -31,6 +31,7 @@ pub(super) fn sample_run(journey: &str, started_at: DateTime<Utc>, verdict: Verd
         captures: BTreeMap::from([("order_id".to_string(), "42".to_string())]),
         steps,
         cleanup: vec![StepOutcome::skipped("delete order", None, "no order_id")],
+        trace_id: None,
     }
 }
 

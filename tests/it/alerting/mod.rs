@@ -6,6 +6,7 @@
 //! Shared helpers here, one file per area.
 
 mod alertmanager;
+mod backend;
 mod delivery;
 mod holds;
 mod payloads;

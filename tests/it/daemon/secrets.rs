@@ -132,12 +132,20 @@ async fn secrets_never_reach_logs_api_metrics_or_history() {
     wait_states(&d, &["app-request"], "failing").await;
 
     // The receiver got the contract journey's page (a failing run's evidence),
-    // not only a JourneyFlaky warning.
+    // not only a JourneyFlaky warning: its own, or the `auth` back-end's page that
+    // names it (app-request fails at log-in too).
     let paged = async {
         loop {
             let r = capture.next(SOON).await?;
-            let failing = r.json()["alerts"][0]["labels"]["alertname"] == "JourneyFailing";
-            if failing && r.webhook_status() == ("firing".to_string(), "contract".to_string()) {
+            let alert = &r.json()["alerts"][0];
+            let failing = alert["labels"]["alertname"] == "JourneyFailing";
+            let backend = alert["labels"]["alertname"] == "BackendFailing"
+                && alert["annotations"]["journeys"]
+                    .as_str()
+                    .is_some_and(|j| j.contains("contract"));
+            let firing = r.json()["status"] == "firing";
+            let contract = r.webhook_status().1 == "contract";
+            if firing && ((failing && contract) || backend) {
                 return Ok::<_, String>(r);
             }
         }

@@ -17,6 +17,8 @@ use crate::journey::secrets::SecretSource;
 use crate::journey::template::Engine;
 use crate::runner::{Failure, PhaseTimings, StepOutcome, StepVerdict, Verdict};
 
+mod backend;
+
 fn journey(name: &str, team: &str) -> Journey {
     let src = format!(
         "name: {name}\nlabels: {{ team: {team} }}\nsteps:\n  - name: order ships\n    backend: fulfillment\n    request: {{ url: \"http://127.0.0.1:1/\" }}\n"
@@ -58,6 +60,7 @@ fn run(journey: &str, class: Option<FailureClass>, at: DateTime<Utc>) -> Journey
         captures: BTreeMap::new(),
         steps: vec![step],
         cleanup: Vec::new(),
+        trace_id: None,
     }
 }
 
@@ -160,8 +163,11 @@ const FAIL: Option<FailureClass> = Some(FailureClass::HttpStatus);
 
 #[tokio::test]
 async fn outage_fires_once_per_routed_receiver_and_resolves() {
+    // Both journeys fail at `fulfillment`: without grouping, each pages on its own.
+    let mut separate = config();
+    separate.backends.enabled = false;
     let f = fixture(
-        config(),
+        separate,
         &[
             journey("purchase", "checkout"),
             journey("contract", "contracts"),
