@@ -334,6 +334,7 @@ pub(super) struct AlertFamilies {
     pub queue_depth: IntGaugeVec,
     pub delivery: HistogramVec,
     pub state: IntGaugeVec,
+    pub deploy_last: GaugeVec,
 }
 
 impl AlertFamilies {
@@ -364,6 +365,12 @@ impl AlertFamilies {
                 "journeyd_alert_state",
                 "Alert state of the journey: 0 ok, 1 pending (failing, below the threshold), 2 firing.",
                 &["journey"],
+            )?,
+            deploy_last: gauge_vec(
+                r,
+                "journeyd_deploy_last_timestamp_seconds",
+                "Unix time of the last deploy recorded through the API, by back-end (\"*\": a deploy naming no back-end).",
+                &["backend"],
             )?,
         })
     }
