@@ -11,8 +11,11 @@ use super::state::AlertPolicy;
 /// Receivers' settings live with each receiver (one file per kind).
 pub use super::receivers::{ReceiverConfig, ReceiverKind};
 
+/// Default of `alerting.deploy_window`.
+pub const DEFAULT_DEPLOY_WINDOW: Duration = Duration::from_secs(30 * 60);
+
 /// The `alerting:` section.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlertingConfig {
     /// Base URL of this journeyd for run links in alerts (`http://journeyd.example.com:9750`).
     pub external_url: Option<String>,
@@ -26,6 +29,23 @@ pub struct AlertingConfig {
     pub maintenance: Vec<MaintenanceWindow>,
     /// A URL that must answer for journeyd to trust its own network.
     pub connectivity_check: Option<String>,
+    /// A journey that starts failing within this long after a deploy touching
+    /// its back-ends names the deploy in its alert.
+    pub deploy_window: Duration,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        Self {
+            external_url: None,
+            policy: AlertPolicy::default(),
+            receivers: Vec::new(),
+            routes: Vec::new(),
+            maintenance: Vec::new(),
+            connectivity_check: None,
+            deploy_window: DEFAULT_DEPLOY_WINDOW,
+        }
+    }
 }
 
 /// Sends alerts whose labels match all `matchers` to `receivers`.

@@ -28,6 +28,8 @@ pub(super) struct RawAlerting {
     maintenance: Vec<Spanned<RawWindow>>,
     #[serde(default)]
     connectivity_check: Option<Spanned<String>>,
+    #[serde(default)]
+    deploy_window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,6 +149,12 @@ impl ConfigBuilder<'_> {
             routes,
             maintenance,
             connectivity_check: raw.connectivity_check.as_ref().map(|u| u.value.clone()),
+            deploy_window: self.duration(
+                &raw.deploy_window,
+                "alerting.deploy_window",
+                crate::units::limits::DEPLOY_WINDOW,
+                DEFAULT_DEPLOY_WINDOW,
+            ),
         }
     }
 

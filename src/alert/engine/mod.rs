@@ -15,6 +15,7 @@
 //! (the daemon's own network health), `resend` (reminders and Alertmanager
 //! re-sends) and `io` (the outbox calls).
 
+mod deploys;
 mod io;
 mod load;
 mod probe;
@@ -112,6 +113,7 @@ impl AlertEngine {
         let held_by_probe = inner.probe_failing;
         let state = inner.journeys.entry(run.journey.clone()).or_default();
         state.tracker.observe(&facts, &self.config.policy, &ctx);
+        self.annotate_deploy(&run.journey, &mut state.tracker).await;
         state.last_class = facts.class;
         let phase = state.tracker.phase;
         let silences = self.silences(now).await;
