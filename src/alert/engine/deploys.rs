@@ -26,7 +26,9 @@ impl AlertEngine {
         };
         let window = TimeDelta::from_std(self.config.deploy_window).unwrap_or(TimeDelta::MAX);
         let start = alert.starts_at;
-        let from = start.checked_sub_signed(window).unwrap_or(DateTime::UNIX_EPOCH);
+        let from = start
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::UNIX_EPOCH);
         let limit = u32::try_from(MAX_DEPLOYS).unwrap_or(u32::MAX);
         let deploys = match self.db.deploys_between(from, start, limit).await {
             Ok(d) => d,
