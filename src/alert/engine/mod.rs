@@ -13,7 +13,8 @@
 //! The engine's `impl` is split by concern: `load` (restoring state, the
 //! configured journeys), `reconcile` (routing, holds, what to send), `probe`
 //! (the daemon's own network health), `resend` (reminders and Alertmanager
-//! re-sends) and `io` (the outbox calls).
+//! re-sends), `io` (the outbox calls) and `deploys` (naming the deploy a
+//! journey started failing after).
 
 mod deploys;
 mod io;
