@@ -17,7 +17,8 @@
 //!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
-//! - [`report`]: renders a run as text (for a person), JSON or JUnit XML.
+//! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
+//!   `journeyd test` suite ([`report::suite`]) as JSON, JUnit XML or HTML.
 //! - [`demo`]: the demo company back-end used by the README demo and the tests.
 //! - [`daemon`]: `journeyd run`: configuration, scheduling, reload, shutdown.
 //! - [`status`]: what the daemon and the server share: the status board and the

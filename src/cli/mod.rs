@@ -8,7 +8,9 @@ mod demo_target;
 mod logfmt;
 pub mod manpages;
 mod once;
+mod options;
 mod run;
+mod test;
 
 use std::path::PathBuf;
 
@@ -50,6 +52,10 @@ pub enum Command {
         /// Also validate this daemon configuration and the journeys it names.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Output format: text (file:line:col with the source line, on stderr) or json
+        /// (an array of {file, line, column, severity, message, hint} on stdout).
+        #[arg(long, value_enum, default_value_t = check::CheckFormat::Text)]
+        format: check::CheckFormat,
     },
     /// Run the daemon: schedule every journey, serve /metrics, the API and the status page.
     Run {
@@ -66,6 +72,8 @@ pub enum Command {
     Demo,
     /// Run one journey now and report. Exit 0 pass, 1 journey failed, 2 configuration error.
     Once(once::OnceArgs),
+    /// Run a suite of journeys in parallel and report (text, JSON, JUnit, HTML). Exit 0 all passed, 1 some failed, 2 configuration error.
+    Test(test::TestArgs),
     /// Serve the demo company (the back-end the shipped journeys test) until Ctrl-C.
     DemoTarget {
         /// Address to listen on.
@@ -165,10 +173,15 @@ pub fn init_tracing(cli: &Cli) {
 /// Runs the subcommand and returns the exit code.
 pub async fn dispatch(cli: Cli) -> u8 {
     match cli.command {
-        Command::Check { paths, config } => check::run(paths, config),
+        Command::Check {
+            paths,
+            config,
+            format,
+        } => check::run(paths, config, format),
         Command::Run { config } => run::run(&config).await,
         Command::Demo => demo::run().await,
         Command::Once(args) => once::run(args).await,
+        Command::Test(args) => test::run(args).await,
         Command::DemoTarget { listen } => demo_target::run(listen).await,
         Command::Completions { shell } => completions::run(shell),
     }

@@ -1,19 +1,17 @@
 //! `journeyd once`: run one journey now and report the result.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use journeyd::journey::Journey;
 use journeyd::journey::parse::{load_file, load_paths};
-use journeyd::journey::secrets::SecretSource;
 use journeyd::journey::template::Engine;
 use journeyd::report;
-use journeyd::runner::{RunEvent, RunOptions, Verdict, run_journey};
+use journeyd::runner::{RunEvent, Verdict, run_journey};
 
 use super::check::print_diagnostics;
+use super::options::RunArgs;
 use super::{EXIT_FAIL, EXIT_OK, EXIT_USAGE, Format};
 
 /// Arguments of `journeyd once`.
@@ -24,25 +22,12 @@ pub struct OnceArgs {
     /// Directory holding the journeys.
     #[arg(long, default_value = "journeys")]
     pub journeys: PathBuf,
-    /// Set a journey variable, overriding its definition (repeatable): --var base=http://127.0.0.1:8080
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Directory with one file per secret (default: $CREDENTIALS_DIRECTORY under systemd).
-    #[arg(long, env = "JOURNEYD_SECRETS_DIR")]
-    pub secrets_dir: Option<PathBuf>,
-    /// DNS server to use instead of the system resolver (repeatable), e.g. 127.0.0.1:53.
-    #[arg(long = "dns-server", value_name = "ADDR")]
-    pub dns_servers: Vec<SocketAddr>,
-}
-
-fn parse_var(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+    /// How the journey is run.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Loads the journey, runs it, prints the report; returns the exit code.
@@ -52,9 +37,13 @@ pub async fn run(args: OnceArgs) -> u8 {
         Ok(j) => j,
         Err(code) => return code,
     };
-    let mut opts = RunOptions::from_process(SecretSource::from_env(args.secrets_dir.clone()));
-    opts.overrides = args.vars.iter().cloned().collect::<BTreeMap<_, _>>();
-    opts.dns_servers = args.dns_servers.clone();
+    let opts = match args.run.run_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let text = args.format == Format::Text;
     if text {
         println!("journey {} ({})", journey.name, journey.source.display());

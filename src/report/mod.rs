@@ -1,10 +1,14 @@
 //! Renders a [`JourneyRun`](crate::runner::JourneyRun) for people and tools:
 //! live text progress and a 3 a.m.-readable summary ([`text`]), the full run
-//! as JSON, and JUnit XML for CI pipelines ([`junit`]).
+//! as JSON, and JUnit XML for CI pipelines ([`junit`]); for a suite of runs
+//! (`journeyd test`), [`suite`] holds the result and its JSON, and [`html`] a
+//! self-contained HTML report.
 //!
 //! Runs reaching this module are already redacted by the runner.
 
+pub mod html;
 pub mod junit;
+pub mod suite;
 pub mod text;
 
 use crate::runner::JourneyRun;

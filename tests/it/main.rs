@@ -24,4 +24,5 @@ mod retry;
 mod secret_forms;
 mod status_page;
 mod supervise;
+mod test_cmd;
 mod util;

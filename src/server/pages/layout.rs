@@ -80,26 +80,8 @@ fn write_document(
     write!(out, "<main>{body}</main></body></html>")
 }
 
-/// Writes its text HTML-escaped (safe in element content and in quoted attributes).
-pub struct Esc<'a>(pub &'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
-    }
-}
+/// HTML escaping has one home, shared with the HTML test report.
+pub use crate::report::html::Esc;
 
 /// A duration for people: `850ms`, `2.35s`, `1m05s` (the one format, [`crate::units`]).
 pub use crate::units::format_seconds as fmt_secs;
