@@ -59,7 +59,7 @@ async fn deploys_need_the_admin_token() {
     let h = Harness::start_with(None, true).await;
     let resp = h
         .http
-        .post(&url_of(&h))
+        .post(url_of(&h))
         .json(&body)
         .send()
         .await
