@@ -34,7 +34,8 @@
 //!   the daemon can start the server without the server importing the daemon.
 //! - [`alert`]: the alert state machine (pure, [`alert::state`]), the engine that
 //!   reconciles it with what receivers were told (`alert/engine/`: load,
-//!   reconcile, probe, resend, io), the durable outbox, and one file per receiver
+//!   reconcile, probe, resend, io, deploys), the durable outbox (alert state,
+//!   notifications, silences, deploys), and one file per receiver
 //!   ([`alert::receivers`]: settings, validation and delivery together).
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
@@ -44,7 +45,7 @@
 //!   the database reopened when space returns) instead of stopping monitoring.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
-//! - [`server`]: axum: `/metrics`, health, JSON API, status page.
+//! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
 
 pub mod alert;
 pub mod config;

@@ -11,8 +11,11 @@ use super::state::AlertPolicy;
 /// Receivers' settings live with each receiver (one file per kind).
 pub use super::receivers::{ReceiverConfig, ReceiverKind};
 
+/// Default of `alerting.deploy_window`.
+pub const DEFAULT_DEPLOY_WINDOW: Duration = Duration::from_secs(30 * 60);
+
 /// The `alerting:` section.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlertingConfig {
     /// Base URL of this journeyd for run links in alerts (`http://journeyd.example.com:9750`).
     pub external_url: Option<String>,
@@ -32,6 +35,25 @@ pub struct AlertingConfig {
     pub trace_url: Option<String>,
     /// One `BackendFailing` page for journeys failing at the same back-end.
     pub backends: BackendGrouping,
+    /// A journey that starts failing within this long after a deploy touching
+    /// its back-ends names the deploy in its alert.
+    pub deploy_window: Duration,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        Self {
+            external_url: None,
+            policy: AlertPolicy::default(),
+            receivers: Vec::new(),
+            routes: Vec::new(),
+            maintenance: Vec::new(),
+            connectivity_check: None,
+            trace_url: None,
+            backends: BackendGrouping::default(),
+            deploy_window: DEFAULT_DEPLOY_WINDOW,
+        }
+    }
 }
 
 /// `group_by_backend`, `backend_min_journeys`, `backend_group_wait`: when journeys

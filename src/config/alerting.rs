@@ -44,6 +44,9 @@ pub(super) struct RawAlerting {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     backend_group_wait: Option<Spanned<String>>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    deploy_window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -183,6 +186,12 @@ impl ConfigBuilder<'_> {
             routes,
             maintenance,
             connectivity_check: raw.connectivity_check.as_ref().map(|u| u.value.clone()),
+            deploy_window: self.duration(
+                &raw.deploy_window,
+                "alerting.deploy_window",
+                crate::units::limits::DEPLOY_WINDOW,
+                DEFAULT_DEPLOY_WINDOW,
+            ),
         }
     }
 

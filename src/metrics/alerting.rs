@@ -118,4 +118,18 @@ impl Metrics {
             series.alert_state = Some(value);
         }
     }
+
+    /// `journeyd_deploy_last_timestamp_seconds{backend}`: a deploy recorded at
+    /// `at` (Unix seconds) touched `backend` (`*` for a deploy naming none).
+    /// Callers pass only back-ends of configured journeys (or `*`), which keeps
+    /// the label set bounded although the API accepts any name.
+    pub fn deploy_recorded(&self, backend: &str, at: f64) {
+        if at.is_finite() {
+            self.families
+                .alert
+                .deploy_last
+                .with_label_values(&[backend])
+                .set(at);
+        }
+    }
 }

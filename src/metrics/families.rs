@@ -3,11 +3,11 @@
 //! are [`Def`]s whose series `series.rs` holds and `expose.rs` writes.
 
 use prometheus::{
-    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Registry,
 };
 
-use super::register::{counter_vec, histogram_vec, int_gauge_vec, register};
+use super::register::{counter_vec, gauge_vec, histogram_vec, int_gauge_vec, register};
 
 /// Whole runs, exported for every journey: few buckets (the series budget, docs/metrics.md),
 /// 500 ms to 2 minutes (the longest sensible journey timeout).
@@ -332,6 +332,7 @@ pub(super) struct AlertFamilies {
     pub notifications: IntCounterVec,
     pub queue_depth: IntGaugeVec,
     pub delivery: HistogramVec,
+    pub deploy_last: GaugeVec,
 }
 
 impl AlertFamilies {
@@ -356,6 +357,12 @@ impl AlertFamilies {
                 "Time from queueing a notification to its acceptance by the receiver, retries included, in seconds.",
                 receiver,
                 DELIVERY_BUCKETS,
+            )?,
+            deploy_last: gauge_vec(
+                r,
+                "journeyd_deploy_last_timestamp_seconds",
+                "Unix time of the last deploy recorded through the API, by back-end (\"*\": a deploy naming no back-end).",
+                &["backend"],
             )?,
         })
     }

@@ -2,7 +2,9 @@
 //! `families` uses for every metric it defines.
 
 use prometheus::core::Collector;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 pub(super) fn register<C: Collector + Clone + 'static>(
     r: &Registry,
@@ -19,6 +21,15 @@ pub(super) fn counter_vec(
     labels: &[&str],
 ) -> prometheus::Result<IntCounterVec> {
     register(r, IntCounterVec::new(Opts::new(name, help), labels)?)
+}
+
+pub(super) fn gauge_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<GaugeVec> {
+    register(r, GaugeVec::new(Opts::new(name, help), labels)?)
 }
 
 pub(super) fn int_gauge_vec(

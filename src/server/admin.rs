@@ -88,7 +88,7 @@ pub async fn reload(State(state): State<ServerState>, headers: HeaderMap) -> Res
 /// Sends a request to the daemon and waits for the reply, both within `limit`
 /// (the control queue is bounded, so sending can wait too). `Err` is the 503
 /// to return when the daemon is gone or does not answer in time.
-async fn ask<T>(
+pub(super) async fn ask<T>(
     state: &ServerState,
     limit: Duration,
     make: impl FnOnce(oneshot::Sender<T>) -> Control,

@@ -9,12 +9,14 @@
 //! - [`health`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`api`]: read-only JSON API.
 //! - [`admin`]: `POST` endpoints (run now, reload), guarded by [`auth`].
+//! - [`deploys`]: record a deploy and run the journeys it touched.
 //! - [`pages`]: the HTML status page and run page.
 //! - [`json_errors`]: every error under `/api/` is `{"error": "..."}` JSON.
 
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod deploys;
 pub mod filter;
 pub mod headers;
 pub mod health;
@@ -93,6 +95,14 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/cleanups", get(pending::cleanups))
         .route("/-/reload", post(admin::reload))
         .route("/api/silences", get(silences::list).post(silences::create))
+        .route(
+            "/api/deploys",
+            get(deploys::list)
+                .post(deploys::create)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    deploys::MAX_BODY_BYTES,
+                )),
+        )
         .route(
             "/api/silences/{id}",
             axum::routing::delete(silences::expire),

@@ -89,13 +89,16 @@ pub const RESEND_INTERVAL: DurationRange = range("alerting.receivers[].resend_in
 /// `alerting.maintenance[].duration` of a weekly window: at most the week it recurs in.
 pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].duration", M, 7 * D);
 
+/// `alerting.deploy_window`: how long after a deploy a new failure names it.
+pub const DEPLOY_WINDOW: DurationRange = range("alerting.deploy_window", M, D);
+
 // The API.
 
 /// `duration` of `POST /api/silences`: a minute to a year.
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 16] = [
+pub const DURATIONS: [DurationRange; 17] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
@@ -111,6 +114,7 @@ pub const DURATIONS: [DurationRange; 16] = [
     REPEAT_INTERVAL,
     RESEND_INTERVAL,
     MAINTENANCE_DURATION,
+    DEPLOY_WINDOW,
     SILENCE_DURATION,
 ];
 

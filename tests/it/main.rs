@@ -6,6 +6,7 @@
 mod alerting;
 mod check;
 mod daemon;
+mod deploys;
 mod descriptors;
 mod docs;
 mod eventually;

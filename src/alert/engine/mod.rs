@@ -14,9 +14,11 @@
 //! configured journeys), `reconcile` (routing, holds, what to send), `probe`
 //! (the daemon's own network health), `backend` (one `BackendFailing` page for
 //! journeys failing at one back-end, their own alerts held), `resend`
-//! (reminders and Alertmanager re-sends) and `io` (the outbox calls).
+//! (reminders and Alertmanager re-sends), `io` (the outbox calls) and `deploys`
+//! (naming the deploy a journey started failing after).
 
 mod backend;
+mod deploys;
 mod io;
 mod load;
 mod probe;
@@ -124,6 +126,7 @@ impl AlertEngine {
         let held_by_probe = inner.probe_failing;
         let state = inner.journeys.entry(run.journey.clone()).or_default();
         state.tracker.observe(&facts, &self.config.policy, &ctx);
+        self.annotate_deploy(&run.journey, &mut state.tracker).await;
         state.last_class = facts.class;
         state.last_backend = facts.backend.clone().filter(|_| !facts.passed);
         let phase = state.tracker.phase;

@@ -1,6 +1,6 @@
-//! The durable alert outbox: alert state, pending notifications and silences in
-//! one SQLite file (`alerts.db` in the state directory), and the workers that
-//! deliver the notifications ([`delivery`]).
+//! The durable alert outbox: alert state, pending notifications, silences and
+//! deploys in one SQLite file (`alerts.db` in the state directory), and the
+//! workers that deliver the notifications ([`delivery`]).
 //!
 //! - A notification is stored before it is sent and deleted only when its
 //!   receiver accepts it (or rejects it for good), so a crash at any point
@@ -53,6 +53,7 @@
 
 mod db;
 pub mod delivery;
+mod deploys;
 mod schema;
 mod silences;
 mod slot;
@@ -75,6 +76,7 @@ use crate::metrics::Metrics;
 use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
+pub use deploys::{DEPLOY_RETENTION, Deploy, MAX_DEPLOYS, NewDeploy};
 pub use silences::{SILENCE_RETENTION, Silence};
 use slot::Slot;
 

@@ -51,4 +51,15 @@ const MIGRATIONS: &[&str] = &[
         comment       TEXT NOT NULL
     );
     CREATE INDEX silences_ends_at ON silences (ends_at);",
+    // 2: deploys recorded through `POST /api/deploys` (`deploys.rs`).
+    "CREATE TABLE deploys (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        at            INTEGER NOT NULL,
+        service       TEXT NOT NULL,
+        backends_json TEXT NOT NULL,
+        journeys_json TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        description   TEXT NOT NULL
+    );
+    CREATE INDEX deploys_at ON deploys (at);",
 ];

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod deploys;
 mod health;
 mod json_errors;
 mod pages;

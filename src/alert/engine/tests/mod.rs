@@ -370,4 +370,5 @@ async fn a_restart_neither_repages_nor_forgets_the_resolve() {
     );
 }
 
+mod deploys;
 mod probe;

@@ -5,6 +5,7 @@
 mod crash;
 mod db;
 mod delivery;
+mod deploys;
 mod spill;
 
 use std::collections::{BTreeMap, VecDeque};
