@@ -69,8 +69,6 @@ steps:
     expect: {{ status: 200, json: {{ "$.status": ok }} }}
 """
 
-STEPS = JOURNEY.count("  - name: ")
-
 CONFIG = """\
 listen: 127.0.0.1:0
 journeys: [{journeys}]
@@ -249,8 +247,8 @@ def window_figures(d):
     q = lambda x: common.histogram_quantile(x, lag)
     runs = delta("journeyd_journey_runs_total")
     # The default exposition has no per-step series (series budget): every run of the
-    # generated journey sends exactly STEPS requests (no retries against the demo).
-    requests = runs * STEPS
+    # generated journey sends exactly REQUESTS_PER_RUN requests (no retries against the demo).
+    requests = runs * REQUESTS_PER_RUN
     cpu = s1["cpu"] - s0["cpu_after"]
     return {
         "window": w, "runs": runs, "requests": requests, "cpu": cpu,
