@@ -21,7 +21,7 @@ pub(super) const HISTORY: Schema = Schema {
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.
 /// Existing entries are never edited once released.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: run history. `started_at` is Unix milliseconds so ordering and
     // retention are integer comparisons; `run_json` keeps the full run.
     "CREATE TABLE runs (

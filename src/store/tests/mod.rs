@@ -5,6 +5,7 @@
 mod cleanup;
 mod crash;
 mod fixtures;
+mod obligation;
 mod full_disk;
 mod open;
 mod queue;
