@@ -102,7 +102,10 @@ impl Obligations {
 
     async fn until_next_due(&self) -> Duration {
         match self.pending.next_obligation_due().await {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default().min(MAX_SLEEP),
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(MAX_SLEEP),
             _ => MAX_SLEEP,
         }
     }
@@ -122,7 +125,10 @@ impl Obligations {
             }
             self.poll(d).await;
         }
-        let _ = self.pending.prune_obligations(Utc::now() - KEEP_FINISHED).await;
+        let _ = self
+            .pending
+            .prune_obligations(Utc::now() - KEEP_FINISHED)
+            .await;
         if let Ok((counts, oldest)) = self.pending.obligation_stats().await {
             let now = Utc::now();
             let ages: Vec<(String, f64)> = (oldest.into_iter())
@@ -194,7 +200,10 @@ impl Obligations {
     async fn report(&self, row: ObligationRow) {
         let finished = row.finished_at.unwrap_or_else(Utc::now);
         let took = (finished - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
-        let last = row.last_poll.clone().unwrap_or_else(|| row.first_poll.clone());
+        let last = row
+            .last_poll
+            .clone()
+            .unwrap_or_else(|| row.first_poll.clone());
         let configured = self.hooks.configured.load().contains(&row.journey);
         match row.state {
             ObligationState::Fulfilled | ObligationState::Pending => {
@@ -211,7 +220,12 @@ impl Obligations {
                     let step = &run.steps[..];
                     if let Some(s) = step.first() {
                         let watched = s.backend_completion_seconds.unwrap_or(took);
-                        (self.hooks.metrics).obligation_finished(&row.journey, row.state, s, watched);
+                        (self.hooks.metrics).obligation_finished(
+                            &row.journey,
+                            row.state,
+                            s,
+                            watched,
+                        );
                     }
                     self.hooks.record_obligation(&j, &run).await;
                 } else {
@@ -312,7 +326,10 @@ mod tests {
     fn the_last_poll_is_at_the_deadline() {
         let t0 = chrono::DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap_or_default();
         let deadline = t0 + chrono::Duration::seconds(10);
-        assert_eq!(next_poll(t0, Duration::from_secs(4), deadline), t0 + chrono::Duration::seconds(4));
+        assert_eq!(
+            next_poll(t0, Duration::from_secs(4), deadline),
+            t0 + chrono::Duration::seconds(4)
+        );
         assert_eq!(next_poll(t0, Duration::from_secs(40), deadline), deadline);
         assert_eq!(next_poll(t0, Duration::MAX, deadline), deadline);
     }
@@ -355,7 +372,17 @@ mod tests {
         let f = s.failure.as_ref().expect("a failure");
         assert_eq!(f.class, FailureClass::BackendTimeout);
         assert!(f.message.contains("within 10m"), "{}", f.message);
-        assert!(f.message.contains("first poll 1970-01-12T13:46:40Z: HTTP 200"), "{}", f.message);
-        assert!(f.message.contains("last poll 1970-01-12T13:56:40Z: HTTP 503"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("first poll 1970-01-12T13:46:40Z: HTTP 200"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .contains("last poll 1970-01-12T13:56:40Z: HTTP 503"),
+            "{}",
+            f.message
+        );
     }
 }

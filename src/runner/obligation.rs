@@ -50,9 +50,7 @@ pub(super) fn owed_obligation(
     // Main steps before this one that capture a secret it reads (a log-in).
     let refresh: Vec<&Step> = (journey.steps.iter())
         .take_while(|s| s.name != step.name)
-        .filter(|m| {
-            (m.captures.iter()).any(|c| c.secret && step.uses.iter().any(|u| u == &c.name))
-        })
+        .filter(|m| (m.captures.iter()).any(|c| c.secret && step.uses.iter().any(|u| u == &c.name)))
         .collect();
     let mut values = BTreeMap::new();
     for name in step.uses.iter().chain(refresh.iter().flat_map(|s| &s.uses)) {
@@ -143,10 +141,26 @@ pub async fn poll_obligation(
     let o = run_step(step, &ctx, &mut scope, &mut redactor).await;
     match (o.verdict, &o.obligation) {
         (StepVerdict::Pass, None) => PollResult::Fulfilled(o),
-        (StepVerdict::Fail, _) if o.failure.as_ref().map(|f| f.class) == Some(FailureClass::BackendFailed) => {
+        (StepVerdict::Fail, _)
+            if o.failure.as_ref().map(|f| f.class) == Some(FailureClass::BackendFailed) =>
+        {
             PollResult::Failed(o)
         }
         _ => PollResult::NotYet(o),
+    }
+}
+
+/// The not-yet-watched obligation of a durable step whose first poll did not pass.
+pub(super) fn pending_obligation(step: &Step) -> super::result::PendingObligation {
+    let within = step.eventually.map(|e| e.within).unwrap_or_default();
+    let within = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
+    let now = chrono::Utc::now();
+    super::result::PendingObligation {
+        state: "pending".to_string(),
+        deadline: now.checked_add_signed(within).unwrap_or(now),
+        watched: false,
+        id: None,
+        reason: None,
     }
 }
 

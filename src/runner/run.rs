@@ -12,8 +12,8 @@ use crate::units::later;
 
 use super::cleanup::{owed, run_cleanup, still_owed};
 use super::handoff::HandOff;
-use super::obligation::owed_obligation;
 use super::http::{ClientOptions, HttpClient, TraceContext};
+use super::obligation::owed_obligation;
 use super::options::{RunEvent, RunOptions, base_scope};
 use super::result::*;
 use super::step::{StepCtx, run_step};

@@ -280,7 +280,7 @@ pub(super) async fn run_step(
         }
         Verdict::Fail(f) if step.eventually.is_some_and(|e| e.durable) => {
             out.verdict = StepVerdict::Pass;
-            let mut pending = pending_obligation(step);
+            let mut pending = super::obligation::pending_obligation(step);
             pending.reason = Some(redactor.redact(&f.message).into_owned());
             out.obligation = Some(pending);
         }
@@ -300,20 +300,6 @@ pub(super) async fn run_step(
     }
     redactor.redact_step(&mut out);
     out
-}
-
-/// The not-yet-watched obligation of a durable step whose first poll did not pass.
-fn pending_obligation(step: &Step) -> PendingObligation {
-    let within = step.eventually.map(|e| e.within).unwrap_or_default();
-    let within = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
-    let now = Utc::now();
-    PendingObligation {
-        state: "pending".to_string(),
-        deadline: now.checked_add_signed(within).unwrap_or(now),
-        watched: false,
-        id: None,
-        reason: None,
-    }
 }
 
 fn value_text(v: &serde_json::Value) -> String {

@@ -86,8 +86,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::{JourneyRun, RunSummary};
 pub use cleanup::{DueCleanup, PendingCleanup};
-pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
+pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
 use read::ReadPool;
 pub use writer::REOPEN_EVERY;

@@ -148,7 +148,9 @@ pub(super) fn insert(conn: &Connection, ob: &Obligation) -> rusqlite::Result<()>
 /// `now + pause`, but never after the deadline: the last poll is at the deadline.
 pub fn next_poll(now: DateTime<Utc>, pause: Duration, deadline: DateTime<Utc>) -> DateTime<Utc> {
     let pause = chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
-    now.checked_add_signed(pause).unwrap_or(deadline).min(deadline)
+    now.checked_add_signed(pause)
+        .unwrap_or(deadline)
+        .min(deadline)
 }
 
 /// Pending rows due at `now`, oldest due first.
@@ -199,12 +201,7 @@ pub(super) fn reschedule(
         "UPDATE obligations SET polls = polls + 1, last_poll_json = ?2, next_poll_at = ?3,
            pause_ms = ?4
          WHERE id = ?1 AND state = 'pending'",
-        params![
-            id.to_string(),
-            json(last_poll)?,
-            ms(next_at),
-            millis(pause)
-        ],
+        params![id.to_string(), json(last_poll)?, ms(next_at), millis(pause)],
     )?;
     Ok(n > 0)
 }

@@ -14,8 +14,10 @@ impl PendingWork {
     /// Records the obligation a run leaves (committed before the run ends).
     pub async fn add_obligation(&self, ob: &Obligation) -> Result<(), StoreError> {
         let ob = ob.clone();
-        self.run("recording an obligation", move |c| obligation::insert(c, &ob))
-            .await
+        self.run("recording an obligation", move |c| {
+            obligation::insert(c, &ob)
+        })
+        .await
     }
 
     /// Pending obligations due for a poll at `now`.
@@ -107,7 +109,9 @@ impl PendingWork {
         &self,
         id: uuid::Uuid,
     ) -> Result<Option<String>, StoreError> {
-        self.run("reading an obligation", move |c| obligation::raw_text(c, id))
-            .await
+        self.run("reading an obligation", move |c| {
+            obligation::raw_text(c, id)
+        })
+        .await
     }
 }

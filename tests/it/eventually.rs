@@ -69,7 +69,9 @@ steps:
     );
 
     // The completion histogram sees the timed-out wait at the time watched.
-    let watched = step.backend_completion_seconds.expect("a timed-out wait is observed");
+    let watched = step
+        .backend_completion_seconds
+        .expect("a timed-out wait is observed");
     assert!((2.0..10.0).contains(&watched), "{watched}");
     let at = arrivals.lock().unwrap().clone();
     assert_eq!(step.attempts as usize, at.len(), "every attempt is counted");
@@ -127,7 +129,10 @@ cleanup:
         "{pending:?}"
     );
     let line = journeyd::report::text::step_line(step);
-    assert!(line.contains("PEND") && line.contains("not watched"), "{line}");
+    assert!(
+        line.contains("PEND") && line.contains("not watched"),
+        "{line}"
+    );
     // One poll, then the cleanup (nothing holds it without a daemon).
     assert_eq!(arrivals.lock().unwrap().len(), 2);
     assert_eq!(run.cleanup[0].verdict, journeyd::runner::StepVerdict::Pass);

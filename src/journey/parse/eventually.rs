@@ -72,8 +72,9 @@ impl Builder<'_> {
         if durable {
             return self.duration(&raw.within, &key, limits::DURABLE_WITHIN);
         }
-        let longer_than_a_run = crate::units::parse_duration_in(&raw.within.value, limits::DURABLE_WITHIN)
-            .is_ok_and(|d| d > limits::EVENTUALLY.max);
+        let longer_than_a_run =
+            crate::units::parse_duration_in(&raw.within.value, limits::DURABLE_WITHIN)
+                .is_ok_and(|d| d > limits::EVENTUALLY.max);
         if longer_than_a_run {
             self.err(
                 loc(&raw.within),

@@ -5,8 +5,8 @@
 mod cleanup;
 mod crash;
 mod fixtures;
-mod obligation;
 mod full_disk;
+mod obligation;
 mod open;
 mod queue;
 mod retention;

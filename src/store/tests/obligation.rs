@@ -41,8 +41,10 @@ async fn migration_three_keeps_a_version_two_history_and_adds_obligations() {
     let dir = TempDir::new().unwrap();
     {
         let c = rusqlite::Connection::open(dir.path().join("journeyd.db")).unwrap();
-        c.execute_batch(crate::store::schema::MIGRATIONS[0]).unwrap();
-        c.execute_batch(crate::store::schema::MIGRATIONS[1]).unwrap();
+        c.execute_batch(crate::store::schema::MIGRATIONS[0])
+            .unwrap();
+        c.execute_batch(crate::store::schema::MIGRATIONS[1])
+            .unwrap();
         c.execute_batch(
             "PRAGMA application_id = 1246907993; PRAGMA user_version = 2;
              INSERT INTO pending_cleanup (run_id, journey, steps_json, values_json,
@@ -58,7 +60,9 @@ async fn migration_three_keeps_a_version_two_history_and_adds_obligations() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].state, ObligationState::Pending);
     let c = rusqlite::Connection::open(dir.path().join("journeyd.db")).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 3);
 }
 
@@ -105,7 +109,12 @@ async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
     // A second finish (a racing pass, a restart) changes nothing and reports nothing.
     let second = p.finish_obligation(ob.id, ObligationState::Fulfilled, poll, now);
     assert!(!second.await.unwrap());
-    assert!(p.due_obligations(now + TimeDelta::days(1), 10).await.unwrap().is_empty());
+    assert!(
+        p.due_obligations(now + TimeDelta::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Killed before it was reported: the next process reports it.
     drop(p);
     let p = open(&dir);
@@ -120,7 +129,12 @@ async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
     // Values are gone once finished; the row is pruned after its week.
     let text = p.obligation_text(ob.id).await.unwrap().unwrap();
     assert!(!text.contains("o-7"), "{text}");
-    assert_eq!(p.prune_obligations(now + TimeDelta::seconds(1)).await.unwrap(), 1);
+    assert_eq!(
+        p.prune_obligations(now + TimeDelta::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]

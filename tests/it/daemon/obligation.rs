@@ -60,21 +60,25 @@ async fn target() -> (String, Shared) {
         )
         .route(
             "/orders/{id}",
-            get(async |State(s): State<Shared>, UrlPath(_id): UrlPath<String>| {
-                let mut s = s.lock().unwrap();
-                s.polls += 1;
-                let status = if s.shipped { "shipped" } else { "paid" };
-                if s.shipped {
-                    s.shipped_answers += 1;
-                }
-                axum::Json(serde_json::json!({ "status": status }))
-            })
-            .delete(async |State(s): State<Shared>, UrlPath(id): UrlPath<String>| {
-                let mut s = s.lock().unwrap();
-                let early = !s.shipped;
-                s.deleted.push((id, early));
-                axum::http::StatusCode::NO_CONTENT
-            }),
+            get(
+                async |State(s): State<Shared>, UrlPath(_id): UrlPath<String>| {
+                    let mut s = s.lock().unwrap();
+                    s.polls += 1;
+                    let status = if s.shipped { "shipped" } else { "paid" };
+                    if s.shipped {
+                        s.shipped_answers += 1;
+                    }
+                    axum::Json(serde_json::json!({ "status": status }))
+                },
+            )
+            .delete(
+                async |State(s): State<Shared>, UrlPath(id): UrlPath<String>| {
+                    let mut s = s.lock().unwrap();
+                    let early = !s.shipped;
+                    s.deleted.push((id, early));
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
         )
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -153,7 +157,10 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
     ];
     let mut d = TestDaemon::start(dir.path(), CONFIG, &env).await;
     // The run ended with the step pending, and the daemon polled it since.
-    let ob = wait_obligation(&d, |o| o["state"] == "pending" && o["polls"].as_u64() >= Some(2)).await;
+    let ob = wait_obligation(&d, |o| {
+        o["state"] == "pending" && o["polls"].as_u64() >= Some(2)
+    })
+    .await;
     assert_eq!(ob["journey"], "orders");
     assert_eq!(ob["step"], "order shipped");
     assert_eq!(ob["backend"], "fulfillment");
@@ -166,19 +173,33 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
     .await
     .unwrap();
     assert_eq!(run["verdict"], "pass", "{run}");
-    let full = d.get_json(&format!("/api/runs/{}", run["run_id"].as_str().unwrap())).await.unwrap();
+    let full = d
+        .get_json(&format!("/api/runs/{}", run["run_id"].as_str().unwrap()))
+        .await
+        .unwrap();
     let step = &full["steps"][2];
     assert_eq!(step["obligation"]["state"], "pending", "{full}");
     assert_eq!(step["obligation"]["watched"], true, "{full}");
     assert_eq!(full["cleanup"][0]["verdict"], "skipped", "{full}");
     let (status, page) = d.get("/").await.unwrap();
     assert_eq!(status, 200);
-    assert!(page.contains("Obligations") && page.contains("1 pending"), "{page}");
-    let text = d.metrics().await.unwrap();
-    assert_eq!(metric(&text, "journeyd_obligations", &[("state", "pending")]), Some(1.0), "{text}");
     assert!(
-        metric(&text, "journeyd_obligation_oldest_pending_seconds", &[("backend", "fulfillment")])
-            .is_some(),
+        page.contains("Obligations") && page.contains("1 pending"),
+        "{page}"
+    );
+    let text = d.metrics().await.unwrap();
+    assert_eq!(
+        metric(&text, "journeyd_obligations", &[("state", "pending")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            "journeyd_obligation_oldest_pending_seconds",
+            &[("backend", "fulfillment")]
+        )
+        .is_some(),
         "{text}"
     );
     d.kill9();
@@ -195,7 +216,11 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
     // The held cleanup runs once the obligation ended, never before.
     wait_until(SOON, async || {
         let deleted = seen.lock().unwrap().deleted.clone();
-        if deleted.is_empty() { Err("not deleted yet".to_string()) } else { Ok(()) }
+        if deleted.is_empty() {
+            Err("not deleted yet".to_string())
+        } else {
+            Ok(())
+        }
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
@@ -215,9 +240,18 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
         // Reported once: polling stopped at the first `shipped` answer.
         assert_eq!(s.shipped_answers, 1, "{}", d.logs());
     }
-    assert_eq!(d.logs().matches("Obligation fulfilled.").count(), 1, "{}", d.logs());
     assert_eq!(
-        metric(&text, "journeyd_obligations_finished_total", &[("state", "fulfilled")]),
+        d.logs().matches("Obligation fulfilled.").count(),
+        1,
+        "{}",
+        d.logs()
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "journeyd_obligations_finished_total",
+            &[("state", "fulfilled")]
+        ),
         Some(1.0),
         "{text}"
     );
@@ -229,7 +263,10 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
     assert_eq!(completions, Some(1.0), "{text}");
     // No session token was ever stored (polls logged in again for a fresh one).
     let logins = seen.lock().unwrap().logins;
-    assert!(logins >= 2, "the poll after restart logs in again: {logins}");
+    assert!(
+        logins >= 2,
+        "the poll after restart logs in again: {logins}"
+    );
     let db = std::fs::read(dir.path().join("state/journeyd.db")).unwrap();
     let wal = std::fs::read(dir.path().join("state/journeyd.db-wal")).unwrap_or_default();
     for t in (1..=logins).map(token) {
@@ -245,13 +282,19 @@ async fn a_breached_obligation_pages_once_with_journey_step_and_backend() {
     let (base, seen) = target().await;
     let dir = setup("2s");
     let mut capture = Capture::start(0).await;
-    let hook = format!("{{name: hook, type: webhook, url: \"{}\"}}", capture.url("/hook"));
+    let hook = format!(
+        "{{name: hook, type: webhook, url: \"{}\"}}",
+        capture.url("/hook")
+    );
     let env = [
         ("TARGET_URL", base.as_str()),
         ("JOURNEYD_SECRET_ADMIN_TOKEN", ADMIN_TOKEN),
     ];
     let d = TestDaemon::start(dir.path(), &alerting_config(&[], &[hook]), &env).await;
-    let page = capture.next(SOON).await.unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
+    let page = capture
+        .next(SOON)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
     let body = page.json();
     assert_eq!(body["status"], "firing", "{body}");
     let labels = &body["alerts"][0]["labels"];
@@ -261,24 +304,48 @@ async fn a_breached_obligation_pages_once_with_journey_step_and_backend() {
     assert_eq!(labels["class"], "backend_timeout", "{body}");
     let ob = wait_obligation(&d, |o| o["state"] == "breached").await;
     // The breach is a failed run in the history with both polls as evidence.
-    let run = d.get_json(&format!("/api/runs/{}", ob["id"].as_str().unwrap())).await.unwrap();
+    let run = d
+        .get_json(&format!("/api/runs/{}", ob["id"].as_str().unwrap()))
+        .await
+        .unwrap();
     assert_eq!(run["verdict"], "fail", "{run}");
-    let message = run["steps"][0]["failure"]["message"].as_str().unwrap_or("").to_string();
+    let message = run["steps"][0]["failure"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     assert!(message.contains("obligation breached"), "{message}");
-    assert!(message.contains("first poll") && message.contains("last poll"), "{message}");
+    assert!(
+        message.contains("first poll") && message.contains("last poll"),
+        "{message}"
+    );
     // Exactly one page: nothing more while the journey stays as it is.
-    assert!(capture.nothing_within(Duration::from_secs(3)).await.is_none(), "{}", d.logs());
+    assert!(
+        capture
+            .nothing_within(Duration::from_secs(3))
+            .await
+            .is_none(),
+        "{}",
+        d.logs()
+    );
     assert!(seen.lock().unwrap().polls >= 2);
     // The cleanup held for the obligation ran after the breach.
     wait_until(SOON, async || {
         let n = seen.lock().unwrap().deleted.len();
-        if n == 1 { Ok(()) } else { Err(format!("{n} deleted")) }
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(format!("{n} deleted"))
+        }
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
     let text = d.metrics().await.unwrap();
     assert_eq!(
-        metric(&text, "journeyd_obligations_finished_total", &[("state", "breached")]),
+        metric(
+            &text,
+            "journeyd_obligations_finished_total",
+            &[("state", "breached")]
+        ),
         Some(1.0),
         "{text}"
     );
