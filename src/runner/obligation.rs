@@ -10,9 +10,8 @@ use tokio::time::Instant;
 
 use super::handoff::Obligation;
 use super::http::{ClientOptions, HttpClient};
-use super::options::{RunOptions, base_scope};
+use super::options::{RunOptions, base_scope, render_vars};
 use super::result::{Failure, FailureClass, StepOutcome, StepVerdict};
-use super::run::render_vars;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
 use crate::journey::template::{Engine, Scope};
@@ -147,20 +146,6 @@ pub async fn poll_obligation(
             PollResult::Failed(o)
         }
         _ => PollResult::NotYet(o),
-    }
-}
-
-/// The not-yet-watched obligation of a durable step whose first poll did not pass.
-pub(super) fn pending_obligation(step: &Step) -> super::result::PendingObligation {
-    let within = step.eventually.map(|e| e.within).unwrap_or_default();
-    let within = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
-    let now = chrono::Utc::now();
-    super::result::PendingObligation {
-        state: "pending".to_string(),
-        deadline: now.checked_add_signed(within).unwrap_or(now),
-        watched: false,
-        id: None,
-        reason: None,
     }
 }
 

@@ -293,6 +293,21 @@ impl StepOutcome {
     }
 }
 
+impl PendingObligation {
+    /// Pending from now until `within` has passed; not watched until a daemon takes it.
+    pub fn starting_now(within: std::time::Duration) -> Self {
+        let within = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
+        let now = Utc::now();
+        PendingObligation {
+            state: "pending".to_string(),
+            deadline: now.checked_add_signed(within).unwrap_or(now),
+            watched: false,
+            id: None,
+            reason: None,
+        }
+    }
+}
+
 /// One execution of a journey.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JourneyRun {

@@ -14,7 +14,7 @@ use super::cleanup::{owed, run_cleanup, still_owed};
 use super::handoff::HandOff;
 use super::http::{ClientOptions, HttpClient, TraceContext};
 use super::obligation::owed_obligation;
-use super::options::{RunEvent, RunOptions, base_scope};
+use super::options::{RunEvent, RunOptions, base_scope, render_vars};
 use super::result::*;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
@@ -134,35 +134,6 @@ fn cleanup_reserve(journey: &Journey) -> Duration {
     let total =
         (journey.cleanup.iter()).fold(Duration::ZERO, |sum, s| sum.saturating_add(s.timeout));
     total.min(journey.timeout / 2)
-}
-
-/// Renders vars in order; `--var` overrides replace a var's template.
-pub(super) fn render_vars(
-    journey: &Journey,
-    engine: &Engine,
-    opts: &RunOptions,
-    scope: &mut Scope,
-) -> Result<(), Failure> {
-    for (name, template) in &journey.vars {
-        let value = match opts.overrides.get(name) {
-            Some(v) => v.clone(),
-            None => engine.render(template, scope).map_err(|e| Failure {
-                class: FailureClass::Template,
-                message: format!("vars.{name}: {}", e.message),
-                mismatches: Vec::new(),
-            })?,
-        };
-        scope
-            .vars
-            .insert(name.clone(), serde_json::Value::String(value));
-    }
-    for (name, value) in &opts.overrides {
-        scope
-            .vars
-            .entry(name.clone())
-            .or_insert_with(|| serde_json::Value::String(value.clone()));
-    }
-    Ok(())
 }
 
 /// Stamps each outcome with where its step is written (outcomes are in step order).

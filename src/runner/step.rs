@@ -280,7 +280,8 @@ pub(super) async fn run_step(
         }
         Verdict::Fail(f) if step.eventually.is_some_and(|e| e.durable) => {
             out.verdict = StepVerdict::Pass;
-            let mut pending = super::obligation::pending_obligation(step);
+            let within = step.eventually.map(|e| e.within).unwrap_or_default();
+            let mut pending = PendingObligation::starting_now(within);
             pending.reason = Some(redactor.redact(&f.message).into_owned());
             out.obligation = Some(pending);
         }
