@@ -58,6 +58,21 @@ pub(super) fn next_pause(pause: Duration, backoff: f64, max_every: Duration) -> 
         .min(max_every)
 }
 
+/// How a poll ends the obligation, if it does. A poll that passes fulfils it even
+/// after the deadline (a deadline that passed while journeyd was down gets this one
+/// poll first): journeyd's own downtime must not page for a back-end that finished.
+pub(super) fn eval_poll(
+    result: PollResult,
+    past_deadline: bool,
+) -> (Option<ObligationState>, StepOutcome) {
+    match result {
+        PollResult::Fulfilled(o) => (Some(ObligationState::Fulfilled), o),
+        PollResult::Failed(o) => (Some(ObligationState::Failed), o),
+        PollResult::NotYet(o) if past_deadline => (Some(ObligationState::Breached), o),
+        PollResult::NotYet(o) => (None, o),
+    }
+}
+
 /// The background poller of pending obligations.
 pub(super) struct Obligations {
     pub pending: PendingWork,
@@ -148,12 +163,7 @@ impl Obligations {
             None => PollResult::NotYet(unpolled(ob, "the journey is no longer configured")),
         };
         let now = Utc::now();
-        let (state, outcome) = match result {
-            PollResult::Fulfilled(o) => (Some(ObligationState::Fulfilled), o),
-            PollResult::Failed(o) => (Some(ObligationState::Failed), o),
-            PollResult::NotYet(o) if now >= ob.deadline => (Some(ObligationState::Breached), o),
-            PollResult::NotYet(o) => (None, o),
-        };
+        let (state, outcome) = eval_poll(result, now >= ob.deadline);
         let Some(state) = state else {
             let next = next_poll(now, d.pause, ob.deadline);
             let pause = next_pause(d.pause, ob.backoff, ob.max_every);
@@ -320,6 +330,25 @@ mod tests {
         assert_eq!(next_pause(s(10), 2.0, s(10)), s(10));
         assert_eq!(next_pause(s(3), 1.0, s(3)), s(3));
         assert_eq!(next_pause(s(1), f64::MAX, s(60)), s(60));
+    }
+
+    #[test]
+    fn a_poll_decides_at_the_deadline_and_a_late_pass_still_fulfils() {
+        let o = || StepOutcome::skipped("shipped", None, "");
+        let state = |r, past| eval_poll(r, past).0;
+        assert_eq!(state(PollResult::NotYet(o()), false), None);
+        assert_eq!(
+            state(PollResult::NotYet(o()), true),
+            Some(ObligationState::Breached)
+        );
+        assert_eq!(
+            state(PollResult::Fulfilled(o()), true),
+            Some(ObligationState::Fulfilled)
+        );
+        assert_eq!(
+            state(PollResult::Failed(o()), false),
+            Some(ObligationState::Failed)
+        );
     }
 
     #[test]

@@ -172,3 +172,77 @@ pub fn poll_summary(o: &StepOutcome) -> String {
         None => why,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::journey::parse::parse_journey;
+
+    const JOURNEY: &str = r#"
+name: refund
+vars:
+  base: "http://127.0.0.1:9"
+  auth: "Basic {{ secret.api_key }}"
+steps:
+  - name: log in
+    request: { method: POST, url: "{{ base }}/login", headers: { authorization: "{{ auth }}" } }
+    capture: { token: { json: "$.token", secret: true } }
+  - name: request refund
+    request: { method: POST, url: "{{ base }}/refunds" }
+    capture: { refund_id: { json: "$.id" } }
+  - name: refund booked
+    backend: refunds
+    request:
+      url: "{{ base }}/refunds/{{ refund_id }}"
+      headers: { authorization: "Bearer {{ token }}", x-auth: "{{ auth }}" }
+    eventually: { within: 2d, durable: true }
+    expect: { json: { "$.status": booked } }
+"#;
+
+    #[test]
+    fn an_obligation_keeps_no_secret_and_refreshes_the_log_in() {
+        let journey = parse_journey(Path::new("refund.yaml"), JOURNEY, &Engine::new())
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let mut scope = Scope::default();
+        let mut redactor = Redactor::default();
+        redactor.add("k-secret-4711");
+        redactor.add("t-session-0042");
+        for (k, v) in [
+            ("base", "http://127.0.0.1:9"),
+            ("auth", "Basic k-secret-4711"),
+            ("token", "t-session-0042"),
+            ("refund_id", "r-9"),
+        ] {
+            scope.vars.insert(k.into(), serde_json::json!(v));
+        }
+        let step = &journey.steps[2];
+        let mut first = StepOutcome::skipped(&step.name, Some("refunds"), "");
+        first.obligation = Some(super::super::result::PendingObligation::starting_now(
+            Duration::from_secs(3600),
+        ));
+        let run_id = uuid::Uuid::new_v4();
+        let ob = owed_obligation(&journey, step, &scope, &redactor, run_id, &first)
+            .expect("a durable step that did not pass is owed");
+        assert_eq!(ob.refresh, ["log in"]);
+        let names: Vec<&str> = ob.values.keys().map(String::as_str).collect();
+        assert_eq!(names, ["base", "refund_id"]);
+        let stored = serde_json::to_string(&ob).unwrap();
+        assert!(!stored.contains("k-secret-4711") && !stored.contains("t-session-0042"));
+        // Not durable, or passed: nothing is owed.
+        assert!(
+            owed_obligation(
+                &journey,
+                &journey.steps[1],
+                &scope,
+                &redactor,
+                run_id,
+                &first
+            )
+            .is_none()
+        );
+        first.obligation = None;
+        assert!(owed_obligation(&journey, step, &scope, &redactor, run_id, &first).is_none());
+    }
+}
