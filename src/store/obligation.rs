@@ -206,8 +206,11 @@ pub(super) fn reschedule(
     Ok(n > 0)
 }
 
-/// Finishes a pending row in one statement; returns whether this call did it
-/// (then, and only then, the caller reports it). The values are dropped.
+/// Finishes a pending row; returns whether this call did it (then, and only
+/// then, the caller reports it). The values are dropped. In the same
+/// transaction the run's held cleanup becomes owed as of now, so its
+/// retention (`history.cleanup_max_age`) counts from the end of the obligation,
+/// not from a run days ago.
 pub(super) fn finish(
     conn: &Connection,
     id: uuid::Uuid,
@@ -215,12 +218,21 @@ pub(super) fn finish(
     last_poll: &StepOutcome,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
-    let n = conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let n = tx.execute(
         "UPDATE obligations SET state = ?2, finished_at = ?3, last_poll_json = ?4,
            polls = polls + 1, values_json = '{}', refresh_json = '[]'
          WHERE id = ?1 AND state = 'pending'",
         params![id.to_string(), state.as_str(), ms(now), json(last_poll)?],
     )?;
+    if n > 0 {
+        tx.execute(
+            "UPDATE pending_cleanup SET created_at = ?2, next_attempt_at = 0
+             WHERE run_id = (SELECT run_id FROM obligations WHERE id = ?1)",
+            params![id.to_string(), ms(now)],
+        )?;
+    }
+    tx.commit()?;
     Ok(n > 0)
 }
 

@@ -158,12 +158,18 @@ async fn cleanup_of_a_run_waits_for_its_pending_obligation() {
         .unwrap();
     assert!(p.due_cleanups(now, 10).await.unwrap().is_empty());
     let poll = StepOutcome::skipped("order shipped", None, "");
-    (p.finish_obligation(ob.id, ObligationState::Fulfilled, poll, now))
+    // Two days later: the cleanup's retention counts from the obligation's end.
+    let ended = now + TimeDelta::days(2);
+    (p.finish_obligation(ob.id, ObligationState::Fulfilled, poll, ended))
         .await
         .unwrap();
-    let due = p.due_cleanups(now, 10).await.unwrap();
+    let due = p.due_cleanups(ended, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].owed.run_id, run_id);
+    assert_eq!(
+        due[0].created_at.timestamp_millis(),
+        ended.timestamp_millis()
+    );
 }
 
 #[tokio::test]
