@@ -44,6 +44,8 @@ use crate::runner::{
 };
 use crate::store::{DueObligation, ObligationRow, ObligationState, PendingWork, next_poll};
 
+/// Shortest sleep between two passes.
+const MIN_SLEEP: Duration = Duration::from_millis(50);
 /// Longest sleep between two passes when nothing is due sooner.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Obligations polled per pass; the rest wait for the next pass.
@@ -117,10 +119,11 @@ impl Obligations {
 
     async fn until_next_due(&self) -> Duration {
         match self.pending.next_obligation_due().await {
+            // A floor, so a row that cannot be rescheduled (a failing disk) is no busy loop.
             Ok(Some(at)) => (at - Utc::now())
                 .to_std()
                 .unwrap_or_default()
-                .min(MAX_SLEEP),
+                .clamp(MIN_SLEEP, MAX_SLEEP),
             _ => MAX_SLEEP,
         }
     }
