@@ -164,6 +164,9 @@ async fn an_obligation_survives_kill_9_and_is_fulfilled_once_after_restart() {
     assert_eq!(ob["journey"], "orders");
     assert_eq!(ob["step"], "order shipped");
     assert_eq!(ob["backend"], "fulfillment");
+    // No captured value while it is pending either (the values are in the database only).
+    let api = d.get("/api/obligations").await.unwrap().1;
+    assert!(!api.contains("o-1") && !api.contains(&token(1)), "{api}");
     // The run passed, with the step pending (runs are stored through a queue).
     let run = wait_until(SOON, async || {
         let runs = d.get_json("/api/journeys/orders/runs").await?;
