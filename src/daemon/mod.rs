@@ -13,6 +13,7 @@ mod cleanup;
 mod hooks;
 mod notify;
 mod supervise;
+mod traces;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// The OTLP span export, when configured.
+    traces: Option<traces::Export>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -145,6 +148,7 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        let traces = traces::Export::start(&config, metrics.clone())?;
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -161,6 +165,7 @@ impl Daemon {
                 config.alerting.policy.confirm_delay,
             ),
             stopping: scheduler_stop.clone(),
+            traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
@@ -229,6 +234,7 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            traces,
         })
     }
 
@@ -322,6 +328,7 @@ impl Daemon {
                 "first_run_within",
                 config.first_run_within != self.config.first_run_within,
             ),
+            ("tracing", config.trace_export != self.config.trace_export),
         ] {
             if changed {
                 tracing::warn!(
@@ -366,6 +373,9 @@ impl Daemon {
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;
+        if let Some(t) = self.traces {
+            t.stop().await;
+        }
         self.alerting.stop().await;
         self.stop.cancel();
         if let Ok(Err(e)) = self.server.await {
