@@ -167,13 +167,14 @@ impl Worker {
         }
         // Shutdown: what is queued gets one last chance, bounded by the timeout.
         self.rx.close();
+        let within = self.settings.timeout;
         let flush = async {
             while let Some(first) = self.rx.recv().await {
                 let batch = self.batch(first);
                 self.send(batch).await;
             }
         };
-        if tokio::time::timeout(self.settings.timeout, flush).await.is_err() {
+        if tokio::time::timeout(within, flush).await.is_err() {
             tracing::warn!("Some spans were not exported before shutdown.");
         }
     }

@@ -21,6 +21,7 @@ mod log_injection;
 mod manpages;
 mod notify;
 mod once;
+mod otlp;
 mod prometheus;
 mod retry;
 mod schema;
