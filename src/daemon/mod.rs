@@ -10,6 +10,7 @@
 
 mod alerting;
 mod cleanup;
+mod deploys;
 mod hooks;
 mod notify;
 mod supervise;
@@ -148,6 +149,7 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        deploys::restore_deploy_metric(&alerting.db, &metrics, &journeys).await;
         let traces = traces::Export::start(&config, metrics.clone())?;
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
@@ -192,6 +194,7 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
             pending,
+            deploy_window: config.alerting.deploy_window,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);

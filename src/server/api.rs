@@ -165,7 +165,14 @@ pub async fn run(State(state): State<ServerState>, Path(id): Path<String>) -> Re
         );
     };
     match state.store.get_run(id).await {
-        Ok(Some(run)) => Json(run).into_response(),
+        Ok(Some(run)) => {
+            let deploy = super::run_deploy::deploy_for_run(&state, &run).await;
+            let mut body = serde_json::to_value(&run).unwrap_or_default();
+            if let (Some(d), Some(map)) = (deploy, body.as_object_mut()) {
+                map.insert("deploy".into(), serde_json::to_value(d).unwrap_or_default());
+            }
+            Json(body).into_response()
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("unknown run {id}")),
         Err(e) => store_error(&e),
     }
