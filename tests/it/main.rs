@@ -27,6 +27,7 @@ mod retry;
 mod schema;
 mod secret_forms;
 mod status_page;
+mod status_views;
 mod supervise;
 mod test_cmd;
 mod trace;

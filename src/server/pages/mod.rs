@@ -8,6 +8,7 @@ pub mod layout;
 pub mod run;
 pub mod step;
 pub mod svg;
+pub mod views;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
