@@ -199,3 +199,89 @@ pub fn write_group_head(
         if journeys.len() == 1 { "" } else { "s" }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::parse::parse_journey;
+    use crate::journey::template::Engine;
+
+    fn status(name: &str, labels: &str, backends: &[&str]) -> JourneyStatus {
+        let mut src = format!("name: {name}\nlabels: {{ {labels} }}\nsteps:\n");
+        for (i, b) in backends.iter().enumerate() {
+            src.push_str(&format!(
+                "  - name: s{i}\n    backend: {b}\n    request: {{ url: \"http://h/\" }}\n"
+            ));
+        }
+        if backends.is_empty() {
+            src.push_str("  - name: s\n    request: { url: \"http://h/\" }\n");
+        }
+        let j = parse_journey(std::path::Path::new("j.yaml"), &src, &Engine::new()).unwrap();
+        JourneyStatus::new(&j)
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> LabelFilter {
+        LabelFilter(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn group_is_taken_out_of_the_filter_and_urls_keep_the_rest() {
+        let v = View::from_query(query(&[("team", "checkout"), ("group", "channel")]));
+        assert_eq!(v.group.as_deref(), Some("channel"));
+        assert_eq!(v.filter, query(&[("team", "checkout")]));
+        assert_eq!(v.with_filter("channel", "web"), "/?channel=web&team=checkout&group=channel");
+        assert_eq!(v.with_filter("team", "care"), "/?team=care&group=channel");
+        assert_eq!(v.without_filter("team"), "/?group=channel");
+        assert_eq!(v.with_group(None), "/?team=checkout");
+        assert_eq!(View::default().with_filter("team", "a b&c"), "/?team=a+b%26c");
+        assert_eq!(View::from_query(query(&[("group", "")])).group, None);
+    }
+
+    #[test]
+    fn groups_by_value_with_the_unlabelled_last_and_backends_in_each_group() {
+        let js = vec![
+            status("pay", "team: checkout", &["payment", "auth"]),
+            status("browse", "team: catalog", &["auth"]),
+            status("misc", "channel: web", &[]),
+        ];
+        let names = |g: &[&JourneyStatus]| g.iter().map(|j| j.name.clone()).collect::<Vec<_>>();
+        let by_team: Vec<_> = eval_groups(&js, "team")
+            .into_iter()
+            .map(|(v, g)| (v, names(&g)))
+            .collect();
+        assert_eq!(
+            by_team,
+            [
+                (Some("catalog"), vec!["browse".to_string()]),
+                (Some("checkout"), vec!["pay".to_string()]),
+                (None, vec!["misc".to_string()]),
+            ]
+        );
+        let by_backend: Vec<_> = eval_groups(&js, "backend")
+            .into_iter()
+            .map(|(v, g)| (v, names(&g)))
+            .collect();
+        assert_eq!(by_backend[0], (Some("auth"), vec!["pay".into(), "browse".into()]));
+        assert_eq!(by_backend[1], (Some("payment"), vec!["pay".into()]));
+    }
+
+    #[test]
+    fn the_bar_shows_the_filter_with_removal_links_and_escapes_values() {
+        let js = vec![status("pay", "team: checkout", &[])];
+        let v = View::from_query(query(&[("team", "<x>")]));
+        let mut out = String::new();
+        write_bar(&mut out, &v, &js).unwrap();
+        assert!(out.contains("team=&lt;x&gt;"), "{out}");
+        assert!(!out.contains("<x>"), "{out}");
+        assert!(out.contains("<a class=\"clear\" href=\"/\">clear filter</a>"), "{out}");
+        assert!(out.contains("href=\"/?team=%3Cx%3E&amp;group=team\""), "{out}");
+        let mut none = String::new();
+        write_bar(&mut none, &View::default(), &js).unwrap();
+        assert!(none.contains("all journeys") && !none.contains("clear filter"), "{none}");
+    }
+}
