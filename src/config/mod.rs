@@ -3,8 +3,8 @@
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
 mod alerting;
-mod raw;
 mod otlp;
+mod raw;
 
 pub use raw::config_schema;
 

@@ -15,7 +15,10 @@ use crate::server::deploys::ALL_BACKENDS;
 /// uses, as `POST /api/deploys` does), plus `*` for deploys naming none.
 pub(super) async fn restore_deploy_metric(db: &AlertDb, metrics: &Metrics, journeys: &[Journey]) {
     let limit = u32::try_from(MAX_DEPLOYS).unwrap_or(u32::MAX);
-    match db.deploys_between(DateTime::UNIX_EPOCH, Utc::now(), limit).await {
+    match db
+        .deploys_between(DateTime::UNIX_EPOCH, Utc::now(), limit)
+        .await
+    {
         Ok(deploys) => {
             for (backend, at) in eval_last_deploys(&deploys, journeys) {
                 metrics.deploy_recorded(&backend, at);

@@ -189,8 +189,14 @@ pub fn eval_spans(run: &JourneyRun, labels: &BTreeMap<String, String>) -> Vec<Sp
             attributes.push(string("error.type", f.class.as_str()));
         }
     }
-    attributes.extend(labels.iter().map(|(k, v)| string(&format!("journeyd.label.{k}"), v.as_str())));
-    let message = failed_step.and_then(|s| s.failure.as_ref()).map(|f| f.message.as_str());
+    attributes.extend(
+        labels
+            .iter()
+            .map(|(k, v)| string(&format!("journeyd.label.{k}"), v.as_str())),
+    );
+    let message = failed_step
+        .and_then(|s| s.failure.as_ref())
+        .map(|f| f.message.as_str());
     let mut spans = vec![Span {
         trace_id: trace_id.clone(),
         span_id: root_id.clone(),
@@ -202,9 +208,13 @@ pub fn eval_spans(run: &JourneyRun, labels: &BTreeMap<String, String>) -> Vec<Sp
         attributes,
         status: status(failed, message),
     }];
-    let parent = Parent { run, trace_id, span_id: &root_id };
-    for (s, cleanup) in (run.steps.iter().map(|s| (s, false)))
-        .chain(run.cleanup.iter().map(|s| (s, true)))
+    let parent = Parent {
+        run,
+        trace_id,
+        span_id: &root_id,
+    };
+    for (s, cleanup) in
+        (run.steps.iter().map(|s| (s, false))).chain(run.cleanup.iter().map(|s| (s, true)))
     {
         if s.verdict != StepVerdict::Skipped {
             step_spans(&parent, s, cleanup, &mut spans);
@@ -235,7 +245,10 @@ fn step_spans(p: &Parent<'_>, s: &StepOutcome, cleanup: bool, out: &mut Vec<Span
     let start = s.started_at.unwrap_or(p.run.started_at);
     let step_id = new_span_id();
     let mut attributes = step_attributes(p.run, s);
-    attributes.push(string("journeyd.result", if failed { "fail" } else { "pass" }));
+    attributes.push(string(
+        "journeyd.result",
+        if failed { "fail" } else { "pass" },
+    ));
     attributes.push(int("journeyd.attempts", s.attempts));
     if cleanup {
         attributes.push(KeyValue {

@@ -106,7 +106,10 @@ fn a_run_is_one_trace_of_run_step_and_attempt_spans_with_the_sent_ids() {
     assert_eq!(ids, ["00000000000000b1", "00000000000000b2"]);
     assert!(spans[4..].iter().all(|s| s.parent_span_id == ships.span_id));
     assert!(spans[4..].iter().all(|s| s.status.code == STATUS_ERROR));
-    assert_eq!(spans[4].status.message, "", "only the deciding attempt has the message");
+    assert_eq!(
+        spans[4].status.message, "",
+        "only the deciding attempt has the message"
+    );
     assert_ne!(spans[5].status.message, "");
     assert_eq!(
         attr(&spans[5], "http.response.status_code").cloned(),
@@ -157,8 +160,12 @@ fn headers_secret_is_the_otel_format_and_errors_never_repeat_values() {
     assert_eq!(h["x-scope-orgid"], "tenant1");
     let e = parse_headers("authorization").unwrap_err().to_string();
     assert!(e.contains("no `=`"), "{e}");
-    let e = parse_headers("bad name=s3cret-value").unwrap_err().to_string();
+    let e = parse_headers("bad name=s3cret-value")
+        .unwrap_err()
+        .to_string();
     assert!(!e.contains("s3cret"), "{e}");
-    let e = parse_headers("x-key=s3cret\u{7f}value").unwrap_err().to_string();
+    let e = parse_headers("x-key=s3cret\u{7f}value")
+        .unwrap_err()
+        .to_string();
     assert!(!e.contains("s3cret"), "{e}");
 }

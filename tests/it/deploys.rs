@@ -219,7 +219,11 @@ async fn runs_after_a_deploy_name_it_and_the_metric_survives_a_restart() {
     let m = d.metrics().await.unwrap();
     assert_eq!(sample(&m), before, "{m}");
     assert_eq!(
-        metric(&m, "journeyd_deploy_last_timestamp_seconds", &[("backend", "catalog")]),
+        metric(
+            &m,
+            "journeyd_deploy_last_timestamp_seconds",
+            &[("backend", "catalog")]
+        ),
         None
     );
 }

@@ -71,7 +71,11 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     let all = wait_until(Duration::from_secs(30), async || {
         let s = spans(&collector);
         // The first run: root, 2 steps, 2 attempts.
-        if s.len() >= 5 { Ok(s) } else { Err(format!("{} spans", s.len())) }
+        if s.len() >= 5 {
+            Ok(s)
+        } else {
+            Err(format!("{} spans", s.len()))
+        }
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
@@ -82,7 +86,10 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     let (trace_id, login_span) = traceparent(&target, "/login");
     let (ships_trace, ships_span) = traceparent(&target, "/ships");
     assert_eq!(ships_trace, trace_id);
-    let run: Vec<&Value> = all.iter().filter(|s| s["traceId"] == trace_id.as_str()).collect();
+    let run: Vec<&Value> = all
+        .iter()
+        .filter(|s| s["traceId"] == trace_id.as_str())
+        .collect();
     assert_eq!(run.len(), 5, "{all:#?}");
 
     // The stored run has the same trace id.
@@ -100,7 +107,10 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     }
     assert!(stored.contains(&trace_id), "{stored:?} vs {trace_id}");
 
-    let root = run.iter().find(|s| s.get("parentSpanId").is_none()).unwrap();
+    let root = run
+        .iter()
+        .find(|s| s.get("parentSpanId").is_none())
+        .unwrap();
     assert_eq!(root["name"], "journey traced");
     assert_eq!(root["status"]["code"], 2);
     assert_eq!(attr(root, "journeyd.label.team")["stringValue"], "checkout");
@@ -109,7 +119,10 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     assert_eq!(login["status"]["code"], 1);
     assert_eq!(ships["status"]["code"], 2, "{ships:#}");
     assert_eq!(attr(ships, "error.type")["stringValue"], "http_status");
-    assert_eq!(attr(ships, "journeyd.backend")["stringValue"], "fulfillment");
+    assert_eq!(
+        attr(ships, "journeyd.backend")["stringValue"],
+        "fulfillment"
+    );
     assert_eq!(ships["parentSpanId"], root["spanId"]);
     // The attempts are the spans the target was told about: its spans join them.
     let attempt_of = |step: &Value| {
@@ -123,7 +136,10 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     assert_eq!(failed["status"]["code"], 2);
     assert_eq!(attr(failed, "http.response.status_code")["intValue"], "200");
     let text = d.metrics().await.unwrap();
-    assert_eq!(metric(&text, "journeyd_trace_export_dropped_total", &[]), Some(0.0));
+    assert_eq!(
+        metric(&text, "journeyd_trace_export_dropped_total", &[]),
+        Some(0.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -157,7 +173,10 @@ async fn a_collector_that_is_down_leaves_runs_alone_and_counts_failures() {
             &[("journey", "traced"), ("result", "fail")],
         );
         assert!(failed.unwrap_or(0.0) >= 1.0, "{text}");
-        assert_eq!(metric(&text, "journeyd_trace_export_spans_total", &[]), Some(0.0));
+        assert_eq!(
+            metric(&text, "journeyd_trace_export_spans_total", &[]),
+            Some(0.0)
+        );
         let logs = d.logs();
         assert!(logs.contains("Spans could not be exported"), "{logs}");
         assert!(!logs.contains("otlp-admin-token"));

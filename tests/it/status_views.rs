@@ -53,8 +53,12 @@ async fn filtered_and_grouped_status_pages_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     write_journeys(dir.path(), &target.url(""));
     let env = [("JOURNEYD_SECRET_ADMIN_TOKEN", "views-admin-token")];
-    let d = TestDaemon::start(dir.path(), &CONFIG.replace("first_run_within: 1s\n", ""), &env)
-        .await;
+    let d = TestDaemon::start(
+        dir.path(),
+        &CONFIG.replace("first_run_within: 1s\n", ""),
+        &env,
+    )
+    .await;
     let scratch = tempfile::tempdir().unwrap();
     let dump = |url: String| {
         let scratch = scratch.path().to_path_buf();
@@ -65,7 +69,10 @@ async fn filtered_and_grouped_status_pages_in_headless_chromium() {
     let dom = dump(format!("{}/?team=checkout", d.base())).await;
     assert_eq!(cards(&dom), ["pay", "refund"], "{dom}");
     assert!(dom.contains("data-key=\"team\">team=checkout"), "{dom}");
-    assert!(dom.contains("<a class=\"clear\" href=\"/\">clear filter</a>"), "{dom}");
+    assert!(
+        dom.contains("<a class=\"clear\" href=\"/\">clear filter</a>"),
+        "{dom}"
+    );
     // Chips link to narrower views of the current one.
     assert!(
         dom.contains("href=\"/?channel=web&amp;team=checkout\""),
@@ -76,11 +83,20 @@ async fn filtered_and_grouped_status_pages_in_headless_chromium() {
     let dom = dump(format!("{}/?group=team", d.base())).await;
     assert_eq!(
         groups(&dom, "team"),
-        [("catalog", vec!["browse"]), ("checkout", vec!["pay", "refund"])],
+        [
+            ("catalog", vec!["browse"]),
+            ("checkout", vec!["pay", "refund"])
+        ],
         "{dom}"
     );
-    assert!(dom.contains("<strong class=\"group-by\">team</strong>"), "{dom}");
-    assert!(dom.contains("href=\"/?team=checkout&amp;group=team\""), "{dom}");
+    assert!(
+        dom.contains("<strong class=\"group-by\">team</strong>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("href=\"/?team=checkout&amp;group=team\""),
+        "{dom}"
+    );
     let dom = dump(format!("{}/?backend=payment&group=channel", d.base())).await;
     assert_eq!(
         groups(&dom, "channel"),

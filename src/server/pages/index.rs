@@ -260,7 +260,12 @@ fn cell(run: &RunSummary) -> (&'static str, String) {
 }
 
 /// Last success, next run, labels and back-ends (links to their views), links.
-fn write_facts(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>, view: &View) -> fmt::Result {
+fn write_facts(
+    out: &mut String,
+    j: &JourneyStatus,
+    now: DateTime<Utc>,
+    view: &View,
+) -> fmt::Result {
     out.push_str("<div class=\"row small muted\" style=\"margin-top:6px\">");
     match j.last_success {
         Some(t) => write!(

@@ -44,7 +44,11 @@ impl View {
             q.append_pair(GROUP, g);
         }
         let q = q.finish();
-        if q.is_empty() { "/".into() } else { format!("/?{q}") }
+        if q.is_empty() {
+            "/".into()
+        } else {
+            format!("/?{q}")
+        }
     }
 
     /// This view, also filtered by `key=value` (replacing another value of `key`).
@@ -234,11 +238,17 @@ mod tests {
         let v = View::from_query(query(&[("team", "checkout"), ("group", "channel")]));
         assert_eq!(v.group.as_deref(), Some("channel"));
         assert_eq!(v.filter, query(&[("team", "checkout")]));
-        assert_eq!(v.with_filter("channel", "web"), "/?channel=web&team=checkout&group=channel");
+        assert_eq!(
+            v.with_filter("channel", "web"),
+            "/?channel=web&team=checkout&group=channel"
+        );
         assert_eq!(v.with_filter("team", "care"), "/?team=care&group=channel");
         assert_eq!(v.without_filter("team"), "/?group=channel");
         assert_eq!(v.with_group(None), "/?team=checkout");
-        assert_eq!(View::default().with_filter("team", "a b&c"), "/?team=a+b%26c");
+        assert_eq!(
+            View::default().with_filter("team", "a b&c"),
+            "/?team=a+b%26c"
+        );
         assert_eq!(View::from_query(query(&[("group", "")])).group, None);
     }
 
@@ -266,7 +276,10 @@ mod tests {
             .into_iter()
             .map(|(v, g)| (v, names(&g)))
             .collect();
-        assert_eq!(by_backend[0], (Some("auth"), vec!["pay".into(), "browse".into()]));
+        assert_eq!(
+            by_backend[0],
+            (Some("auth"), vec!["pay".into(), "browse".into()])
+        );
         assert_eq!(by_backend[1], (Some("payment"), vec!["pay".into()]));
     }
 
@@ -278,10 +291,19 @@ mod tests {
         write_bar(&mut out, &v, &js).unwrap();
         assert!(out.contains("team=&lt;x&gt;"), "{out}");
         assert!(!out.contains("<x>"), "{out}");
-        assert!(out.contains("<a class=\"clear\" href=\"/\">clear filter</a>"), "{out}");
-        assert!(out.contains("href=\"/?team=%3Cx%3E&amp;group=team\""), "{out}");
+        assert!(
+            out.contains("<a class=\"clear\" href=\"/\">clear filter</a>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("href=\"/?team=%3Cx%3E&amp;group=team\""),
+            "{out}"
+        );
         let mut none = String::new();
         write_bar(&mut none, &View::default(), &js).unwrap();
-        assert!(none.contains("all journeys") && !none.contains("clear filter"), "{none}");
+        assert!(
+            none.contains("all journeys") && !none.contains("clear filter"),
+            "{none}"
+        );
     }
 }
