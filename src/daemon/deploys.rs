@@ -55,3 +55,40 @@ pub(super) fn eval_last_deploys(deploys: &[Deploy], journeys: &[Journey]) -> BTr
     }
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::parse::parse_journey;
+    use crate::journey::template::Engine;
+
+    fn deploy(secs: i64, backends: &[&str]) -> Deploy {
+        Deploy {
+            id: secs,
+            at: DateTime::from_timestamp(secs, 0).unwrap(),
+            service: "s".into(),
+            backends: backends.iter().map(|b| b.to_string()).collect(),
+            journeys: Vec::new(),
+            version: "v1".into(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_newest_deploy_per_used_backend_wins_and_unknown_backends_stay_out() {
+        let src = "name: pay\nsteps:\n  - name: a\n    backend: payment\n    request: { url: \"http://h/\" }\n";
+        let j = parse_journey(std::path::Path::new("pay.yaml"), src, &Engine::new()).unwrap();
+        // Newest first, as the database lists them.
+        let deploys = [
+            deploy(300, &["payment", "ghost"]),
+            deploy(200, &[]),
+            deploy(100, &["payment"]),
+            deploy(50, &[]),
+        ];
+        let last = eval_last_deploys(&deploys, &[j]);
+        assert_eq!(
+            last,
+            BTreeMap::from([("*".to_string(), 200.0), ("payment".to_string(), 300.0)])
+        );
+    }
+}

@@ -69,3 +69,63 @@ pub fn eval_summary(d: &Deploy, run: &JourneyRun) -> String {
         d.service
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+    use crate::runner::{StepOutcome, Verdict};
+
+    fn deploy(backends: &[&str], journeys: &[&str]) -> Deploy {
+        Deploy {
+            id: 1,
+            at: DateTime::from_timestamp(1_000_000, 0).unwrap(),
+            service: "checkout".into(),
+            backends: backends.iter().map(|s| s.to_string()).collect(),
+            journeys: journeys.iter().map(|s| s.to_string()).collect(),
+            version: "v1.4.2".into(),
+            description: String::new(),
+        }
+    }
+
+    fn run(journey: &str, backends: &[&str], started: DateTime<Utc>) -> JourneyRun {
+        JourneyRun {
+            run_id: uuid::Uuid::nil(),
+            journey: journey.into(),
+            started_at: started,
+            duration_seconds: 1.0,
+            verdict: Verdict::Pass,
+            degraded: false,
+            captures: BTreeMap::new(),
+            steps: backends
+                .iter()
+                .map(|b| StepOutcome::skipped("s", Some(b), ""))
+                .collect(),
+            cleanup: Vec::new(),
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn a_deploy_touches_a_run_through_any_steps_backend_its_journey_or_everything() {
+        let at = deploy(&[], &[]).at;
+        let d = deploy(&["payment"], &["purchase"]);
+        assert!(eval_touches(&d, &run("purchase", &[], at)));
+        assert!(eval_touches(&d, &run("refund", &["auth", "payment"], at)));
+        assert!(!eval_touches(&d, &run("browse", &["catalog"], at)));
+        assert!(eval_touches(&deploy(&[], &[]), &run("browse", &[], at)));
+    }
+
+    #[test]
+    fn the_summary_names_the_delay_backends_version_and_service() {
+        let d = deploy(&["payment", "auth"], &[]);
+        let r = run("purchase", &["payment"], d.at + TimeDelta::seconds(125));
+        assert_eq!(
+            eval_summary(&d, &r),
+            "started 2m after deploy payment,auth v1.4.2 (service checkout)"
+        );
+    }
+}
