@@ -11,7 +11,12 @@ use crate::util::alerting::{Capture, metric, wait_metrics};
 use crate::util::daemon::{CONFIG, TestDaemon};
 use crate::util::wait::wait_until;
 
-const SECRETS: [(&str, &str); 1] = [("JOURNEYD_SECRET_ADMIN_TOKEN", "otlp-admin-token")];
+/// The key `ships` sends in a header: it must never reach the collector.
+const KEY: &str = "s3cr3t-otlp-api-key";
+const SECRETS: [(&str, &str); 2] = [
+    ("JOURNEYD_SECRET_ADMIN_TOKEN", "otlp-admin-token"),
+    ("JOURNEYD_SECRET_OTLP_KEY", KEY),
+];
 
 /// A journey whose `login` passes and whose `ships` (back-end `fulfillment`)
 /// fails on its status, both against `target`.
@@ -19,7 +24,7 @@ fn write_journey(dir: &std::path::Path, target: &Capture) {
     let journeys = dir.join("journeys");
     std::fs::create_dir_all(&journeys).unwrap();
     let text = format!(
-        "name: traced\ninterval: 1h\nlabels: {{ team: checkout }}\nsteps:\n  - name: login\n    request: {{ url: \"{}\" }}\n  - name: ships\n    backend: fulfillment\n    request: {{ url: \"{}\" }}\n    expect: {{ status: 204 }}\n",
+        "name: traced\ninterval: 1h\nlabels: {{ team: checkout }}\nsteps:\n  - name: login\n    request: {{ url: \"{}\" }}\n  - name: ships\n    backend: fulfillment\n    request: {{ url: \"{}\", headers: {{ x-api-key: \"{{{{ secret.otlp_key }}}}\" }} }}\n    expect: {{ status: 204 }}\n",
         target.url("/login"),
         target.url("/ships"),
     );
@@ -135,6 +140,22 @@ async fn exported_spans_carry_the_trace_the_target_received_and_the_run_stored()
     assert_eq!(failed["spanId"], ships_span.as_str());
     assert_eq!(failed["status"]["code"], 2);
     assert_eq!(attr(failed, "http.response.status_code")["intValue"], "200");
+    let ships_got = target
+        .attempts()
+        .into_iter()
+        .find(|r| r.path == "/ships")
+        .unwrap();
+    assert_eq!(
+        ships_got.header("x-api-key"),
+        KEY,
+        "the secret was not sent"
+    );
+    for r in collector.attempts() {
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains(KEY),
+            "a span holds the secret"
+        );
+    }
     let text = d.metrics().await.unwrap();
     assert_eq!(
         metric(&text, "journeyd_trace_export_dropped_total", &[]),
