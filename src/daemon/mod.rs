@@ -13,6 +13,7 @@ mod cleanup;
 mod deploys;
 mod hooks;
 mod notify;
+mod obligation;
 mod supervise;
 mod traces;
 
@@ -80,6 +81,8 @@ struct Daemon {
     cleanups: Option<Arc<cleanup::Cleanups>>,
     /// The OTLP span export, when configured.
     traces: Option<traces::Export>,
+    /// Background polls of obligations (none when their table cannot be opened).
+    obligations: Option<Arc<obligation::Obligations>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -123,11 +126,13 @@ impl Daemon {
             })
             .ok();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let obligation_wake = Arc::new(tokio::sync::Notify::new());
         let mut options = run_options(&config);
         options.handoff = pending.clone().map(|pending| {
             Arc::new(cleanup::StoreHandOff {
                 pending,
                 wake: wake.clone(),
+                obligation_wake: obligation_wake.clone(),
             }) as Arc<dyn crate::runner::handoff::HandOff>
         });
         let metrics = Arc::new(
@@ -169,6 +174,19 @@ impl Daemon {
             stopping: scheduler_stop.clone(),
             traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
+        let obligations = pending.clone().map(|pending| {
+            Arc::new(obligation::Obligations {
+                pending,
+                hooks: hooks.clone(),
+                journeys: ArcSwap::default(),
+                wake: obligation_wake,
+                cleanup_wake: wake.clone(),
+            })
+        });
+        if let Some(o) = &obligations {
+            o.set_journeys(&journeys);
+            tokio::spawn(o.clone().run(scheduler_stop.clone()));
+        }
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
@@ -238,6 +256,7 @@ impl Daemon {
             died,
             cleanups,
             traces,
+            obligations,
         })
     }
 
@@ -346,6 +365,9 @@ impl Daemon {
         self.hooks.options.store(Arc::new(options));
         if let Some(c) = &self.cleanups {
             c.set_journeys(&journeys);
+        }
+        if let Some(o) = &self.obligations {
+            o.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         self.hooks.board.set_journeys(&journeys);
