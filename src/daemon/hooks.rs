@@ -47,6 +47,8 @@ pub struct DaemonHooks {
     pub confirm: (u32, Duration),
     /// Cancelled at shutdown: no confirmation re-run starts after it.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// The OTLP span export (`tracing.otlp`), when configured.
+    pub traces: Option<crate::trace_export::TraceExporter>,
 }
 
 impl DaemonHooks {
@@ -95,6 +97,9 @@ impl DaemonHooks {
             self.metrics.observe_run(journey, run);
             let summary = run.summary();
             self.board.update(&journey.name, |s| s.record(summary));
+            if let Some(traces) = &self.traces {
+                traces.export(run, &journey.labels);
+            }
             if let Some(alerts) = &self.alerts {
                 alerts.observe(run).await;
             }

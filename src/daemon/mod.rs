@@ -10,10 +10,12 @@
 
 mod alerting;
 mod cleanup;
+mod deploys;
 mod hooks;
 mod notify;
 mod obligation;
 mod supervise;
+mod traces;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -77,6 +79,8 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// The OTLP span export, when configured.
+    traces: Option<traces::Export>,
     /// Background polls of obligations (none when their table cannot be opened).
     obligations: Option<Arc<obligation::Obligations>>,
 }
@@ -150,6 +154,8 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        deploys::restore_deploy_metric(&alerting.db, &metrics, &journeys).await;
+        let traces = traces::Export::start(&config, metrics.clone())?;
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -166,6 +172,7 @@ impl Daemon {
                 config.alerting.policy.confirm_delay,
             ),
             stopping: scheduler_stop.clone(),
+            traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
         let obligations = pending.clone().map(|pending| {
             Arc::new(obligation::Obligations {
@@ -205,6 +212,7 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
             pending,
+            deploy_window: config.alerting.deploy_window,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);
@@ -247,6 +255,7 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            traces,
             obligations,
         })
     }
@@ -341,6 +350,7 @@ impl Daemon {
                 "first_run_within",
                 config.first_run_within != self.config.first_run_within,
             ),
+            ("tracing", config.trace_export != self.config.trace_export),
         ] {
             if changed {
                 tracing::warn!(
@@ -388,6 +398,9 @@ impl Daemon {
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;
+        if let Some(t) = self.traces {
+            t.stop().await;
+        }
         self.alerting.stop().await;
         self.stop.cancel();
         if let Ok(Err(e)) = self.server.await {
