@@ -1,9 +1,10 @@
 //! Runs one journey: renders each step's request, sends it over a per-run
 //! HTTP client, evaluates expectations and captures, polls `eventually`
-//! steps, always runs cleanup, and returns a [`JourneyRun`].
+//! steps, sends on-failure diagnostics (`diagnostics.rs`), always runs cleanup, and returns a [`JourneyRun`].
 
 pub mod capture;
 mod cleanup;
+pub mod diagnostics;
 pub mod expect;
 pub mod handoff;
 pub mod http;
@@ -16,6 +17,7 @@ mod run;
 mod step;
 
 pub use cleanup::{run_owed_cleanup, still_owed};
+pub use diagnostics::DiagnosticResult;
 pub use options::{RunEvent, RunOptions};
 pub use result::*;
 pub use run::run_journey;

@@ -241,6 +241,10 @@ pub struct StepOutcome {
     /// Span id of the step's last request, the parent of the back-end's spans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
+    /// On failure, what the step's and the journey's `diagnostics` requests gave
+    /// (evidence only: they never change the verdict).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<super::diagnostics::DiagnosticResult>,
 }
 
 impl StepOutcome {
@@ -265,6 +269,7 @@ impl StepOutcome {
             evidence: None,
             trace_id: None,
             span_id: None,
+            diagnostics: Vec::new(),
         }
     }
 }

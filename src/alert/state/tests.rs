@@ -36,6 +36,7 @@ fn facts(kind: char, n: i64) -> RunFacts {
             faults: 0,
         },
         trace_id: Some(format!("{:032x}", n + 1)),
+        diagnostics: None,
     };
     match kind {
         'P' => base,
