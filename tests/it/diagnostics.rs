@@ -378,3 +378,40 @@ async fn diagnostics_reach_history_run_page_and_alert_without_secrets() {
     }
     assert_no_secret("daemon logs", &d.logs());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shipped_purchase_journey_shows_the_back_office_view_of_a_stuck_order() {
+    use crate::util::demo::{Demo, run_against, shipped_journey};
+    let demo = Demo::start().await;
+    let journey = shipped_journey("purchase");
+    let run = run_against(&journey, &demo).await;
+    assert_eq!(run.failed_step(), None, "{run:#?}");
+    assert!(run.steps.iter().all(|s| s.diagnostics.is_empty()));
+
+    demo.inject("fulfillment", "stuck").await;
+    let run = run_against(&journey, &demo).await;
+    let failed = run.failed_step().unwrap_or_else(|| panic!("{run:#?}"));
+    assert_eq!(failed.name, "order ships");
+    let office = &failed.diagnostics[0];
+    assert_eq!(office.name, "back office order");
+    assert_eq!(office.status, Some(200), "{office:#?}");
+    let excerpt: Value = serde_json::from_str(office.excerpt.as_deref().unwrap()).unwrap();
+    assert_eq!(excerpt["payment"], "done", "{excerpt}");
+    assert_eq!(
+        excerpt["fulfillment"], "in progress, worker stuck (injected fault)",
+        "{excerpt}"
+    );
+    demo.restore("fulfillment").await;
+
+    // A failure before checkout has no order to look at: the diagnostic says so.
+    demo.inject("catalog", "error").await;
+    let run = run_against(&journey, &demo).await;
+    let failed = run.failed_step().unwrap_or_else(|| panic!("{run:#?}"));
+    assert_eq!(failed.name, "list products");
+    let skipped = &failed.diagnostics[0];
+    assert_eq!(
+        skipped.skip_reason.as_deref(),
+        Some("the run did not capture `order_id`"),
+        "{skipped:#?}"
+    );
+}

@@ -171,3 +171,64 @@ impl Builder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::journey::model::Journey;
+    use crate::journey::parse::parse_journey;
+    use crate::journey::template::Engine;
+
+    fn parse(journey: &str, step: &str) -> Result<Journey, String> {
+        let src = format!(
+            "name: j\nvars: {{ base: \"http://shop.example\" }}\n{journey}steps:\n  - name: a\n    request: {{ url: \"{{{{ base }}}}/a\" }}\n    capture: {{ id: {{ json: \"$.id\" }} }}\n  - name: b\n    request: {{ url: \"{{{{ base }}}}/b\", headers: {{ x-b: \"{{{{ id }}}}\" }} }}\n{step}  - name: c\n    request: {{ url: \"{{{{ base }}}}/c\" }}\n    capture: {{ late: {{ json: \"$.late\" }} }}\n"
+        );
+        parse_journey(Path::new("j.yaml"), &src, &Engine::default()).map_err(|d| {
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    #[test]
+    fn journey_diagnostics_may_read_any_capture_of_the_main_steps() {
+        let j = parse(
+            "diagnostics:\n  - name: office\n    request: { url: \"{{ base }}/o/{{ late }}\" }\n    excerpt: \"$.status\"\n",
+            "",
+        )
+        .unwrap();
+        let d = &j.diagnostics[0];
+        assert_eq!(d.name, "office");
+        assert_eq!(d.timeout, Duration::from_secs(2));
+        assert_eq!(d.uses, ["base", "late"]);
+        assert_eq!(d.excerpt.as_ref().unwrap().source, "$.status");
+    }
+
+    #[test]
+    fn step_diagnostics_read_only_earlier_captures_and_leave_the_step_uses_alone() {
+        let ok = "    diagnostics:\n      - { name: q, request: { url: \"{{ base }}/q/{{ id }}\" }, timeout: 500ms }\n";
+        let j = parse("", ok).unwrap();
+        let b = &j.steps[1];
+        assert_eq!(b.diagnostics[0].timeout, Duration::from_millis(500));
+        assert_eq!(b.uses, ["base", "id"]);
+        let late = "    diagnostics:\n      - { name: q, request: { url: \"{{ base }}/q/{{ late }}\" } }\n";
+        let err = parse("", late).unwrap_err();
+        assert!(err.contains("steps[1].diagnostics[0].request.url"), "{err}");
+        assert!(err.contains("used before it is defined"), "{err}");
+    }
+
+    #[test]
+    fn timeout_range_and_unknown_variables_are_reported() {
+        let err = parse(
+            "diagnostics:\n  - { name: o, request: { url: \"{{ nope }}/o\" }, timeout: 11s }\n",
+            "",
+        )
+        .unwrap_err();
+        assert!(err.contains("diagnostics[0].timeout"), "{err}");
+        assert!(err.contains("between 10ms and 10s"), "{err}");
+        assert!(err.contains("undefined variable `nope`"), "{err}");
+    }
+}
