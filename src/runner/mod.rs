@@ -17,7 +17,6 @@ mod run;
 mod step;
 
 pub use cleanup::{run_owed_cleanup, still_owed};
-pub use diagnostics::DiagnosticResult;
 pub use options::{RunEvent, RunOptions};
 pub use result::*;
 pub use run::run_journey;
