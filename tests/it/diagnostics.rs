@@ -304,6 +304,28 @@ async fn diagnostics_run_only_on_failure_and_never_change_the_verdict() {
         assert!(text.contains(want), "no {want:?} in:\n{text}");
     }
     assert!(text.contains("FAIL diag at step \"order ships\""), "{text}");
+
+    // `journeyd test` JUnit: the failed step's case lists them in its system-out.
+    let report = dir.path().join("r.xml");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_journeyd"));
+    c.current_dir(root())
+        .args(["test", "--format", "junit", "--report"])
+        .arg(&report)
+        .arg(&file)
+        .env("TARGET", &base)
+        .env("JOURNEYD_SECRET_ADMIN_KEY", ADMIN_KEY)
+        .env_remove("JOURNEYD_SECRETS_DIR")
+        .env_remove("CREDENTIALS_DIRECTORY");
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert_no_secret("junit", &xml);
+    assert!(
+        xml.contains("diagnostic back office order: 200 &quot;stuck in fulfillment&quot;"),
+        "{xml}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
