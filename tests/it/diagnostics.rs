@@ -305,14 +305,27 @@ async fn diagnostics_run_only_on_failure_and_never_change_the_verdict() {
     }
     assert!(text.contains("FAIL diag at step \"order ships\""), "{text}");
 
-    // `journeyd test` JUnit: the failed step's case lists them in its system-out.
-    let report = dir.path().join("r.xml");
+    // `journeyd test` reports: the failed step's JUnit case lists them in its
+    // system-out, the HTML report next to its evidence.
+    let xml = test_report(dir.path(), &file, &base, "junit").await;
+    assert!(
+        xml.contains("diagnostic back office order: 200 &quot;stuck in fulfillment&quot;"),
+        "{xml}"
+    );
+    let html = test_report(dir.path(), &file, &base, "html").await;
+    assert!(html.contains("queue depth: timeout"), "{html}");
+}
+
+/// `journeyd test --format FORMAT --report FILE`, which must fail: the report, checked
+/// for secrets.
+async fn test_report(dir: &Path, file: &Path, base: &str, format: &str) -> String {
+    let report = dir.join(format!("report.{format}"));
     let mut c = Command::new(env!("CARGO_BIN_EXE_journeyd"));
     c.current_dir(root())
-        .args(["test", "--format", "junit", "--report"])
+        .args(["test", "--format", format, "--report"])
         .arg(&report)
-        .arg(&file)
-        .env("TARGET", &base)
+        .arg(file)
+        .env("TARGET", base)
         .env("JOURNEYD_SECRET_ADMIN_KEY", ADMIN_KEY)
         .env_remove("JOURNEYD_SECRETS_DIR")
         .env_remove("CREDENTIALS_DIRECTORY");
@@ -320,12 +333,9 @@ async fn diagnostics_run_only_on_failure_and_never_change_the_verdict() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let xml = std::fs::read_to_string(&report).unwrap();
-    assert_no_secret("junit", &xml);
-    assert!(
-        xml.contains("diagnostic back office order: 200 &quot;stuck in fulfillment&quot;"),
-        "{xml}"
-    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_no_secret(format, &text);
+    text
 }
 
 #[tokio::test(flavor = "multi_thread")]
