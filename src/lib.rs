@@ -20,7 +20,8 @@
 //!   captures, eventually-polling, on-failure diagnostics ([`runner::diagnostics`]:
 //!   requests a journey or step declares, sent once after a failing step, evidence
 //!   only), cleanup, producing a [`runner::JourneyRun`];
-//!   [`runner::handoff`] is how a run reports cleanup it owes;
+//!   [`runner::handoff`] is how a run reports cleanup it owes and obligations of
+//!   `durable` steps it leaves pending;
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
@@ -44,7 +45,9 @@
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
 //!   for `kill -9` crash tests; [`store::PendingWork`] keeps, in the same file, the
-//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`). A full disk degrades it (runs counted as lost,
+//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`) and the
+//!   obligations of `durable` steps (`store/obligation.rs`, polled by
+//!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.

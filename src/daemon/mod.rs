@@ -12,6 +12,7 @@ mod alerting;
 mod cleanup;
 mod hooks;
 mod notify;
+mod obligation;
 mod supervise;
 
 use std::collections::HashSet;
@@ -76,6 +77,8 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// Background polls of obligations (none when their table cannot be opened).
+    obligations: Option<Arc<obligation::Obligations>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -119,11 +122,13 @@ impl Daemon {
             })
             .ok();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let obligation_wake = Arc::new(tokio::sync::Notify::new());
         let mut options = run_options(&config);
         options.handoff = pending.clone().map(|pending| {
             Arc::new(cleanup::StoreHandOff {
                 pending,
                 wake: wake.clone(),
+                obligation_wake: obligation_wake.clone(),
             }) as Arc<dyn crate::runner::handoff::HandOff>
         });
         let metrics = Arc::new(
@@ -162,6 +167,19 @@ impl Daemon {
             ),
             stopping: scheduler_stop.clone(),
         });
+        let obligations = pending.clone().map(|pending| {
+            Arc::new(obligation::Obligations {
+                pending,
+                hooks: hooks.clone(),
+                journeys: ArcSwap::default(),
+                wake: obligation_wake,
+                cleanup_wake: wake.clone(),
+            })
+        });
+        if let Some(o) = &obligations {
+            o.set_journeys(&journeys);
+            tokio::spawn(o.clone().run(scheduler_stop.clone()));
+        }
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
@@ -229,6 +247,7 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            obligations,
         })
     }
 
@@ -336,6 +355,9 @@ impl Daemon {
         self.hooks.options.store(Arc::new(options));
         if let Some(c) = &self.cleanups {
             c.set_journeys(&journeys);
+        }
+        if let Some(o) = &self.obligations {
+            o.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         self.hooks.board.set_journeys(&journeys);

@@ -6,6 +6,7 @@ pub mod cleanups;
 pub mod diagnostics;
 pub mod index;
 pub mod layout;
+pub mod obligations;
 pub mod run;
 pub mod step;
 pub mod svg;
