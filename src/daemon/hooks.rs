@@ -104,6 +104,15 @@ impl DaemonHooks {
 }
 
 impl DaemonHooks {
+    /// A fulfilled obligation, for the alert engine only: runs that handed the step
+    /// over were not a verdict on it (`AlertTracker::observe`), so this pass is what
+    /// resolves an alert about a breached obligation. Not a run: no history, no board.
+    pub(super) async fn observe_fulfilled(&self, run: &JourneyRun) {
+        if let Some(alerts) = &self.alerts {
+            alerts.observe(run).await;
+        }
+    }
+
     /// A breached or failed obligation: the journey failed at that step, reported like
     /// a run (log, status board, alert engine, history) but not counted as a run in
     /// the metrics (`Metrics::obligation_finished` counts it).

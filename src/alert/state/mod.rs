@@ -108,6 +108,9 @@ pub struct RunFacts {
     /// What the failing step's on-failure diagnostics said, one `name: status excerpt`
     /// per diagnostic (already redacted by the runner).
     pub diagnostics: Option<String>,
+    /// A durable step the run left pending: its verdict comes later, from the
+    /// obligation (`daemon::obligation`).
+    pub pending: Option<String>,
 }
 
 impl RunFacts {
@@ -142,6 +145,11 @@ impl RunFacts {
                     .collect::<Vec<_>>()
                     .join("; ")
             }),
+            pending: run
+                .steps
+                .iter()
+                .find(|s| s.obligation.is_some())
+                .map(|s| s.name.clone()),
         }
     }
 }
@@ -224,6 +232,13 @@ impl AlertTracker {
         policy: &AlertPolicy,
         ctx: &AlertContext,
     ) -> Vec<AlertEvent> {
+        if f.passed && f.pending.is_some() && self.failing_at(f.pending.as_deref()) {
+            // The step that fails is the durable one, and this run only handed it
+            // over: it says nothing yet. Counting it as a pass would resolve a breach
+            // at the next run while the back-end is still stuck, and page again at
+            // the next breach. The obligation's end is observed instead.
+            return Vec::new();
+        }
         self.count(f, policy);
         let mut events = Vec::new();
         if f.passed {
@@ -291,6 +306,13 @@ impl AlertTracker {
         while self.recent.len() > keep {
             self.recent.pop_front();
         }
+    }
+
+    /// Is `step` the one the firing alert is about? (A failure not yet confirmed is
+    /// cleared by a hand-over as by any pass: one blip must not wait for a deadline.)
+    fn failing_at(&self, step: Option<&str>) -> bool {
+        let firing = self.firing.as_ref().and_then(|a| a.labels.get("step"));
+        step.is_some() && firing.map(String::as_str) == step
     }
 
     fn should_fire(&self, policy: &AlertPolicy) -> bool {
