@@ -5,7 +5,8 @@
 //! # Layout
 //!
 //! - [`journey`]: the journey model (validated, pure types), parsing and
-//!   validation with `file:line:col` errors, templating, secrets; the JSON
+//!   validation with `file:line:col` errors, templating, secrets, the
+//!   on-failure diagnostic requests ([`journey::diagnostic`]); the JSON
 //!   Schema of the format is generated from its raw types
 //!   ([`journey::parse::journey_schema`], committed under `schema/`).
 //! - [`config`]: the daemon configuration: raw types, validation, built [`config::Config`].
@@ -16,7 +17,9 @@
 //!   for journey labels, daemon labels and the metrics registry.
 //! - [`units`]: parsing durations and sizes, and the one duration format (`42ms`, `2.35s`).
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
-//!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
+//!   captures, eventually-polling, on-failure diagnostics ([`runner::diagnostics`]:
+//!   requests a journey or step declares, sent once after a failing step, evidence
+//!   only), cleanup, producing a [`runner::JourneyRun`];
 //!   [`runner::handoff`] is how a run reports cleanup it owes and obligations of
 //!   `durable` steps it leaves pending;
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything

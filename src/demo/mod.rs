@@ -11,7 +11,8 @@
 //! - `gate`: maps each request to its process and applies endpoint faults.
 //! - `router`: mounts every handler's routes; `api`: JSON errors and
 //!   extractors shared by the handlers; `shop`, `auth`, `contracts`,
-//!   `requests`: the handlers; `admin`: the fault admin API; `idempotency`:
+//!   `requests`: the handlers; `admin`: the fault admin API; `backoffice`: the
+//!   back office's view of an order (`GET /admin/orders/{id}`); `idempotency`:
 //!   replays the answer to a repeated POST `Idempotency-Key`; `traces`: the
 //!   log of received `traceparent` headers (`GET /admin/traces`).
 //! - `workers`: the background processes; `faults`: the fault model;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 mod admin;
 mod api;
 mod auth;
+mod backoffice;
 mod contracts;
 mod faults;
 mod gate;

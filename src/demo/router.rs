@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::api::ApiError;
 use super::state::App;
-use super::{admin, auth, contracts, idempotency, requests, shop};
+use super::{admin, auth, backoffice, contracts, idempotency, requests, shop};
 
 /// Every route of the demo company, before fault injection.
 pub fn router(app: Arc<App>) -> Router {
@@ -21,6 +21,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(contracts::routes())
         .merge(requests::routes())
         .merge(admin::routes())
+        .merge(backoffice::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)

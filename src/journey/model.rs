@@ -72,6 +72,8 @@ pub struct Journey {
     pub tls: TlsOptions,
     /// Which requests carry W3C trace headers (`trace:`).
     pub trace: TraceScope,
+    /// Requests run when any step fails (`diagnostics:`), after the step's own.
+    pub diagnostics: Vec<super::DiagnosticRequest>,
     /// The steps, in order.
     pub steps: Vec<Step>,
     /// Steps that always run after `steps`, pass or fail.
@@ -129,6 +131,8 @@ pub struct Step {
     pub warn_duration: Option<Duration>,
     /// Retry of a single failed request (transient faults) before the step is judged.
     pub retry: Retry,
+    /// Requests run when this step fails, before the journey's (`diagnostics:`).
+    pub diagnostics: Vec<super::DiagnosticRequest>,
     /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
     /// whose inputs were never captured.
     pub uses: Vec<String>,

@@ -161,6 +161,13 @@ fn failure_detail(out: &mut String, step: &StepOutcome) {
     if let Some(e) = &step.evidence {
         evidence(out, e);
     }
+    if !step.diagnostics.is_empty() {
+        out.push_str("<h4>diagnostics (evidence only, not judged)</h4><ul>\n");
+        for d in &step.diagnostics {
+            let _ = writeln!(out, "<li><code>{}</code></li>", esc(&d.line()));
+        }
+        out.push_str("</ul>\n");
+    }
 }
 
 fn evidence(out: &mut String, e: &Evidence) {

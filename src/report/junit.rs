@@ -146,6 +146,10 @@ fn case(journey: &str, s: &StepOutcome, prefix: &str) -> TestCase {
         if let Some(r) = &e.response {
             text.push_str(&format!("-> {}\n{}\n", r.status, r.body));
         }
+        // On-failure diagnostics: what the back office said, one line each.
+        for d in &s.diagnostics {
+            text.push_str(&format!("diagnostic {}\n", d.line()));
+        }
         tc.set_system_out(text);
     }
     tc

@@ -104,6 +104,7 @@ pub fn summary(run: &JourneyRun) -> String {
     if let Some(e) = &step.evidence {
         evidence_note(e, &mut out);
     }
+    diagnostics_note(step, &mut out);
     if !run.captures.is_empty() {
         let vars: Vec<String> = run
             .captures
@@ -150,6 +151,30 @@ fn evidence_note(e: &Evidence, out: &mut String) {
             }
             if r.truncated {
                 let _ = writeln!(out, "    … (truncated)");
+            }
+        }
+    }
+}
+
+/// What the on-failure diagnostics said: one line each, then the start of each body.
+fn diagnostics_note(step: &StepOutcome, out: &mut String) {
+    if step.diagnostics.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  diagnostics (evidence only, not judged):");
+    for d in &step.diagnostics {
+        let took = if d.skip_reason.is_none() {
+            format!("  ({})", human_duration(d.duration_seconds))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "    {}{took}", d.line());
+        if !d.url.is_empty() {
+            let _ = writeln!(out, "      {} {}", d.method, d.url);
+        }
+        if let Some(b) = d.body.as_ref().filter(|_| d.excerpt.is_some()) {
+            for line in b.lines().take(5) {
+                let _ = writeln!(out, "      | {line}");
             }
         }
     }

@@ -1,11 +1,12 @@
 //! Runs one journey: renders each step's request, sends it over a per-run
 //! HTTP client, evaluates expectations and captures, polls `eventually`
 //! steps (a `durable` one polls once and is handed over as an obligation),
-//! always runs cleanup (held while an obligation is pending), and returns a
-//! [`JourneyRun`].
+//! sends on-failure diagnostics (`diagnostics.rs`), always runs cleanup (held
+//! while an obligation is pending), and returns a [`JourneyRun`].
 
 pub mod capture;
 mod cleanup;
+pub mod diagnostics;
 pub mod expect;
 pub mod handoff;
 pub mod http;

@@ -142,6 +142,23 @@ impl Redactor {
         if let Some(e) = &mut step.evidence {
             self.redact_evidence(e);
         }
+        for d in &mut step.diagnostics {
+            self.redact_diagnostic(d);
+        }
+    }
+
+    /// A diagnostic keeps no headers; everything else it holds may echo a secret.
+    fn redact_diagnostic(&self, d: &mut super::DiagnosticResult) {
+        self.scrub(&mut d.url);
+        let texts = [
+            &mut d.excerpt,
+            &mut d.body,
+            &mut d.error,
+            &mut d.skip_reason,
+        ];
+        for t in texts.into_iter().flatten() {
+            self.scrub(t);
+        }
     }
 
     fn redact_evidence(&self, e: &mut Evidence) {

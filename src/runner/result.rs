@@ -250,6 +250,10 @@ pub struct StepOutcome {
     /// in the OTLP export, with the span id its `traceparent` carried.
     #[serde(skip)]
     pub attempt_spans: Vec<AttemptSpan>,
+    /// On failure, what the step's and the journey's `diagnostics` requests gave
+    /// (evidence only: they never change the verdict).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticResult>,
     /// A `durable` step whose back-end had not finished at the run's poll: the step
     /// passes as *pending* and the daemon watches it as an obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -313,6 +317,7 @@ impl StepOutcome {
             span_id: None,
             started_at: None,
             attempt_spans: Vec::new(),
+            diagnostics: Vec::new(),
             obligation: None,
         }
     }
@@ -415,6 +420,66 @@ impl JourneyRun {
             failure_message: failed.and_then(|s| s.failure.as_ref().map(|f| f.message.clone())),
         }
     }
+}
+
+/// What one diagnostic request gave (already redacted when it leaves the runner).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosticResult {
+    /// The diagnostic's name.
+    pub name: String,
+    /// Where it is written, `file:line:col`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Method sent.
+    pub method: String,
+    /// URL sent (with query), redacted.
+    pub url: String,
+    /// Response status, when a response arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Wall time of the request, seconds.
+    pub duration_seconds: f64,
+    /// The `excerpt` JSONPath's selection as JSON text, or the start of the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+    /// The first bytes of the response body (lossy UTF-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// True when `body` is shorter than what was received.
+    #[serde(default)]
+    pub truncated: bool,
+    /// Why the request gave no usable answer (`timeout: ...`); never a verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why it was not sent (a variable the run never captured, the run's deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// W3C trace id the request carried, when its host is traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+impl DiagnosticResult {
+    /// One line for a person or an alert: `back office order: 200 "paid"`.
+    pub fn line(&self) -> String {
+        let what = if let Some(s) = &self.skip_reason {
+            format!("skipped ({s})")
+        } else if let Some(e) = &self.error {
+            e.clone()
+        } else {
+            let status = self.status.map(|s| s.to_string()).unwrap_or_default();
+            match &self.excerpt {
+                Some(x) => format!("{status} {}", one_line(x)),
+                None => status,
+            }
+        };
+        format!("{}: {}", self.name, what.trim())
+    }
+}
+
+/// `a\n  b` as `a b`: excerpts go into one-line alert annotations.
+pub(super) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

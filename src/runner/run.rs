@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::units::later;
 
 use super::cleanup::{owed, run_cleanup, still_owed};
+use super::diagnostics::run_diagnostics;
 use super::handoff::HandOff;
 use super::http::{ClientOptions, HttpClient, TraceContext};
 use super::obligation::owed_obligation;
@@ -66,7 +67,7 @@ pub async fn run_journey(
                 trace: trace.as_ref(),
             };
             let mut owing = Owing::new(journey, run_id, opts);
-            let steps = run_steps(
+            let mut steps = run_steps(
                 &journey.steps,
                 &ctx,
                 &mut scope,
@@ -75,7 +76,8 @@ pub async fn run_journey(
                 &mut owing,
             )
             .await;
-            let mut steps = steps;
+            // After the failing step, before cleanup (which may delete what they look at).
+            on_failure(journey, &mut steps, &ctx, &scope, &redactor).await;
             let held = hand_over(journey, &mut steps, &scope, &redactor, run_id, opts).await;
             let cleanup = match held {
                 // The obligation still needs what cleanup would delete: it waits.
@@ -118,6 +120,23 @@ pub async fn run_journey(
         cleanup,
         trace_id: trace.map(|t| t.trace_id),
     }
+}
+
+/// Sends the failed step's diagnostics and keeps their redacted results on it.
+async fn on_failure(
+    journey: &Journey,
+    outcomes: &mut [StepOutcome],
+    ctx: &StepCtx<'_>,
+    scope: &Scope,
+    redactor: &Redactor,
+) {
+    let failed = (journey.steps.iter().zip(outcomes.iter_mut()))
+        .find(|(_, o)| o.verdict == StepVerdict::Fail);
+    let Some((step, outcome)) = failed else {
+        return;
+    };
+    outcome.diagnostics = run_diagnostics(journey, step, ctx, scope).await;
+    redactor.redact_step(outcome);
 }
 
 /// The run's trace: the default own host is the first step's, rendered with the

@@ -62,6 +62,9 @@ pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
 /// `retry.delay`: the pause before the first retry of a request, doubled after
 /// each: a tighter loop only hammers a sick server, a longer one belongs to `eventually`.
 pub const RETRY_DELAY: DurationRange = range("retry.delay", 10 * MS, 30 * S);
+/// A diagnostic's `timeout` (`diagnostics[].timeout`, on a journey or a step): it runs
+/// while on-call waits for the alert, so it stays short.
+pub const DIAGNOSTIC_TIMEOUT: DurationRange = range("diagnostics[].timeout", 10 * MS, 10 * S);
 /// `max_body`: the largest response body buffered for one step.
 pub const MAX_BODY: SizeRange = SizeRange {
     key: "max_body",
@@ -107,6 +110,7 @@ pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 pub const DURATIONS: [DurationRange; 19] = [
     INTERVAL,
     RETRY_DELAY,
+    DIAGNOSTIC_TIMEOUT,
     JOURNEY_TIMEOUT,
     STEP_TIMEOUT,
     EVENTUALLY,

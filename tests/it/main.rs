@@ -8,6 +8,7 @@ mod check;
 mod daemon;
 mod deploys;
 mod descriptors;
+mod diagnostics;
 mod docs;
 mod eventually;
 mod expect_parity;

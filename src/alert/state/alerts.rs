@@ -65,6 +65,10 @@ pub(super) fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) 
         a.insert("runbook_url".into(), r.clone());
     }
     trace_annotations(f, ctx, &mut a);
+    // What the back office said when the step failed (`diagnostics:` in the journey).
+    if let Some(d) = &f.diagnostics {
+        a.insert("diagnostics".into(), truncate(d, 300));
+    }
     Alert {
         labels: identity("JourneyFailing", "critical", f, ctx),
         annotations: a,

@@ -105,6 +105,9 @@ pub struct RunFacts {
     pub faults: FaultCount,
     /// W3C trace id of the failing (or slow) step, else of the run.
     pub trace_id: Option<String>,
+    /// What the failing step's on-failure diagnostics said, one `name: status excerpt`
+    /// per diagnostic (already redacted by the runner).
+    pub diagnostics: Option<String>,
     /// A durable step the run left pending: its verdict comes later, from the
     /// obligation (`daemon::obligation`).
     pub pending: Option<String>,
@@ -136,6 +139,12 @@ impl RunFacts {
             trace_id: step
                 .and_then(|s| s.trace_id.clone())
                 .or_else(|| run.trace_id.clone()),
+            diagnostics: failed.filter(|s| !s.diagnostics.is_empty()).map(|s| {
+                (s.diagnostics.iter())
+                    .map(|d| d.line())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
             pending: run
                 .steps
                 .iter()

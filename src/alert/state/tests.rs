@@ -37,6 +37,7 @@ fn facts(kind: char, n: i64) -> RunFacts {
             faults: 0,
         },
         trace_id: Some(format!("{:032x}", n + 1)),
+        diagnostics: None,
         pending: None,
     };
     match kind {

@@ -123,6 +123,8 @@ impl<'a> Builder<'a> {
             );
         }
         let steps = self.steps("steps", &raw.steps.value, &defaults);
+        // After the main steps: the journey's diagnostics may read any of their captures.
+        let diagnostics = self.journey_diagnostics(&raw, &defaults);
         let cleanup = self.steps("cleanup", &raw.cleanup, &defaults);
         self.unique_step_names(&raw);
         if !self.diags.is_empty() {
@@ -144,6 +146,7 @@ impl<'a> Builder<'a> {
             max_body_bytes: max_body,
             tls,
             trace,
+            diagnostics,
             steps,
             cleanup,
         })

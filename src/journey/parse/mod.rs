@@ -4,7 +4,7 @@
 //! decodes it into private `Raw*` types (`raw.rs`), a `Builder` validates them
 //! purely and builds the model (`build.rs` for the journey, `step.rs` for a
 //! step, one file per part of a step: `request.rs`, `expect.rs`, `body.rs`,
-//! `capture.rs`, `eventually.rs`, `retry.rs`; `templates.rs` checks variables,
+//! `capture.rs`, `eventually.rs`, `retry.rs`, `diagnostics.rs` for on-failure requests; `templates.rs` checks variables,
 //! `values.rs` holds shared decoding helpers), and every problem becomes a [`Diagnostic`]
 //! naming `file:line:col`, the field path and what to do. All semantic
 //! problems of a file are collected; a structural error (unknown key, wrong
@@ -13,6 +13,7 @@
 mod body;
 mod build;
 mod capture;
+mod diagnostics;
 mod eventually;
 mod expect;
 mod raw;

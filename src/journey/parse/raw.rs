@@ -52,6 +52,10 @@ pub(super) struct RawJourney {
     #[serde(default)]
     #[schemars(schema_with = "super::shapes::trace")]
     pub trace: Option<S<Value>>,
+    /// Requests run when a step fails (`diagnostics.rs`).
+    #[serde(default)]
+    #[schemars(with = "Vec<super::diagnostics::RawDiagnostic>")]
+    pub diagnostics: Vec<S<super::diagnostics::RawDiagnostic>>,
     #[schemars(with = "Vec<RawStep>")]
     pub steps: S<Vec<S<RawStep>>>,
     #[serde(default)]
@@ -136,6 +140,10 @@ pub(super) struct RawStep {
     #[serde(default)]
     #[schemars(with = "Option<RawRetry>")]
     pub retry: Option<S<RawRetry>>,
+    /// Requests run when this step fails (`diagnostics.rs`).
+    #[serde(default)]
+    #[schemars(with = "Vec<super::diagnostics::RawDiagnostic>")]
+    pub diagnostics: Vec<S<super::diagnostics::RawDiagnostic>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

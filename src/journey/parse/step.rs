@@ -96,6 +96,12 @@ impl Builder<'_> {
             raw.retry.as_ref(),
             &defaults.retry,
         );
+        // Cleanup steps declare none (reported once, in `diagnostics.rs`).
+        let diagnostics = if path.starts_with("steps") {
+            self.diagnostics(&format!("{path}.diagnostics"), &raw.diagnostics, defaults)
+        } else {
+            Vec::new()
+        };
         Step {
             name,
             loc: loc(s),
@@ -108,6 +114,7 @@ impl Builder<'_> {
             eventually,
             warn_duration,
             retry,
+            diagnostics,
             uses: std::mem::take(&mut self.uses).into_iter().collect(),
         }
     }

@@ -3,6 +3,7 @@
 //! readable on a phone, and every outside string escaped.
 
 pub mod cleanups;
+pub mod diagnostics;
 pub mod index;
 pub mod layout;
 pub mod obligations;

@@ -125,6 +125,7 @@ fn write_step(out: &mut String, id: &str, s: &StepOutcome, longest: f64) -> fmt:
         write_evidence(out, e)?;
         out.push_str("</details>");
     }
+    super::diagnostics::write(out, &s.diagnostics)?;
     out.push_str("</li>");
     Ok(())
 }
