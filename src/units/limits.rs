@@ -107,7 +107,7 @@ pub const OTLP_TIMEOUT: DurationRange = range("tracing.otlp.timeout", 100 * MS, 
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 19] = [
+pub const DURATIONS: [DurationRange; 20] = [
     INTERVAL,
     RETRY_DELAY,
     DIAGNOSTIC_TIMEOUT,
