@@ -173,7 +173,10 @@ mod tests {
     #[test]
     fn shared_default_is_what_reqwest_would_build() {
         let config = shared_default().unwrap();
-        assert_eq!(config.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
         assert!(config.enable_sni);
         assert!(!config.client_auth_cert_resolver.has_certs());
     }
