@@ -17,7 +17,8 @@
 //! - [`units`]: parsing durations and sizes, and the one duration format (`42ms`, `2.35s`).
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
 //!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
-//!   [`runner::handoff`] is how a run reports cleanup it owes;
+//!   [`runner::handoff`] is how a run reports cleanup it owes and obligations of
+//!   `durable` steps it leaves pending;
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
@@ -41,11 +42,17 @@
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
 //!   for `kill -9` crash tests; [`store::PendingWork`] keeps, in the same file, the
-//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`). A full disk degrades it (runs counted as lost,
+//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`) and the
+//!   obligations of `durable` steps (`store/obligation.rs`, polled by
+//!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
 //! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
+//! - [`trace_export`]: the optional OTLP/HTTP export of finished runs as spans
+//!   (run, steps, attempts; the attempts' ids are the ones sent in `traceparent`),
+//!   through a bounded queue so it never slows a run; [`trace_export::spans`] is
+//!   the pure run-to-OTLP-JSON part.
 
 pub mod alert;
 pub mod config;
@@ -62,6 +69,7 @@ pub mod schedule;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod trace_export;
 pub mod units;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.

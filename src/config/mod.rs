@@ -3,6 +3,7 @@
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
 mod alerting;
+mod otlp;
 mod raw;
 
 pub use raw::config_schema;
@@ -71,6 +72,8 @@ pub struct Config {
     pub alerting: crate::alert::config::AlertingConfig,
     /// Which optional series `/metrics` exports (`metrics.step_detail`); restart-only.
     pub metrics: crate::metrics::MetricsOptions,
+    /// OTLP/HTTP export of runs as spans (`tracing.otlp`); restart-only.
+    pub trace_export: Option<crate::trace_export::OtlpSettings>,
     /// Every secret named by the configuration, checked at load.
     pub secret_refs: Vec<SecretRef>,
 }
@@ -251,6 +254,7 @@ impl ConfigBuilder<'_> {
                     .and_then(|m| m.step_detail.as_ref())
                     .is_some_and(|s| s.value),
             },
+            trace_export: self.tracing(raw.tracing.as_ref()),
             secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }

@@ -52,6 +52,8 @@ pub(super) struct RawConfig {
     pub alerting: Option<super::alerting::RawAlerting>,
     #[serde(default)]
     pub metrics: Option<RawMetrics>,
+    #[serde(default)]
+    pub tracing: Option<super::otlp::RawTracing>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -47,6 +47,8 @@ pub struct DaemonHooks {
     pub confirm: (u32, Duration),
     /// Cancelled at shutdown: no confirmation re-run starts after it.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// The OTLP span export (`tracing.otlp`), when configured.
+    pub traces: Option<crate::trace_export::TraceExporter>,
 }
 
 impl DaemonHooks {
@@ -95,9 +97,37 @@ impl DaemonHooks {
             self.metrics.observe_run(journey, run);
             let summary = run.summary();
             self.board.update(&journey.name, |s| s.record(summary));
+            if let Some(traces) = &self.traces {
+                traces.export(run, &journey.labels);
+            }
             if let Some(alerts) = &self.alerts {
                 alerts.observe(run).await;
             }
+        }
+        self.store.record(run).await;
+    }
+}
+
+impl DaemonHooks {
+    /// A fulfilled obligation, for the alert engine only: runs that handed the step
+    /// over were not a verdict on it (`AlertTracker::observe`), so this pass is what
+    /// resolves an alert about a breached obligation. Not a run: no history, no board.
+    pub(super) async fn observe_fulfilled(&self, run: &JourneyRun) {
+        if let Some(alerts) = &self.alerts {
+            alerts.observe(run).await;
+        }
+    }
+
+    /// A breached or failed obligation: the journey failed at that step, reported like
+    /// a run (log, status board, alert engine, history) but not counted as a run in
+    /// the metrics (`Metrics::obligation_finished` counts it).
+    pub(super) async fn record_obligation(&self, journey: &Journey, run: &JourneyRun) {
+        let before = self.board.state(&journey.name);
+        log_run(run, before);
+        let summary = run.summary();
+        self.board.update(&journey.name, |s| s.record(summary));
+        if let Some(alerts) = &self.alerts {
+            alerts.observe(run).await;
         }
         self.store.record(run).await;
     }

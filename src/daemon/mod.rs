@@ -10,9 +10,12 @@
 
 mod alerting;
 mod cleanup;
+mod deploys;
 mod hooks;
 mod notify;
+mod obligation;
 mod supervise;
+mod traces;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -76,6 +79,10 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// The OTLP span export, when configured.
+    traces: Option<traces::Export>,
+    /// Background polls of obligations (none when their table cannot be opened).
+    obligations: Option<Arc<obligation::Obligations>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -119,11 +126,13 @@ impl Daemon {
             })
             .ok();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let obligation_wake = Arc::new(tokio::sync::Notify::new());
         let mut options = run_options(&config);
         options.handoff = pending.clone().map(|pending| {
             Arc::new(cleanup::StoreHandOff {
                 pending,
                 wake: wake.clone(),
+                obligation_wake: obligation_wake.clone(),
             }) as Arc<dyn crate::runner::handoff::HandOff>
         });
         let metrics = Arc::new(
@@ -145,6 +154,8 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        deploys::restore_deploy_metric(&alerting.db, &metrics, &journeys).await;
+        let traces = traces::Export::start(&config, metrics.clone())?;
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -161,7 +172,21 @@ impl Daemon {
                 config.alerting.policy.confirm_delay,
             ),
             stopping: scheduler_stop.clone(),
+            traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
+        let obligations = pending.clone().map(|pending| {
+            Arc::new(obligation::Obligations {
+                pending,
+                hooks: hooks.clone(),
+                journeys: ArcSwap::default(),
+                wake: obligation_wake,
+                cleanup_wake: wake.clone(),
+            })
+        });
+        if let Some(o) = &obligations {
+            o.set_journeys(&journeys);
+            tokio::spawn(o.clone().run(scheduler_stop.clone()));
+        }
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
@@ -187,6 +212,7 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
             pending,
+            deploy_window: config.alerting.deploy_window,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);
@@ -229,6 +255,8 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            traces,
+            obligations,
         })
     }
 
@@ -322,6 +350,7 @@ impl Daemon {
                 "first_run_within",
                 config.first_run_within != self.config.first_run_within,
             ),
+            ("tracing", config.trace_export != self.config.trace_export),
         ] {
             if changed {
                 tracing::warn!(
@@ -336,6 +365,9 @@ impl Daemon {
         self.hooks.options.store(Arc::new(options));
         if let Some(c) = &self.cleanups {
             c.set_journeys(&journeys);
+        }
+        if let Some(o) = &self.obligations {
+            o.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         self.hooks.board.set_journeys(&journeys);
@@ -366,6 +398,9 @@ impl Daemon {
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;
+        if let Some(t) = self.traces {
+            t.stop().await;
+        }
         self.alerting.stop().await;
         self.stop.cancel();
         if let Ok(Err(e)) = self.server.await {

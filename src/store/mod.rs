@@ -61,6 +61,8 @@
 
 mod cleanup;
 mod error;
+mod obligation;
+mod obligations;
 mod pending;
 mod prune;
 mod read;
@@ -85,6 +87,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::runner::{JourneyRun, RunSummary};
 pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
+pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
 use read::ReadPool;
 pub use writer::REOPEN_EVERY;

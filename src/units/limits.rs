@@ -54,6 +54,9 @@ pub const JOURNEY_TIMEOUT: DurationRange = range("timeout", 10 * MS, H);
 pub const STEP_TIMEOUT: DurationRange = range("request.timeout", MS, H);
 /// `eventually.within`, `every`, `max_every`, `warn_after`: bounded by a journey.
 pub const EVENTUALLY: DurationRange = range("eventually.within", MS, H);
+/// `eventually.within` of a `durable: true` step: watched by the daemon beyond the run,
+/// up to a month (a refund booked overnight, a contract activated by a person).
+pub const DURABLE_WITHIN: DurationRange = range("eventually.within (durable)", S, 30 * D);
 /// `expect.max_duration` and `warn_duration`: bounded by a request.
 pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
 /// `retry.delay`: the pause before the first retry of a request, doubled after
@@ -92,18 +95,22 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 /// `alerting.deploy_window`: how long after a deploy a new failure names it.
 pub const DEPLOY_WINDOW: DurationRange = range("alerting.deploy_window", M, D);
 
+/// `tracing.otlp.timeout`: one export request to the collector.
+pub const OTLP_TIMEOUT: DurationRange = range("tracing.otlp.timeout", 100 * MS, M);
+
 // The API.
 
 /// `duration` of `POST /api/silences`: a minute to a year.
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 17] = [
+pub const DURATIONS: [DurationRange; 19] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
     STEP_TIMEOUT,
     EVENTUALLY,
+    DURABLE_WITHIN,
     STEP_DURATION,
     SHUTDOWN_GRACE,
     FIRST_RUN_WITHIN,
@@ -115,6 +122,7 @@ pub const DURATIONS: [DurationRange; 17] = [
     RESEND_INTERVAL,
     MAINTENANCE_DURATION,
     DEPLOY_WINDOW,
+    OTLP_TIMEOUT,
     SILENCE_DURATION,
 ];
 

@@ -5,9 +5,11 @@
 pub mod cleanups;
 pub mod index;
 pub mod layout;
+pub mod obligations;
 pub mod run;
 pub mod step;
 pub mod svg;
+pub mod views;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

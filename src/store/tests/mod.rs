@@ -6,6 +6,7 @@ mod cleanup;
 mod crash;
 mod fixtures;
 mod full_disk;
+mod obligation;
 mod open;
 mod queue;
 mod retention;
