@@ -23,6 +23,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -169,6 +170,10 @@ def parse_args():
     p.add_argument("--within", type=int, default=20, help="journeyd first_run_within, s")
     p.add_argument("--concurrency", type=int, default=8, help="journeyd concurrency")
     p.add_argument("--max-seconds", type=int, default=240, help="limit of each side, s")
+    p.add_argument("--only", default="hurl,journeyd,blackbox",
+                   help="comma-separated sides to measure (hurl, journeyd, blackbox)")
+    p.add_argument("--perf", metavar="FILE",
+                   help="record journeyd's runs with `perf record -g` into FILE")
     a = p.parse_args()
     if not 100 <= a.runs <= 10000 or not 1 <= a.within <= 600:
         p.error("--runs 100..10000, --within 1..600")
@@ -262,6 +267,10 @@ def measure_journeyd(a, work, base):
                               concurrency=a.concurrency, within=a.within))
     env = dict(os.environ, NO_COLOR="1", RUST_LOG="warn,journeyd=info")
     daemon, url, _ = common.start_daemon(a.bin, config, work, env)
+    perf = None
+    if a.perf:
+        perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", a.perf, "-p", str(daemon.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ready_cpu, ready_kib = common.cpu_seconds(daemon.pid), common.status_kib(daemon.pid, "VmRSS")
     t0 = time.monotonic()
     runs, polls = 0, 0
@@ -272,6 +281,9 @@ def measure_journeyd(a, work, base):
             break
     cpu = common.cpu_seconds(daemon.pid) - ready_cpu
     wall = time.monotonic() - t0
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=60)
     peak = common.status_kib(daemon.pid, "VmHWM")
     # The polls are full scrapes: measure one (all runs done, nothing else going on)
     # and take them out, so the figure is the runs' cost.
@@ -377,8 +389,11 @@ def main():
         _, base = start_nginx(work)
         log(f"nginx at {base}")
         sides = []
+        only = set(a.only.split(","))
         for name, fn in (("hurl", measure_hurl), ("journeyd", measure_journeyd),
                          ("blackbox", measure_blackbox)):
+            if name not in only:
+                continue
             log(f"measuring {name}")
             connections(work)
             sides.append(fn(a, work, base))

@@ -68,14 +68,14 @@ impl AlertEngine {
         }
         let mut groups: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
         for (name, s) in &inner.journeys {
-            if !inner.contexts.contains_key(name) {
-                continue;
-            }
             let firing = firing_backend(s.tracker.firing.as_ref());
             let pending = (s.tracker.phase == Phase::Pending)
                 .then_some(s.last_backend.as_ref())
                 .flatten();
-            if let Some(b) = firing.or(pending) {
+            // The name lookup only for the few failing journeys: this scan runs
+            // after every run, and a lookup per journey was most of its cost.
+            let failing = firing.or(pending);
+            if let Some(b) = failing.filter(|_| inner.contexts.contains_key(name)) {
                 let entry = groups.entry(b.clone()).or_default();
                 entry.0.push(name.clone());
                 entry.1 |= firing.is_some();
@@ -101,13 +101,7 @@ impl AlertEngine {
 
     /// Whether `journey`'s `JourneyFailing` is held: a back-end page explains it,
     /// or it is new and still waits for other journeys of its back-end.
-    fn inhibited(
-        &self,
-        inner: &Inner,
-        groups: &BTreeMap<String, Vec<String>>,
-        journey: &str,
-        now: DateTime<Utc>,
-    ) -> bool {
+    fn inhibited(&self, inner: &Inner, journey: &str, now: DateTime<Utc>) -> bool {
         let Some(state) = inner.journeys.get(journey) else {
             return false;
         };
@@ -115,6 +109,10 @@ impl AlertEngine {
         let Some(b) = firing_backend(alert) else {
             return false;
         };
+        // Only a firing journey needs the groups: scanning every journey for a
+        // passing one made each run (and each tick, once per journey) cost in
+        // proportion to the number of journeys.
+        let groups = self.backend_groups(inner);
         if groups
             .get(b)
             .is_some_and(|m| m.iter().any(|j| j == journey))
@@ -140,8 +138,7 @@ impl AlertEngine {
         silences: &[Silence],
         always: bool,
     ) {
-        let groups = self.backend_groups(inner);
-        let inhibit = self.inhibited(inner, &groups, name, now);
+        let inhibit = self.inhibited(inner, name, now);
         let by_probe = inner.probe_failing;
         let Some(state) = inner.journeys.get_mut(name) else {
             return;

@@ -5,6 +5,7 @@
 //! path in it, instead of as a TLS failure of the target on every run.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use reqwest::tls::{Certificate, Identity, TlsInfo};
@@ -13,11 +14,19 @@ use reqwest::{ClientBuilder, Response};
 use super::ClientError;
 use crate::journey::model::TlsOptions;
 
-/// Adds the extra CA bundle, the client identity and the verification opt-out.
+/// Adds the extra CA bundle, the client identity and the verification opt-out;
+/// without any of them, the TLS configuration built once for all runs.
 pub(super) fn apply(
     mut builder: ClientBuilder,
     tls: &TlsOptions,
 ) -> Result<ClientBuilder, ClientError> {
+    let plain = tls.ca_file.is_none()
+        && tls.client_cert.is_none()
+        && tls.client_key.is_none()
+        && !tls.insecure_skip_verify;
+    if plain && let Some(config) = shared_default() {
+        return Ok(builder.use_preconfigured_tls(config));
+    }
     if let Some(path) = &tls.ca_file {
         for cert in ca_bundle(path)? {
             builder = builder.add_root_certificate(cert);
@@ -43,6 +52,40 @@ pub(super) fn apply(
         builder = builder.danger_accept_invalid_certs(true);
     }
     Ok(builder)
+}
+
+/// The TLS configuration of every run without TLS options, built once.
+///
+/// reqwest would build it again for each run's client, even for a journey on plain
+/// HTTP: copy the ~150 webpki roots into a new root store (a few hundred
+/// allocations), then build a verifier and a configuration around it. The
+/// configuration holds nothing of a connection but the TLS session
+/// cache, and each client gets a clone with a new, empty one, so no session resumes
+/// from one run into the next: every run still pays its own full handshakes, as a
+/// new customer would. Versions, ALPN, SNI and the crypto provider are those reqwest
+/// chooses for the features this crate builds it with. `None` (a provider without
+/// the protocol versions) leaves reqwest to build it and report the problem.
+fn shared_default() -> Option<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
+    let mut config = CONFIG.get_or_init(build_default).clone()?;
+    config.resumption = rustls::client::Resumption::default();
+    Some(config)
+}
+
+fn build_default() -> Option<rustls::ClientConfig> {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Some(config)
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, ClientError> {
@@ -125,6 +168,17 @@ mod tests {
             Ok(_) => String::new(),
             Err(e) => e.0,
         }
+    }
+
+    #[test]
+    fn shared_default_is_what_reqwest_would_build() {
+        let config = shared_default().unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(config.enable_sni);
+        assert!(!config.client_auth_cert_resolver.has_certs());
     }
 
     #[test]
