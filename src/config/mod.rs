@@ -3,8 +3,10 @@
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
 mod alerting;
+mod fleet;
 mod raw;
 
+pub use fleet::{FleetConfig, StoreConfig};
 pub use raw::config_schema;
 
 use std::collections::BTreeMap;
@@ -71,6 +73,10 @@ pub struct Config {
     pub alerting: crate::alert::config::AlertingConfig,
     /// Which optional series `/metrics` exports (`metrics.step_detail`); restart-only.
     pub metrics: crate::metrics::MetricsOptions,
+    /// Where the run history lives (`store`); restart-only.
+    pub store: StoreConfig,
+    /// The fleet this replica belongs to (`fleet`); restart-only.
+    pub fleet: Option<FleetConfig>,
     /// Every secret named by the configuration, checked at load.
     pub secret_refs: Vec<SecretRef>,
 }
@@ -219,6 +225,8 @@ impl ConfigBuilder<'_> {
                 Duration::from_secs(10),
             )
         });
+        let store = self.store(raw.store.as_ref());
+        let fleet = self.fleet(raw.fleet.as_ref(), &store);
         Config {
             source: self.file.to_path_buf(),
             listen: self.listen(&raw),
@@ -251,6 +259,8 @@ impl ConfigBuilder<'_> {
                     .and_then(|m| m.step_detail.as_ref())
                     .is_some_and(|s| s.value),
             },
+            store,
+            fleet,
             secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }

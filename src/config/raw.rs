@@ -52,6 +52,10 @@ pub(super) struct RawConfig {
     pub alerting: Option<super::alerting::RawAlerting>,
     #[serde(default)]
     pub metrics: Option<RawMetrics>,
+    #[serde(default)]
+    pub store: Option<super::fleet::RawStore>,
+    #[serde(default)]
+    pub fleet: Option<super::fleet::RawFleet>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -10,6 +10,7 @@
 
 mod alerting;
 mod cleanup;
+mod fleet;
 mod hooks;
 mod notify;
 mod supervise;
@@ -33,7 +34,7 @@ use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
 use crate::status::board::{RECENT_RUNS, StatusBoard};
 use crate::status::control::{Control, Health, ReloadError, RunNowError};
-use crate::store::{OnLost, PendingWork, Store, StoreOptions};
+use crate::store::{Backend, OnLost, PendingWork, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -76,6 +77,8 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// The lease loop of a fleet member; it releases every lease when stopped.
+    fleet_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -103,16 +106,18 @@ impl Daemon {
         let board = Arc::new(StatusBoard::default());
         board.set_journeys(&journeys);
         let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
+        store_opts.backend = fleet::history_backend(&config)?;
         store_opts.retention = config.retention;
         let lost_to = board.clone();
         store_opts.on_lost = Some(OnLost::new(move |journey, id| {
             lost_to.mark_unstored(journey, id);
         }));
         // A full disk starts degraded (and recovers); anything else refuses to start.
-        let store = Store::start(store_opts.clone()).with_context(|| {
-            format!("cannot open the history in {}", config.state_dir.display())
-        })?;
-        let pending = PendingWork::open(&store_opts.backend)
+        let store = Store::connect(store_opts.clone())
+            .await
+            .with_context(|| format!("cannot open the history in {}", store_opts.backend))?;
+        // Owed cleanups stay in the local SQLite file, whatever holds the history.
+        let pending = PendingWork::open(&Backend::Sqlite(config.state_dir.join("journeyd.db")))
             .inspect_err(|e| {
                 tracing::error!(error = %e,
                 "Cannot open the owed-cleanup table: a crash mid-run leaves test data behind.")
@@ -134,6 +139,7 @@ impl Daemon {
         metrics.config_reloaded(true);
         metrics.observe_store(&store.status());
         restore_board(&board, &store).await;
+        let fleet = fleet::start(&config, &store_opts.backend, &metrics, &journeys).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -161,7 +167,11 @@ impl Daemon {
                 config.alerting.policy.confirm_delay,
             ),
             stopping: scheduler_stop.clone(),
+            fleet: fleet.clone(),
         });
+        let fleet_task = fleet
+            .clone()
+            .map(|f| tokio::spawn(f.run(scheduler_stop.clone())));
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
@@ -204,13 +214,19 @@ impl Daemon {
         ));
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
         let count = journeys.len();
-        let scheduler = Scheduler::new(
+        let mut scheduler = Scheduler::new(
             Arc::new(SharedHooks(hooks.clone())),
             journeys,
             config.concurrency,
             scheduler_stop.clone(),
             config.first_run_within,
         );
+        if let Some(f) = fleet {
+            // Every replica's slots on one grid, so a slot has one name in the fleet.
+            scheduler = scheduler.with_first_start(Arc::new(move |name, interval| {
+                f.until_next_slot(name, interval)
+            }));
+        }
         let scheduler = tokio::spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
         health.set_ready(true);
         tracing::info!(listen = %bound, journeys = count, state_dir = %config.state_dir.display(), "journeyd started.");
@@ -229,6 +245,7 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            fleet_task,
         })
     }
 
@@ -314,6 +331,8 @@ impl Daemon {
                 format!("{:?}", config.retention) != format!("{:?}", self.config.retention),
             ),
             ("log_format", config.log_format != self.config.log_format),
+            ("store", config.store != self.config.store),
+            ("fleet", config.fleet != self.config.fleet),
             (
                 "shutdown_grace",
                 config.shutdown_grace != self.config.shutdown_grace,
@@ -338,6 +357,9 @@ impl Daemon {
             c.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
+        if let Some(f) = &self.hooks.fleet {
+            f.set_journeys(journeys.iter().map(|j| j.name.clone()));
+        }
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);
         if let Some(alerts) = &self.hooks.alerts {
@@ -357,6 +379,13 @@ impl Daemon {
             "Shutting down: letting running journeys finish."
         );
         self.scheduler_stop.cancel();
+        // At once, not after the grace period: the other replicas take the
+        // journeys over at their next round (a running run still finishes here).
+        if let Some(task) = self.fleet_task
+            && task.await.is_err()
+        {
+            tracing::error!("The fleet's lease task failed.");
+        }
         match self.scheduler.await {
             Ok(0) => {}
             Ok(cut) => tracing::warn!(

@@ -11,6 +11,7 @@ mod descriptors;
 mod docs;
 mod eventually;
 mod expect_parity;
+mod fleet;
 mod full_disk;
 mod headers;
 mod hostile;
