@@ -101,7 +101,9 @@ impl ConfigBuilder<'_> {
                         "store.url_secret",
                         "name the secret that holds the URL, never the URL itself",
                     );
-                    StoreConfig::Sqlite
+                    StoreConfig::Postgres {
+                        url_secret: String::new(),
+                    }
                 }
                 Some(u) => StoreConfig::Postgres {
                     url_secret: self.secret_ref("store.url_secret", u),
@@ -112,7 +114,9 @@ impl ConfigBuilder<'_> {
                         "store.url_secret",
                         "PostgreSQL needs `url_secret`: the secret holding its URL",
                     );
-                    StoreConfig::Sqlite
+                    StoreConfig::Postgres {
+                        url_secret: String::new(),
+                    }
                 }
             },
             Some((b, other)) => {
@@ -121,7 +125,10 @@ impl ConfigBuilder<'_> {
                     "store.backend",
                     format!("unknown store backend `{other}`: use sqlite or postgres"),
                 );
-                StoreConfig::Sqlite
+                // Not SQLite either: a fleet next to it is not reported a second time.
+                StoreConfig::Postgres {
+                    url_secret: String::new(),
+                }
             }
         }
     }
@@ -132,26 +139,30 @@ impl ConfigBuilder<'_> {
         store: &StoreConfig,
     ) -> Option<FleetConfig> {
         let raw = raw?;
-        let Some(location) = &raw.location else {
-            let at = raw.lease_ttl.as_ref().or(raw.replica.as_ref()).map(loc);
-            self.err(
-                at.unwrap_or(Location { line: 1, col: 1 }),
+        // Where a whole-fleet problem is shown: its first key.
+        let at = [&raw.location, &raw.replica, &raw.lease_ttl]
+            .into_iter()
+            .flatten()
+            .map(loc)
+            .min()
+            .unwrap_or(Location { line: 1, col: 1 });
+        match &raw.location {
+            None => self.err(
+                at,
                 "fleet.location",
                 "a fleet needs a `location`: replicas with the same one share its journeys",
-            );
-            return None;
-        };
-        if !is_plain_name(&location.value) {
-            self.err(
-                loc(location),
+            ),
+            Some(l) if !is_plain_name(&l.value) => self.err(
+                loc(l),
                 "fleet.location",
                 "a location is 1 to 64 letters, digits, `-`, `_` or `.`",
-            );
+            ),
+            Some(_) => {}
         }
         if *store == StoreConfig::Sqlite {
             self.err(
-                loc(location),
-                "fleet.location",
+                at,
+                "fleet",
                 "a fleet shares PostgreSQL: set `store: { backend: postgres, url_secret: NAME }`",
             );
         }
@@ -162,15 +173,16 @@ impl ConfigBuilder<'_> {
                 "a replica id is 1 to 64 letters, digits, `-`, `_` or `.`",
             );
         }
+        let lease_ttl = self.duration(
+            &raw.lease_ttl,
+            "fleet.lease_ttl",
+            LEASE_TTL,
+            DEFAULT_LEASE_TTL,
+        );
         Some(FleetConfig {
-            location: location.value.clone(),
+            location: raw.location.as_ref()?.value.clone(),
             replica: raw.replica.as_ref().map(|r| r.value.clone()),
-            lease_ttl: self.duration(
-                &raw.lease_ttl,
-                "fleet.lease_ttl",
-                LEASE_TTL,
-                DEFAULT_LEASE_TTL,
-            ),
+            lease_ttl,
         })
     }
 }
