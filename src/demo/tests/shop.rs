@@ -135,8 +135,10 @@ async fn orders_belong_to_their_session() {
 #[tokio::test]
 async fn cancelled_order_is_never_processed() {
     let demo = Demo::start().await;
+    // Payment is held until the order is cancelled: with the fast test delays a loaded machine
+    // could otherwise pay the order before the DELETE arrives.
+    demo.inject("payment", json!({"mode": "stuck"})).await;
     let cancelled = demo.buy().await;
-    let witness = demo.buy().await;
     let path = format!("/api/orders/{cancelled}");
     for _ in 0..2 {
         let (status, body) = demo.delete(&path).await;
@@ -145,6 +147,8 @@ async fn cancelled_order_is_never_processed() {
             (200, json!({"order_id": cancelled, "status": "cancelled"}))
         );
     }
+    demo.restore("payment").await;
+    let witness = demo.buy().await;
     // Once an order placed alongside has shipped, the workers have had their chance.
     demo.wait_for(
         &format!("/api/orders/{witness}"),
