@@ -19,20 +19,20 @@ use crate::util::postgres::TestPostgres;
 use crate::util::wait::wait_until;
 use journeyd::fleet::slot::slot_at;
 
-const INTERVAL: Duration = Duration::from_secs(2);
+pub(super) const INTERVAL: Duration = Duration::from_secs(2);
 const TTL: Duration = Duration::from_secs(6);
-const JOURNEYS: usize = 6;
+pub(super) const JOURNEYS: usize = 6;
 const REPLICAS: [&str; 3] = ["r1", "r2", "r3"];
 
 /// One request at the target.
 #[derive(Debug, Clone)]
-struct Hit {
-    journey: String,
-    replica: String,
-    at_ms: i64,
+pub(super) struct Hit {
+    pub(super) journey: String,
+    pub(super) replica: String,
+    pub(super) at_ms: i64,
 }
 
-type Hits = Arc<Mutex<Vec<Hit>>>;
+pub(super) type Hits = Arc<Mutex<Vec<Hit>>>;
 
 async fn hit(
     State(hits): State<Hits>,
@@ -47,7 +47,7 @@ async fn hit(
     "ok"
 }
 
-async fn target(hits: Hits) -> std::net::SocketAddr {
+pub(super) async fn target(hits: Hits) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Router::new()
@@ -57,17 +57,18 @@ async fn target(hits: Hits) -> std::net::SocketAddr {
     addr
 }
 
-fn name(i: usize) -> String {
+pub(super) fn name(i: usize) -> String {
     format!("j{i}")
 }
 
 /// Starts replica `id`: its own directory and state, the same location and
 /// database; each journey tells the target which replica ran it.
-async fn replica(
+pub(super) async fn replica(
     root: &std::path::Path,
     id: &str,
     target: std::net::SocketAddr,
     url: &str,
+    ttl: Duration,
 ) -> TestDaemon {
     let dir = root.join(id);
     std::fs::create_dir_all(dir.join("journeys")).unwrap();
@@ -86,13 +87,13 @@ async fn replica(
         "listen: 127.0.0.1:0\njourneys: [journeys]\nstate_dir: state\nshutdown_grace: 5s\n\
          store: {{ backend: postgres, url_secret: pg_url }}\n\
          fleet: {{ location: eu, replica: {id}, lease_ttl: {}s }}\n",
-        TTL.as_secs()
+        ttl.as_secs()
     );
     TestDaemon::start(&dir, &config, &[("JOURNEYD_SECRET_PG_URL", url)]).await
 }
 
 /// Requests per (journey, slot) beyond the first: must stay empty.
-fn doubled(hits: &[Hit]) -> Vec<(String, i64, Vec<String>)> {
+pub(super) fn doubled(hits: &[Hit]) -> Vec<(String, i64, Vec<String>)> {
     let mut by_slot: BTreeMap<(String, i64), Vec<String>> = BTreeMap::new();
     for h in hits {
         by_slot
@@ -159,7 +160,7 @@ async fn replicas_share_journeys_take_over_after_kill_and_sigterm_and_never_run_
     let root = tempfile::TempDir::new().unwrap();
     let mut daemons = BTreeMap::new();
     for id in REPLICAS {
-        daemons.insert(id, replica(root.path(), id, addr, &pg.url()).await);
+        daemons.insert(id, replica(root.path(), id, addr, &pg.url(), TTL).await);
     }
     let snapshot = || hits.lock().unwrap().clone();
 
