@@ -17,7 +17,8 @@
 //! - [`units`]: parsing durations and sizes, and the one duration format (`42ms`, `2.35s`).
 //! - [`runner`]: runs one journey: HTTP with phase timings, expectations,
 //!   captures, eventually-polling, cleanup, producing a [`runner::JourneyRun`];
-//!   [`runner::handoff`] is how a run reports cleanup it owes;
+//!   [`runner::handoff`] is how a run reports cleanup it owes and obligations of
+//!   `durable` steps it leaves pending;
 //!   [`runner::redact`] is the single place secrets are scrubbed from everything
 //!   a run produces.
 //! - [`report`]: renders a run as text (for a person), JSON or JUnit XML, and a
@@ -41,7 +42,9 @@
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
 //!   for `kill -9` crash tests; [`store::PendingWork`] keeps, in the same file, the
-//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`). A full disk degrades it (runs counted as lost,
+//!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`) and the
+//!   obligations of `durable` steps (`store/obligation.rs`, polled by
+//!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
 //!   [`store::postgres`] keeps the run history in PostgreSQL instead (`store:`
 //!   in the configuration; the driver choice is in its module docs).

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hooks::DaemonHooks;
 use crate::journey::Journey;
-use crate::runner::handoff::{HandOff, OwedCleanup};
+use crate::runner::handoff::{HandOff, Obligation, OwedCleanup};
 use crate::runner::{StepOutcome, run_owed_cleanup, still_owed};
 use crate::store::{DueCleanup, PendingWork};
 
@@ -41,6 +41,8 @@ fn next_attempt(now: DateTime<Utc>, attempts: u32) -> DateTime<Utc> {
 pub(super) struct StoreHandOff {
     pub pending: PendingWork,
     pub wake: Arc<Notify>,
+    /// Wakes the obligation poller (`daemon::obligation`) when a run leaves one.
+    pub obligation_wake: Arc<Notify>,
 }
 
 #[async_trait::async_trait]
@@ -67,6 +69,34 @@ impl HandOff for StoreHandOff {
                 "Cannot record the end of a cleanup."),
         }
         self.wake.notify_one();
+    }
+
+    async fn obligation_pending(&self, ob: &Obligation) -> bool {
+        match self.pending.add_obligation(ob).await {
+            Ok(()) => {
+                tracing::info!(journey = %ob.journey, step = %ob.step, obligation = %ob.id,
+                    deadline = %ob.deadline, "Back-end not finished yet; watching it as an obligation.");
+                self.obligation_wake.notify_one();
+                true
+            }
+            Err(e) => {
+                // Unwatched, the step stays pending in the run; its cleanup runs now.
+                tracing::error!(journey = %ob.journey, step = %ob.step, error = %e,
+                    "Cannot record an obligation; it is not watched.");
+                false
+            }
+        }
+    }
+
+    async fn cleanup_held(&self, journey: &str, run_id: uuid::Uuid, steps: &[String]) {
+        // Due now, but `due_cleanups` skips it while the run's obligation is pending.
+        let why = Some("waits for the run's obligation".to_string());
+        if let Err(e) = (self.pending)
+            .settle_cleanup(run_id, steps.to_vec(), Utc::now(), why)
+            .await
+        {
+            tracing::error!(journey, run_id = %run_id, error = %e, "Cannot hold a cleanup.");
+        }
     }
 }
 

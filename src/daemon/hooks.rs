@@ -118,6 +118,22 @@ impl DaemonHooks {
     }
 }
 
+impl DaemonHooks {
+    /// A breached or failed obligation: the journey failed at that step, reported like
+    /// a run (log, status board, alert engine, history) but not counted as a run in
+    /// the metrics (`Metrics::obligation_finished` counts it).
+    pub(super) async fn record_obligation(&self, journey: &Journey, run: &JourneyRun) {
+        let before = self.board.state(&journey.name);
+        log_run(run, before);
+        let summary = run.summary();
+        self.board.update(&journey.name, |s| s.record(summary));
+        if let Some(alerts) = &self.alerts {
+            alerts.observe(run).await;
+        }
+        self.store.record(run).await;
+    }
+}
+
 /// Failures at WARN with what on-call needs; recoveries at INFO; passes at DEBUG
 /// (a thousand journeys every 30 s would drown the log otherwise).
 fn log_run(run: &JourneyRun, before: Option<JourneyState>) {

@@ -13,6 +13,7 @@ mod cleanup;
 mod fleet;
 mod hooks;
 mod notify;
+mod obligation;
 mod supervise;
 
 use std::collections::HashSet;
@@ -79,6 +80,8 @@ struct Daemon {
     cleanups: Option<Arc<cleanup::Cleanups>>,
     /// The lease loop of a fleet member; it releases every lease when stopped.
     fleet_task: Option<tokio::task::JoinHandle<()>>,
+    /// Background polls of obligations (none when their table cannot be opened).
+    obligations: Option<Arc<obligation::Obligations>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -124,11 +127,13 @@ impl Daemon {
             })
             .ok();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let obligation_wake = Arc::new(tokio::sync::Notify::new());
         let mut options = run_options(&config);
         options.handoff = pending.clone().map(|pending| {
             Arc::new(cleanup::StoreHandOff {
                 pending,
                 wake: wake.clone(),
+                obligation_wake: obligation_wake.clone(),
             }) as Arc<dyn crate::runner::handoff::HandOff>
         });
         let metrics = Arc::new(
@@ -172,6 +177,19 @@ impl Daemon {
         let fleet_task = fleet
             .clone()
             .map(|f| tokio::spawn(f.run(scheduler_stop.clone())));
+        let obligations = pending.clone().map(|pending| {
+            Arc::new(obligation::Obligations {
+                pending,
+                hooks: hooks.clone(),
+                journeys: ArcSwap::default(),
+                wake: obligation_wake,
+                cleanup_wake: wake.clone(),
+            })
+        });
+        if let Some(o) = &obligations {
+            o.set_journeys(&journeys);
+            tokio::spawn(o.clone().run(scheduler_stop.clone()));
+        }
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
@@ -246,6 +264,7 @@ impl Daemon {
             died,
             cleanups,
             fleet_task,
+            obligations,
         })
     }
 
@@ -355,6 +374,9 @@ impl Daemon {
         self.hooks.options.store(Arc::new(options));
         if let Some(c) = &self.cleanups {
             c.set_journeys(&journeys);
+        }
+        if let Some(o) = &self.obligations {
+            o.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         if let Some(f) = &self.hooks.fleet {

@@ -222,6 +222,9 @@ pub struct Eventually {
     pub max_every: Duration,
     /// A back-end process that finishes but slower than this marks the run degraded.
     pub warn_after: Option<Duration>,
+    /// `durable: true`: after the first poll the run ends and, if the back-end has not
+    /// finished, the daemon keeps watching it as an obligation until `within` passes.
+    pub durable: bool,
 }
 
 /// One check on a response.

@@ -378,10 +378,13 @@ impl AlertFamilies {
     }
 }
 
-/// Work that outlives a run: cleanup still owed (obligations join them).
+/// Work that outlives a run: cleanup still owed, obligations of durable steps.
 pub(super) struct DurableFamilies {
     pub cleanup_pending: IntGauge,
     pub cleanup_abandoned: IntCounterVec,
+    pub obligations: GaugeVec,
+    pub obligations_finished: IntCounterVec,
+    pub obligation_oldest: GaugeVec,
 }
 
 impl DurableFamilies {
@@ -399,6 +402,24 @@ impl DurableFamilies {
                 "journeyd_cleanup_abandoned_total",
                 "Cleanups given up after the retention limit: test data left behind in the target.",
                 &["journey"],
+            )?,
+            obligations: gauge_vec(
+                r,
+                "journeyd_obligations",
+                "Obligations of durable steps in journeyd.db by state: pending now; fulfilled, failed and breached as kept (a week).",
+                &["state"],
+            )?,
+            obligations_finished: counter_vec(
+                r,
+                "journeyd_obligations_finished_total",
+                "Obligations finished since journeyd started, by state (fulfilled, failed, breached).",
+                &["state"],
+            )?,
+            obligation_oldest: gauge_vec(
+                r,
+                "journeyd_obligation_oldest_pending_seconds",
+                "Age of the oldest pending obligation per back-end.",
+                &["backend"],
             )?,
         })
     }

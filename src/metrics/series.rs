@@ -162,12 +162,18 @@ impl StepSeries {
             bump(&mut self.failures, failure.class);
         }
         // Completion is only exported for steps that name their backend: it is the label.
-        if self.backend.is_some()
-            && let Some(secs) = step.backend_completion_seconds.filter(|_| passed)
-        {
-            Hist::observe(&mut self.completion, COMPLETION_BUCKETS, secs);
+        // The runner sets it for finished waits and for timed-out ones (at the time watched).
+        if let Some(secs) = step.backend_completion_seconds {
+            self.observe_completion(secs);
         }
         Some(passed)
+    }
+
+    /// Observes how long the back-end took (or was watched), when the step names one.
+    pub fn observe_completion(&mut self, secs: f64) {
+        if self.backend.is_some() {
+            Hist::observe(&mut self.completion, COMPLETION_BUCKETS, secs);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::runner::{Evidence, JourneyRun, StepOutcome, StepVerdict, Verdict};
 /// The progress line for a finished step.
 pub fn step_line(outcome: &StepOutcome) -> String {
     let mark = match outcome.verdict {
+        StepVerdict::Pass if outcome.obligation.is_some() => "PEND",
         StepVerdict::Pass if outcome.degraded => "SLOW",
         StepVerdict::Pass => "ok  ",
         StepVerdict::Fail => "FAIL",
@@ -40,6 +41,15 @@ pub fn step_line(outcome: &StepOutcome) -> String {
     }
     if let Some(f) = &outcome.failure {
         let _ = write!(line, "  {}", f.class);
+    }
+    if let Some(p) = &outcome.obligation {
+        let watch = if p.watched {
+            "watched by the daemon"
+        } else {
+            "not watched: only the daemon polls obligations"
+        };
+        let deadline = p.deadline.format("%Y-%m-%dT%H:%M:%SZ");
+        let _ = write!(line, "  pending until {deadline}, {watch}");
     }
     line
 }

@@ -1,12 +1,15 @@
 //! Runs one journey: renders each step's request, sends it over a per-run
 //! HTTP client, evaluates expectations and captures, polls `eventually`
-//! steps, always runs cleanup, and returns a [`JourneyRun`].
+//! steps (a `durable` one polls once and is handed over as an obligation),
+//! always runs cleanup (held while an obligation is pending), and returns a
+//! [`JourneyRun`].
 
 pub mod capture;
 mod cleanup;
 pub mod expect;
 pub mod handoff;
 pub mod http;
+mod obligation;
 mod options;
 mod prepare;
 pub mod redact;
@@ -16,6 +19,7 @@ mod run;
 mod step;
 
 pub use cleanup::{run_owed_cleanup, still_owed};
+pub use obligation::{PollResult, poll_obligation, poll_summary};
 pub use options::{RunEvent, RunOptions};
 pub use result::*;
 pub use run::run_journey;

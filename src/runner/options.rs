@@ -1,16 +1,16 @@
 //! What a run is given besides its journey ([`RunOptions`]), what it reports
 //! as it goes ([`RunEvent`]), and the scope every run (and every retry of
-//! owed cleanup) starts from.
+//! owed cleanup, every poll of an obligation) starts from.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::handoff::HandOff;
-use super::result::StepOutcome;
+use super::result::{Failure, FailureClass, StepOutcome};
 use crate::journey::model::Journey;
 use crate::journey::secrets::{SecretError, SecretSource};
-use crate::journey::template::Scope;
+use crate::journey::template::{Engine, Scope};
 use crate::runner::redact::Redactor;
 
 /// Everything a run needs besides the journey.
@@ -81,4 +81,33 @@ pub(super) fn base_scope(
         redactor.add(v);
     }
     (scope, redactor, loaded.errors)
+}
+
+/// Renders vars in order; `--var` overrides replace a var's template.
+pub(super) fn render_vars(
+    journey: &Journey,
+    engine: &Engine,
+    opts: &RunOptions,
+    scope: &mut Scope,
+) -> Result<(), Failure> {
+    for (name, template) in &journey.vars {
+        let value = match opts.overrides.get(name) {
+            Some(v) => v.clone(),
+            None => engine.render(template, scope).map_err(|e| Failure {
+                class: FailureClass::Template,
+                message: format!("vars.{name}: {}", e.message),
+                mismatches: Vec::new(),
+            })?,
+        };
+        scope
+            .vars
+            .insert(name.clone(), serde_json::Value::String(value));
+    }
+    for (name, value) in &opts.overrides {
+        scope
+            .vars
+            .entry(name.clone())
+            .or_insert_with(|| serde_json::Value::String(value.clone()));
+    }
+    Ok(())
 }

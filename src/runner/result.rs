@@ -216,7 +216,8 @@ pub struct StepOutcome {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<FailureClass>,
     /// For `eventually` steps that passed: how long the back-end process took, seconds,
-    /// from the first attempt to the passing response.
+    /// from the first attempt to the passing response; for ones that failed with
+    /// `backend_timeout`: how long it was watched (the completion histogram counts both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_completion_seconds: Option<f64>,
     /// Peer certificate expiry, HTTPS only.
@@ -241,6 +242,28 @@ pub struct StepOutcome {
     /// Span id of the step's last request, the parent of the back-end's spans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
+    /// A `durable` step whose back-end had not finished at the run's poll: the step
+    /// passes as *pending* and the daemon watches it as an obligation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<PendingObligation>,
+}
+
+/// The state of a durable step the run left pending (see `daemon::obligation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingObligation {
+    /// Always `pending` in a run; the obligation's end is reported by the daemon.
+    pub state: String,
+    /// The back-end must have finished by then, else the obligation is breached.
+    pub deadline: DateTime<Utc>,
+    /// The daemon persisted it and polls it; `false` under `once` and `test`, where
+    /// nobody watches it after the run.
+    pub watched: bool,
+    /// Obligation id (`GET /api/obligations`), when watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<uuid::Uuid>,
+    /// Why the poll did not pass yet (redacted), e.g. the first unmet expectation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl StepOutcome {
@@ -265,6 +288,22 @@ impl StepOutcome {
             evidence: None,
             trace_id: None,
             span_id: None,
+            obligation: None,
+        }
+    }
+}
+
+impl PendingObligation {
+    /// Pending from now until `within` has passed; not watched until a daemon takes it.
+    pub fn starting_now(within: std::time::Duration) -> Self {
+        let within = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
+        let now = Utc::now();
+        PendingObligation {
+            state: "pending".to_string(),
+            deadline: now.checked_add_signed(within).unwrap_or(now),
+            watched: false,
+            id: None,
+            reason: None,
         }
     }
 }

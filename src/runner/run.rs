@@ -13,7 +13,8 @@ use crate::units::later;
 use super::cleanup::{owed, run_cleanup, still_owed};
 use super::handoff::HandOff;
 use super::http::{ClientOptions, HttpClient, TraceContext};
-use super::options::{RunEvent, RunOptions, base_scope};
+use super::obligation::owed_obligation;
+use super::options::{RunEvent, RunOptions, base_scope, render_vars};
 use super::result::*;
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
@@ -74,13 +75,26 @@ pub async fn run_journey(
                 &mut owing,
             )
             .await;
-            let ctx = StepCtx {
-                deadline: hard_deadline,
-                ..ctx
+            let mut steps = steps;
+            let held = hand_over(journey, &mut steps, &scope, &redactor, run_id, opts).await;
+            let cleanup = match held {
+                // The obligation still needs what cleanup would delete: it waits.
+                Some(step) => {
+                    owing.hold().await;
+                    held_cleanup(journey, &step, on_event)
+                }
+                None => {
+                    let ctx = StepCtx {
+                        deadline: hard_deadline,
+                        ..ctx
+                    };
+                    let cleanup =
+                        run_cleanup(&journey.cleanup, &ctx, &mut scope, &mut redactor, on_event)
+                            .await;
+                    owing.settle(&cleanup).await;
+                    cleanup
+                }
             };
-            let cleanup =
-                run_cleanup(&journey.cleanup, &ctx, &mut scope, &mut redactor, on_event).await;
-            owing.settle(&cleanup).await;
             (steps, cleanup)
         }
         Err(f) => (setup_failed(journey, f, &redactor, on_event), Vec::new()),
@@ -120,35 +134,6 @@ fn cleanup_reserve(journey: &Journey) -> Duration {
     let total =
         (journey.cleanup.iter()).fold(Duration::ZERO, |sum, s| sum.saturating_add(s.timeout));
     total.min(journey.timeout / 2)
-}
-
-/// Renders vars in order; `--var` overrides replace a var's template.
-fn render_vars(
-    journey: &Journey,
-    engine: &Engine,
-    opts: &RunOptions,
-    scope: &mut Scope,
-) -> Result<(), Failure> {
-    for (name, template) in &journey.vars {
-        let value = match opts.overrides.get(name) {
-            Some(v) => v.clone(),
-            None => engine.render(template, scope).map_err(|e| Failure {
-                class: FailureClass::Template,
-                message: format!("vars.{name}: {}", e.message),
-                mismatches: Vec::new(),
-            })?,
-        };
-        scope
-            .vars
-            .insert(name.clone(), serde_json::Value::String(value));
-    }
-    for (name, value) in &opts.overrides {
-        scope
-            .vars
-            .entry(name.clone())
-            .or_insert_with(|| serde_json::Value::String(value.clone()));
-    }
-    Ok(())
 }
 
 /// Stamps each outcome with where its step is written (outcomes are in step order).
@@ -270,6 +255,14 @@ impl<'a> Owing<'a> {
         }
     }
 
+    /// The run ends with an obligation pending: everything owed waits for it.
+    async fn hold(&self) {
+        let Some(handoff) = self.handoff else { return };
+        handoff
+            .cleanup_held(&self.journey.name, self.run_id, &self.steps)
+            .await;
+    }
+
     /// After the run's own cleanup: what failed stays owed, for background retries.
     async fn settle(&self, outcomes: &[StepOutcome]) {
         let Some(handoff) = self.handoff else { return };
@@ -281,6 +274,50 @@ impl<'a> Owing<'a> {
             .cleanup_settled(&self.journey.name, self.run_id, &remaining)
             .await;
     }
+}
+
+/// Hands a pending durable step (always the last main step) to the daemon;
+/// returns its name when the daemon took it (then cleanup is held). Without a
+/// daemon (`once`, `test`) the step stays pending, unwatched, and cleanup runs.
+async fn hand_over(
+    journey: &Journey,
+    steps: &mut [StepOutcome],
+    scope: &Scope,
+    redactor: &Redactor,
+    run_id: uuid::Uuid,
+    opts: &RunOptions,
+) -> Option<String> {
+    let handoff = opts.handoff.as_deref()?;
+    let outcome = steps.last_mut().filter(|o| o.obligation.is_some())?;
+    let step = journey.steps.iter().find(|s| s.name == outcome.name)?;
+    let ob = owed_obligation(journey, step, scope, redactor, run_id, outcome)?;
+    if !handoff.obligation_pending(&ob).await {
+        return None;
+    }
+    if let Some(p) = &mut outcome.obligation {
+        p.watched = true;
+        p.id = Some(ob.id);
+    }
+    Some(step.name.clone())
+}
+
+/// Cleanup outcomes of a run whose obligation is pending: every step waits for it.
+fn held_cleanup(
+    journey: &Journey,
+    step: &str,
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Vec<StepOutcome> {
+    let reason = format!("held until the obligation of step `{step}` ends");
+    (journey.cleanup.iter())
+        .map(|s| {
+            let o = StepOutcome::skipped(&s.name, s.backend.as_deref(), reason.clone());
+            on_event(RunEvent::StepFinished {
+                cleanup: true,
+                outcome: &o,
+            });
+            o
+        })
+        .collect()
 }
 
 /// Captured values worth showing to on-call; secret captures are hidden.

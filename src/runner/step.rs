@@ -231,6 +231,7 @@ pub(super) async fn run_step(
     let started = Instant::now();
     let mut out = StepOutcome::skipped(&step.name, step.backend.as_deref(), "");
     out.skip_reason = None;
+    // `completion`: how long the back-end took, or was watched when it timed out.
     let (last, attempts, completion) = match &step.eventually {
         None => {
             let timeout = step
@@ -241,6 +242,13 @@ pub(super) async fn run_step(
                 note_journey_deadline(&mut a.verdict);
             }
             (a, 1, None)
+        }
+        Some(ev) if ev.durable => {
+            // A durable step polls once in the run; the daemon polls the rest.
+            let first = Instant::now();
+            let a = attempt(step, ctx, scope, step.timeout.min(ev.within), true).await;
+            let done = matches!(a.verdict, Verdict::Pass(_)).then(|| first.elapsed());
+            (a, 1, done)
         }
         Some(ev) => poll(step, ev, ctx, scope).await,
     };
@@ -270,8 +278,20 @@ pub(super) async fn run_step(
                 scope.vars.insert(name, value);
             }
         }
+        Verdict::Fail(f) if step.eventually.is_some_and(|e| e.durable) => {
+            out.verdict = StepVerdict::Pass;
+            let within = step.eventually.map(|e| e.within).unwrap_or_default();
+            let mut pending = PendingObligation::starting_now(within);
+            pending.reason = Some(redactor.redact(&f.message).into_owned());
+            out.obligation = Some(pending);
+        }
         Verdict::Fail(f) | Verdict::Fatal(f) => {
             out.verdict = StepVerdict::Fail;
+            // A timed-out wait feeds the completion histogram at the time watched,
+            // so its percentiles do not read low while a back-end is stuck.
+            if f.class == FailureClass::BackendTimeout {
+                out.backend_completion_seconds = completion.map(|d| d.as_secs_f64());
+            }
             out.failure = Some(f);
         }
         Verdict::FailFast(m) => {
@@ -372,11 +392,13 @@ async fn poll(
                 .min(ev.max_every);
         }
         if until.saturating_duration_since(Instant::now()) < min_attempt {
+            let mut waited = None;
             if let Verdict::Fail(f) = &mut a.verdict {
                 give_up(f, step, ev, attempts, cut_by_journey);
+                waited = (f.class == FailureClass::BackendTimeout).then(|| first.elapsed());
             }
             a.retries = retries;
-            return (a, attempts, None);
+            return (a, attempts, waited);
         }
     }
 }

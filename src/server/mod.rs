@@ -93,6 +93,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/journeys/{name}/run", post(admin::run_now))
         .route("/api/runs/{id}", get(api::run))
         .route("/api/cleanups", get(pending::cleanups))
+        .route("/api/obligations", get(pending::obligations))
         .route("/-/reload", post(admin::reload))
         .route("/api/silences", get(silences::list).post(silences::create))
         .route(

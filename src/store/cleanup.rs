@@ -7,7 +7,8 @@
 //! cut (crash, `kill -9`, shutdown grace): [`release_all`] hands it to the
 //! background retries. Secret captures are never stored (a retry captures
 //! them again, see [`OwedCleanup`]); [`PendingCleanup`] listings carry no
-//! values at all.
+//! values at all. A row whose run has a pending obligation
+//! ([`super::obligation`]) is not due until the obligation ends.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -46,19 +47,19 @@ pub struct DueCleanup {
     pub attempts: u32,
 }
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn time(ms: i64) -> DateTime<Utc> {
+pub(super) fn time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-fn json<T: serde::Serialize>(v: &T) -> rusqlite::Result<String> {
+pub(super) fn json<T: serde::Serialize>(v: &T) -> rusqlite::Result<String> {
     serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
     })
@@ -140,6 +141,7 @@ pub(super) fn due(
     let mut stmt = conn.prepare_cached(
         "SELECT run_id, journey, steps_json, values_json, refresh_json, created_at, attempts
          FROM pending_cleanup WHERE live = 0 AND next_attempt_at <= ?1
+           AND run_id NOT IN (SELECT run_id FROM obligations WHERE state = 'pending')
          ORDER BY next_attempt_at LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![ms(now), limit as i64], |r| {

@@ -63,6 +63,8 @@
 
 mod cleanup;
 mod error;
+mod obligation;
+mod obligations;
 mod pending;
 pub mod postgres;
 mod prune;
@@ -88,6 +90,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::runner::{JourneyRun, RunSummary};
 pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
+pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
 pub use postgres::PgTarget;
 use read::ReadPool;

@@ -1,6 +1,6 @@
 //! [`PendingWork`]: the handle to work that outlives a run, kept in the run
 //! history's file (`journeyd.db`) next to the runs: cleanup still owed
-//! ([`super::cleanup`]).
+//! ([`super::cleanup`]) and obligations of durable steps ([`super::obligation`]).
 //!
 //! Unlike run writes, which are queued, these writes are synchronous: a run
 //! waits until its owed cleanup is committed before it sends the next
@@ -46,7 +46,7 @@ impl PendingWork {
     }
 
     /// Runs `f` on the connection in a blocking task.
-    async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    pub(super) async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,

@@ -21,7 +21,7 @@ pub(super) const HISTORY: Schema = Schema {
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.
 /// Existing entries are never edited once released.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: run history. `started_at` is Unix milliseconds so ordering and
     // retention are integer comparisons; `run_json` keeps the full run.
     "CREATE TABLE runs (
@@ -56,4 +56,32 @@ const MIGRATIONS: &[&str] = &[
         last_error        TEXT
     );
     CREATE INDEX pending_cleanup_due ON pending_cleanup (live, next_attempt_at);",
+    // 3: obligations of durable steps, polled by the daemon after their run; see
+    // `store::obligation`. `observed` is 1 once a finished row was reported (alert
+    // engine, metrics): a row finished but not observed is reported again at start-up.
+    "CREATE TABLE obligations (
+        id              TEXT PRIMARY KEY NOT NULL,
+        run_id          TEXT NOT NULL,
+        journey         TEXT NOT NULL,
+        step            TEXT NOT NULL,
+        backend         TEXT,
+        values_json     TEXT NOT NULL,
+        refresh_json    TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        deadline_at     INTEGER NOT NULL,
+        every_ms        INTEGER NOT NULL,
+        backoff         REAL NOT NULL,
+        max_every_ms    INTEGER NOT NULL,
+        pause_ms        INTEGER NOT NULL,
+        next_poll_at    INTEGER NOT NULL,
+        polls           INTEGER NOT NULL DEFAULT 1,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'fulfilled', 'failed', 'breached')),
+        finished_at     INTEGER,
+        observed        INTEGER NOT NULL DEFAULT 0,
+        first_poll_json TEXT NOT NULL,
+        last_poll_json  TEXT
+    );
+    CREATE INDEX obligations_due ON obligations (state, next_poll_at);
+    CREATE INDEX obligations_run ON obligations (run_id, state);",
 ];

@@ -54,6 +54,9 @@ pub const JOURNEY_TIMEOUT: DurationRange = range("timeout", 10 * MS, H);
 pub const STEP_TIMEOUT: DurationRange = range("request.timeout", MS, H);
 /// `eventually.within`, `every`, `max_every`, `warn_after`: bounded by a journey.
 pub const EVENTUALLY: DurationRange = range("eventually.within", MS, H);
+/// `eventually.within` of a `durable: true` step: watched by the daemon beyond the run,
+/// up to a month (a refund booked overnight, a contract activated by a person).
+pub const DURABLE_WITHIN: DurationRange = range("eventually.within (durable)", S, 30 * D);
 /// `expect.max_duration` and `warn_duration`: bounded by a request.
 pub const STEP_DURATION: DurationRange = range("expect.max_duration", MS, H);
 /// `retry.delay`: the pause before the first retry of a request, doubled after
@@ -98,12 +101,13 @@ pub const DEPLOY_WINDOW: DurationRange = range("alerting.deploy_window", M, D);
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 17] = [
+pub const DURATIONS: [DurationRange; 18] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
     STEP_TIMEOUT,
     EVENTUALLY,
+    DURABLE_WITHIN,
     STEP_DURATION,
     SHUTDOWN_GRACE,
     FIRST_RUN_WITHIN,

@@ -1,6 +1,7 @@
 //! `eventually` with `backoff`: the pause between attempts grows by the factor
 //! up to `max_every`, and a back-end that never finishes ends as
-//! `backend_timeout` with every attempt counted.
+//! `backend_timeout` with every attempt counted. A `durable` step run without a
+//! daemon polls once and passes as pending, unwatched.
 //!
 //! The target is a real server on `127.0.0.1:0` that records when each poll
 //! arrives. Timing assertions are lower bounds only (a sleep never ends
@@ -67,6 +68,11 @@ steps:
         failure.message
     );
 
+    // The completion histogram sees the timed-out wait at the time watched.
+    let watched = step
+        .backend_completion_seconds
+        .expect("a timed-out wait is observed");
+    assert!((2.0..10.0).contains(&watched), "{watched}");
     let at = arrivals.lock().unwrap().clone();
     assert_eq!(step.attempts as usize, at.len(), "every attempt is counted");
     let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
@@ -85,4 +91,49 @@ steps:
         "{} attempts in 2.5 s: {gaps:?}",
         at.len()
     );
+}
+
+#[tokio::test]
+async fn a_durable_step_without_a_daemon_polls_once_and_passes_pending_unwatched() {
+    let (base, arrivals) = pending_backend().await;
+    let source = format!(
+        r#"
+name: durable
+steps:
+  - name: order ships
+    backend: fulfillment
+    request: {{ url: "{base}/order" }}
+    eventually: {{ within: 10m, every: 100ms, durable: true }}
+    expect: {{ json: {{ "$.status": shipped }} }}
+cleanup:
+  - name: cancel
+    request: {{ url: "{base}/order" }}
+"#
+    );
+    let journey = parse_journey(Path::new("durable.yaml"), &source, &Engine::new())
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let opts = RunOptions::from_process(SecretSource { dirs: vec![] });
+    let started = chrono::Utc::now();
+    let run = run_journey(&journey, &Engine::new(), &opts, &mut |_| {}).await;
+
+    assert_eq!(run.verdict, Verdict::Pass);
+    let step = &run.steps[0];
+    assert_eq!(step.attempts, 1);
+    let pending = step.obligation.as_ref().expect("the step is pending");
+    assert_eq!(pending.state, "pending");
+    assert!(!pending.watched, "nobody watches it without a daemon");
+    let left = pending.deadline - started;
+    assert!((590..=600).contains(&left.num_seconds()), "{left}");
+    assert!(
+        pending.reason.as_deref().unwrap_or("").contains("shipped"),
+        "{pending:?}"
+    );
+    let line = journeyd::report::text::step_line(step);
+    assert!(
+        line.contains("PEND") && line.contains("not watched"),
+        "{line}"
+    );
+    // One poll, then the cleanup (nothing holds it without a daemon).
+    assert_eq!(arrivals.lock().unwrap().len(), 2);
+    assert_eq!(run.cleanup[0].verdict, journeyd::runner::StepVerdict::Pass);
 }

@@ -211,4 +211,8 @@ pub(super) struct RawEventually {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub warn_after: Option<S<String>>,
+    /// Watch the back-end beyond the run: the step becomes an obligation the daemon polls.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub durable: Option<S<bool>>,
 }

@@ -27,8 +27,27 @@ impl Builder<'_> {
                     .insert(key.clone(), s.value.name.value.clone());
             }
             out.push(step);
+            self.durable_placement(section, &path, i + 1 == raw.len(), s);
         }
         out
+    }
+
+    /// A durable step ends the run after its first poll: it must be the last main step.
+    fn durable_placement(&mut self, section: &str, path: &str, last: bool, s: &S<RawStep>) {
+        let Some(d) = (s.value.eventually.as_ref())
+            .and_then(|e| e.value.durable.as_ref())
+            .filter(|d| d.value)
+        else {
+            return;
+        };
+        let why = if section != "steps" {
+            "a cleanup step cannot be durable: cleanup runs once the journey is done with its data"
+        } else if !last {
+            "a durable step must be the last of `steps`: the run ends after its first poll, so later steps could not use what it captures"
+        } else {
+            return;
+        };
+        self.err(loc(d), &format!("{path}.eventually.durable"), why);
     }
 
     pub(super) fn step(&mut self, path: &str, s: &S<RawStep>, defaults: &Defaults) -> Step {

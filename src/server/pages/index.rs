@@ -22,7 +22,8 @@ pub async fn page(
     axum::extract::Query(filter): axum::extract::Query<crate::server::filter::LabelFilter>,
 ) -> Html<String> {
     let now = Utc::now();
-    let extra = super::cleanups::status_card(&state, now).await;
+    let mut extra = super::cleanups::status_card(&state, now).await;
+    extra.push_str(&super::obligations::status_card(&state, now).await);
     Html(render_with(
         filter.apply(state.board.snapshot()),
         now,

@@ -5,6 +5,7 @@
 pub mod cleanups;
 pub mod index;
 pub mod layout;
+pub mod obligations;
 pub mod run;
 pub mod step;
 pub mod svg;

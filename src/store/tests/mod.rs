@@ -7,6 +7,7 @@ mod cleanup;
 mod crash;
 pub(in crate::store) mod fixtures;
 mod full_disk;
+mod obligation;
 mod open;
 mod queue;
 mod retention;

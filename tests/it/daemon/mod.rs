@@ -5,6 +5,7 @@
 
 mod cleanup;
 mod lifecycle;
+mod obligation;
 mod reload;
 mod restart;
 mod secrets;
