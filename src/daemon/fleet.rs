@@ -9,6 +9,7 @@ use crate::config::{Config, StoreConfig};
 use crate::fleet::{Fleet, default_replica_id};
 use crate::journey::Journey;
 use crate::metrics::Metrics;
+use crate::schedule::{Hooks, Scheduler};
 use crate::store::{Backend, PgTarget};
 
 /// Runs are stored under this location when PostgreSQL is used without a fleet.
@@ -71,4 +72,36 @@ pub(super) async fn start(
     tracing::info!(location = %f.location, replica = %fleet.replica(), owned = fleet.owned().len(),
         lease_ttl_seconds = f.lease_ttl.as_secs_f64(), "Joined the fleet.");
     Ok(Some(fleet))
+}
+
+/// Starts the lease loop; it releases every lease when `stop` is cancelled.
+pub(super) fn spawn(
+    fleet: Option<&Arc<Fleet>>,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    fleet.map(|f| tokio::spawn(f.clone().run(stop.clone())))
+}
+
+/// In a fleet, every replica's slots on one grid, so a slot has one name in the fleet.
+pub(super) fn on_grid<H: Hooks>(
+    scheduler: Scheduler<H>,
+    fleet: Option<Arc<Fleet>>,
+) -> Scheduler<H> {
+    match fleet {
+        None => scheduler,
+        Some(f) => scheduler.with_first_start(Arc::new(move |name, interval| {
+            f.until_next_slot(name, interval)
+        })),
+    }
+}
+
+/// Waits for the lease loop to give every lease back. Called at once on
+/// SIGTERM, not after the grace period: the other replicas take the journeys
+/// over at their next round (a run still going here finishes here).
+pub(super) async fn released(task: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(task) = task
+        && task.await.is_err()
+    {
+        tracing::error!("The fleet's lease task failed.");
+    }
 }

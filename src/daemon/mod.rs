@@ -174,9 +174,7 @@ impl Daemon {
             stopping: scheduler_stop.clone(),
             fleet: fleet.clone(),
         });
-        let fleet_task = fleet
-            .clone()
-            .map(|f| tokio::spawn(f.run(scheduler_stop.clone())));
+        let fleet_task = fleet::spawn(fleet.as_ref(), &scheduler_stop);
         let obligations = pending.clone().map(|pending| {
             Arc::new(obligation::Obligations {
                 pending,
@@ -232,19 +230,14 @@ impl Daemon {
         ));
         let (scheduler_tx, scheduler_rx) = mpsc::channel(16);
         let count = journeys.len();
-        let mut scheduler = Scheduler::new(
+        let scheduler = Scheduler::new(
             Arc::new(SharedHooks(hooks.clone())),
             journeys,
             config.concurrency,
             scheduler_stop.clone(),
             config.first_run_within,
         );
-        if let Some(f) = fleet {
-            // Every replica's slots on one grid, so a slot has one name in the fleet.
-            scheduler = scheduler.with_first_start(Arc::new(move |name, interval| {
-                f.until_next_slot(name, interval)
-            }));
-        }
+        let scheduler = fleet::on_grid(scheduler, fleet);
         let scheduler = tokio::spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
         health.set_ready(true);
         tracing::info!(listen = %bound, journeys = count, state_dir = %config.state_dir.display(), "journeyd started.");
@@ -401,13 +394,7 @@ impl Daemon {
             "Shutting down: letting running journeys finish."
         );
         self.scheduler_stop.cancel();
-        // At once, not after the grace period: the other replicas take the
-        // journeys over at their next round (a running run still finishes here).
-        if let Some(task) = self.fleet_task
-            && task.await.is_err()
-        {
-            tracing::error!("The fleet's lease task failed.");
-        }
+        fleet::released(self.fleet_task).await;
         match self.scheduler.await {
             Ok(0) => {}
             Ok(cut) => tracing::warn!(
