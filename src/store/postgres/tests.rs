@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use super::SCHEMA_VERSION;
 use super::testutil::TestPostgres;
 use crate::runner::Verdict;
 use crate::store::tests::at;
 use crate::store::tests::cases;
 use crate::store::tests::fixtures::sample_run as run;
-use crate::store::{Backend, Fence, OpenError, PgTarget, SCHEMA_VERSION, Store, StoreOptions};
+use crate::store::{Backend, Fence, OpenError, PgTarget, Store, StoreOptions};
 
 /// A store on `pg` for `location`, keeping every run.
 fn options(pg: &TestPostgres, location: &str) -> StoreOptions {
