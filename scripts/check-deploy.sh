@@ -183,7 +183,7 @@ python3 - "$dashboard" "$tmp/dashboard-rules.yml" <<'PY'
 import json, re, sys
 dashboard, out = sys.argv[1:]
 d = json.load(open(dashboard))
-subs = {"$journey": ".*", "$window": "10m", "$__range": "1h", "$__rate_interval": "1m", "$__interval": "1m"}
+subs = {"$journey": ".*", "$team": ".*", "$channel": ".*", "$window": "10m", "$__range": "1h", "$__rate_interval": "1m", "$__interval": "1m"}
 def panels(ps):
     for p in ps:
         yield p
@@ -200,7 +200,7 @@ for p in panels(d["panels"]):
             problems.append(f"panel {p['title']!r} {t['refId']}: unknown variable in {t['expr']}")
         rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
 names = {v["name"] for v in d["templating"]["list"]}
-for want in ("DS_PROMETHEUS", "journey"):
+for want in ("DS_PROMETHEUS", "journey", "team", "channel"):
     if want not in names:
         problems.append(f"no ${want} variable")
 if problems:
@@ -210,5 +210,24 @@ json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(out, "w"))
 print(f"{len(rules)} queries")
 PY
 promtool check rules "$tmp/dashboard-rules.yml"
+
+# ------------------------------------------------------------------ Alertmanager
+am=deploy/alertmanager/alertmanager.yml
+say "amtool check-config $am"
+amtool check-config "$am" >/dev/null
+echo "ok"
+
+say "$am routes every team of journeys/ to that team's receivers"
+for team in $(sed -n 's/^labels:.*team: *\([a-z0-9_-]*\).*/\1/p' journeys/*.yaml | sort -u); do
+    for severity in critical warning; do
+        got=$(amtool config routes test --config.file="$am" \
+            alertname=JourneyFailing "team=$team" "severity=$severity" 2>/dev/null)
+        case "$got" in
+        "$team"-*) ;;
+        *) fail "team=$team severity=$severity goes to '$got', not a $team-* receiver" ;;
+        esac
+    done
+done
+echo "ok"
 
 say "all deployment checks passed (systemd exposure level $score)"

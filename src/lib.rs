@@ -53,6 +53,10 @@
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
 //! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
+//! - [`trace_export`]: the optional OTLP/HTTP export of finished runs as spans
+//!   (run, steps, attempts; the attempts' ids are the ones sent in `traceparent`),
+//!   through a bounded queue so it never slows a run; [`trace_export::spans`] is
+//!   the pure run-to-OTLP-JSON part.
 
 pub mod alert;
 pub mod config;
@@ -70,6 +74,7 @@ pub mod schedule;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod trace_export;
 pub mod units;
 
 /// `journeyd/<version>`: the User-Agent sent unless a journey overrides it.

@@ -4,6 +4,7 @@
 
 mod alerting;
 mod fleet;
+mod otlp;
 mod raw;
 
 pub use fleet::{FleetConfig, StoreConfig};
@@ -77,6 +78,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// The fleet this replica belongs to (`fleet`); restart-only.
     pub fleet: Option<FleetConfig>,
+    /// OTLP/HTTP export of runs as spans (`tracing.otlp`); restart-only.
+    pub trace_export: Option<crate::trace_export::OtlpSettings>,
     /// Every secret named by the configuration, checked at load.
     pub secret_refs: Vec<SecretRef>,
 }
@@ -261,6 +264,7 @@ impl ConfigBuilder<'_> {
             },
             store,
             fleet,
+            trace_export: self.tracing(raw.tracing.as_ref()),
             secret_refs: std::mem::take(&mut self.secret_refs),
         }
     }

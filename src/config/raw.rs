@@ -56,6 +56,8 @@ pub(super) struct RawConfig {
     pub store: Option<super::fleet::RawStore>,
     #[serde(default)]
     pub fleet: Option<super::fleet::RawFleet>,
+    #[serde(default)]
+    pub tracing: Option<super::otlp::RawTracing>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -49,6 +49,8 @@ pub struct DaemonHooks {
     pub stopping: tokio_util::sync::CancellationToken,
     /// A fleet member runs only the slots it claims (`crate::fleet`).
     pub fleet: Option<Arc<crate::fleet::Fleet>>,
+    /// The OTLP span export (`tracing.otlp`), when configured.
+    pub traces: Option<crate::trace_export::TraceExporter>,
 }
 
 impl DaemonHooks {
@@ -110,6 +112,9 @@ impl DaemonHooks {
             self.metrics.observe_run(journey, run);
             let summary = run.summary();
             self.board.update(&journey.name, |s| s.record(summary));
+            if let Some(traces) = &self.traces {
+                traces.export(run, &journey.labels);
+            }
             if let Some(alerts) = &self.alerts {
                 alerts.observe(run).await;
             }
@@ -119,6 +124,15 @@ impl DaemonHooks {
 }
 
 impl DaemonHooks {
+    /// A fulfilled obligation, for the alert engine only: runs that handed the step
+    /// over were not a verdict on it (`AlertTracker::observe`), so this pass is what
+    /// resolves an alert about a breached obligation. Not a run: no history, no board.
+    pub(super) async fn observe_fulfilled(&self, run: &JourneyRun) {
+        if let Some(alerts) = &self.alerts {
+            alerts.observe(run).await;
+        }
+    }
+
     /// A breached or failed obligation: the journey failed at that step, reported like
     /// a run (log, status board, alert engine, history) but not counted as a run in
     /// the metrics (`Metrics::obligation_finished` counts it).

@@ -10,11 +10,13 @@
 
 mod alerting;
 mod cleanup;
+mod deploys;
 mod fleet;
 mod hooks;
 mod notify;
 mod obligation;
 mod supervise;
+mod traces;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,8 @@ struct Daemon {
     cleanups: Option<Arc<cleanup::Cleanups>>,
     /// The lease loop of a fleet member; it releases every lease when stopped.
     fleet_task: Option<tokio::task::JoinHandle<()>>,
+    /// The OTLP span export, when configured.
+    traces: Option<traces::Export>,
     /// Background polls of obligations (none when their table cannot be opened).
     obligations: Option<Arc<obligation::Obligations>>,
 }
@@ -156,6 +160,8 @@ impl Daemon {
             .unwrap_or_else(|| format!("http://{bound}"));
         let alerting =
             alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        deploys::restore_deploy_metric(&alerting.db, &metrics, &journeys).await;
+        let traces = traces::Export::start(&config, metrics.clone())?;
         let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
@@ -173,6 +179,7 @@ impl Daemon {
             ),
             stopping: scheduler_stop.clone(),
             fleet: fleet.clone(),
+            traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
         let fleet_task = fleet::spawn(fleet.as_ref(), &scheduler_stop);
         let obligations = pending.clone().map(|pending| {
@@ -213,6 +220,7 @@ impl Daemon {
             health: health.clone(),
             alert_db: Some(alerting.db.clone()),
             pending,
+            deploy_window: config.alerting.deploy_window,
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);
@@ -257,6 +265,7 @@ impl Daemon {
             died,
             cleanups,
             fleet_task,
+            traces,
             obligations,
         })
     }
@@ -353,6 +362,7 @@ impl Daemon {
                 "first_run_within",
                 config.first_run_within != self.config.first_run_within,
             ),
+            ("tracing", config.trace_export != self.config.trace_export),
         ] {
             if changed {
                 tracing::warn!(
@@ -404,6 +414,9 @@ impl Daemon {
             Err(e) => tracing::error!(error = %e, "The scheduler task failed."),
         }
         self.hooks.store.flush().await;
+        if let Some(t) = self.traces {
+            t.stop().await;
+        }
         self.alerting.stop().await;
         self.stop.cancel();
         if let Ok(Err(e)) = self.server.await {

@@ -224,6 +224,9 @@ impl Obligations {
                     seconds = took, polls = row.polls, "Obligation fulfilled.");
                 if configured {
                     (self.hooks.metrics).obligation_finished(&row.journey, row.state, &last, took);
+                    self.hooks
+                        .observe_fulfilled(&fulfilled_run(&row, last))
+                        .await;
                 }
             }
             ObligationState::Failed | ObligationState::Breached => {
@@ -300,6 +303,28 @@ fn failed_run(row: &ObligationRow, last: StepOutcome) -> JourneyRun {
         started_at: finished,
         duration_seconds: (finished - row.created_at).num_milliseconds().max(0) as f64 / 1000.0,
         verdict: Verdict::Fail,
+        degraded: false,
+        captures: Default::default(),
+        steps: vec![step],
+        cleanup: Vec::new(),
+        trace_id: None,
+    }
+}
+
+/// The passing run a fulfilment is observed as by the alert engine: one step, the
+/// last poll.
+fn fulfilled_run(row: &ObligationRow, last: StepOutcome) -> JourneyRun {
+    let finished = row.finished_at.unwrap_or_else(Utc::now);
+    let mut step = last;
+    step.verdict = StepVerdict::Pass;
+    step.obligation = None;
+    step.failure = None;
+    JourneyRun {
+        run_id: row.id,
+        journey: row.journey.clone(),
+        started_at: finished,
+        duration_seconds: (finished - row.created_at).num_milliseconds().max(0) as f64 / 1000.0,
+        verdict: Verdict::Pass,
         degraded: false,
         captures: Default::default(),
         steps: vec![step],

@@ -35,6 +35,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 mod text;
+mod trace_export;
 
 pub use self::alerting::AlertLevel;
 pub use self::expose::Cursor;
@@ -68,6 +69,7 @@ pub struct Metrics {
     registry: Registry,
     families: Families,
     process: process::ProcessFamilies,
+    trace_export: trace_export::TraceExportFamilies,
     /// Names of the daemon's static labels (they win over journey labels of the same name).
     static_labels: BTreeSet<String>,
     /// The static labels, sorted by name, for the series journeyd writes itself.
@@ -102,6 +104,7 @@ impl Metrics {
         let registry = Registry::new_custom(None, Some(common).filter(|l| !l.is_empty()))?;
         let families = Families::new(&registry)?;
         let process = process::ProcessFamilies::new(&registry)?;
+        let trace_export = trace_export::TraceExportFamilies::new(&registry)?;
         let daemon = &families.daemon;
         daemon
             .build_info
@@ -114,6 +117,7 @@ impl Metrics {
             registry,
             families,
             process,
+            trace_export,
             static_labels: static_labels.keys().cloned().collect(),
             statics: static_labels.clone().into_iter().collect(),
             state: Mutex::default(),

@@ -242,10 +242,33 @@ pub struct StepOutcome {
     /// Span id of the step's last request, the parent of the back-end's spans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
+    /// When the step started. In memory only (not stored, not in the API): the
+    /// OTLP export (`trace_export`) needs it for the step's span.
+    #[serde(skip)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Every attempt, in order. In memory only, like `started_at`: one span each
+    /// in the OTLP export, with the span id its `traceparent` carried.
+    #[serde(skip)]
+    pub attempt_spans: Vec<AttemptSpan>,
     /// A `durable` step whose back-end had not finished at the run's poll: the step
     /// passes as *pending* and the daemon watches it as an obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obligation: Option<PendingObligation>,
+}
+
+/// One attempt of a step, as the OTLP export shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptSpan {
+    /// The span id sent in `traceparent` (none when the host is not traced).
+    pub span_id: Option<String>,
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// Wall time of its (last) request, seconds.
+    pub duration_seconds: f64,
+    /// HTTP status, when a response arrived.
+    pub http_status: Option<u16>,
+    /// Why it failed; `None` when it passed.
+    pub class: Option<FailureClass>,
 }
 
 /// The state of a durable step the run left pending (see `daemon::obligation`).
@@ -288,6 +311,8 @@ impl StepOutcome {
             evidence: None,
             trace_id: None,
             span_id: None,
+            started_at: None,
+            attempt_spans: Vec::new(),
             obligation: None,
         }
     }

@@ -52,6 +52,25 @@ struct Attempt {
     retries: Vec<FailureClass>,
     /// Span id of the attempt's `traceparent`, when it carried one.
     span_id: Option<String>,
+    started_at: chrono::DateTime<Utc>,
+}
+
+impl Attempt {
+    /// The attempt as one span of the OTLP export.
+    fn span(&self) -> AttemptSpan {
+        let class = match &self.verdict {
+            Verdict::Pass(_) => None,
+            Verdict::Fail(f) | Verdict::Fatal(f) => Some(f.class),
+            Verdict::FailFast(_) => Some(FailureClass::BackendFailed),
+        };
+        AttemptSpan {
+            span_id: self.span_id.clone(),
+            started_at: self.started_at,
+            duration_seconds: self.elapsed.as_secs_f64(),
+            http_status: self.status,
+            class,
+        }
+    }
 }
 
 fn failure(class: FailureClass, message: impl Into<String>) -> Failure {
@@ -110,6 +129,7 @@ async fn attempt(
         evidence: None,
         retries: Vec::new(),
         span_id: None,
+        started_at: Utc::now(),
     };
     let mut req = match render_request(&step.request, ctx.engine, scope) {
         Ok(r) => r,
@@ -231,6 +251,7 @@ pub(super) async fn run_step(
     let started = Instant::now();
     let mut out = StepOutcome::skipped(&step.name, step.backend.as_deref(), "");
     out.skip_reason = None;
+    out.started_at = Some(Utc::now());
     // `completion`: how long the back-end took, or was watched when it timed out.
     let (last, attempts, completion) = match &step.eventually {
         None => {
@@ -241,16 +262,18 @@ pub(super) async fn run_step(
             if timeout < step.timeout {
                 note_journey_deadline(&mut a.verdict);
             }
+            out.attempt_spans.push(a.span());
             (a, 1, None)
         }
         Some(ev) if ev.durable => {
             // A durable step polls once in the run; the daemon polls the rest.
             let first = Instant::now();
             let a = attempt(step, ctx, scope, step.timeout.min(ev.within), true).await;
+            out.attempt_spans.push(a.span());
             let done = matches!(a.verdict, Verdict::Pass(_)).then(|| first.elapsed());
             (a, 1, done)
         }
-        Some(ev) => poll(step, ev, ctx, scope).await,
+        Some(ev) => poll(step, ev, ctx, scope, &mut out.attempt_spans).await,
     };
     out.attempts = attempts;
     out.retries = last.retries.clone();
@@ -356,6 +379,7 @@ async fn poll(
     ev: &Eventually,
     ctx: &StepCtx<'_>,
     scope: &Scope,
+    spans: &mut Vec<AttemptSpan>,
 ) -> (Attempt, u32, Option<Duration>) {
     let first = Instant::now();
     let until = later(first, ev.within).min(ctx.deadline);
@@ -368,6 +392,7 @@ async fn poll(
         attempts += 1;
         let remaining = until.saturating_duration_since(Instant::now());
         let mut a = attempt(step, ctx, scope, step.timeout.min(remaining), true).await;
+        spans.push(a.span());
         retries.append(&mut a.retries);
         match &a.verdict {
             Verdict::Pass(_) => {

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::filter::LabelFilter;
+use super::pages::views::{View, eval_groups};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -109,18 +110,26 @@ pub fn unknown_journey(name: &str) -> Response {
 }
 
 /// `GET /api/journeys`: every journey, by name; `?team=checkout&backend=auth`
-/// keeps those with all these labels (see [`LabelFilter`]).
+/// keeps those with all these labels (see [`LabelFilter`]); `?group=team` groups
+/// them as the status page does: `{"group": "team", "groups": [{"value": ..., "journeys": [...]}]}`.
 pub async fn journeys(
     State(state): State<ServerState>,
-    Query(filter): Query<LabelFilter>,
-) -> Json<Vec<JourneyView>> {
-    Json(
-        filter
-            .apply(state.board.snapshot())
-            .into_iter()
-            .map(JourneyView::from)
-            .collect(),
-    )
+    Query(query): Query<LabelFilter>,
+) -> Response {
+    let view = View::from_query(query);
+    let journeys = view.filter.apply(state.board.snapshot());
+    let Some(key) = &view.group else {
+        let all: Vec<JourneyView> = journeys.into_iter().map(JourneyView::from).collect();
+        return Json(all).into_response();
+    };
+    let groups: Vec<serde_json::Value> = eval_groups(&journeys, key)
+        .into_iter()
+        .map(|(value, js)| {
+            let js: Vec<JourneyView> = js.into_iter().cloned().map(JourneyView::from).collect();
+            serde_json::json!({ "value": value, "journeys": js })
+        })
+        .collect();
+    Json(serde_json::json!({ "group": key, "groups": groups })).into_response()
 }
 
 /// `GET /api/journeys/{name}`.
@@ -165,7 +174,14 @@ pub async fn run(State(state): State<ServerState>, Path(id): Path<String>) -> Re
         );
     };
     match state.store.get_run(id).await {
-        Ok(Some(run)) => Json(run).into_response(),
+        Ok(Some(run)) => {
+            let deploy = super::run_deploy::deploy_for_run(&state, &run).await;
+            let mut body = serde_json::to_value(&run).unwrap_or_default();
+            if let (Some(d), Some(map)) = (deploy, body.as_object_mut()) {
+                map.insert("deploy".into(), serde_json::to_value(d).unwrap_or_default());
+            }
+            Json(body).into_response()
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("unknown run {id}")),
         Err(e) => store_error(&e),
     }

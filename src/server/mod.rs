@@ -12,6 +12,7 @@
 //! - [`deploys`]: record a deploy and run the journeys it touched.
 //! - [`pages`]: the HTML status page and run page.
 //! - [`json_errors`]: every error under `/api/` is `{"error": "..."}` JSON.
+//! - [`run_deploy`]: the deploy a run started after, for the run page and its JSON.
 
 pub mod admin;
 pub mod api;
@@ -25,6 +26,7 @@ pub mod limits;
 pub mod listener;
 pub mod pages;
 pub mod pending;
+pub mod run_deploy;
 pub mod silences;
 
 #[cfg(test)]
@@ -63,6 +65,9 @@ pub struct ServerState {
     pub alert_db: Option<crate::alert::outbox::AlertDb>,
     /// Work that outlives runs (owed cleanup); None when its table cannot be opened.
     pub pending: Option<crate::store::PendingWork>,
+    /// `alerting.deploy_window`: a run that starts this soon after a deploy
+    /// touching its journey names it ([`run_deploy`]).
+    pub deploy_window: std::time::Duration,
 }
 
 /// Serves until `shutdown` completes, then stops accepting connections and

@@ -95,13 +95,16 @@ pub const MAINTENANCE_DURATION: DurationRange = range("alerting.maintenance[].du
 /// `alerting.deploy_window`: how long after a deploy a new failure names it.
 pub const DEPLOY_WINDOW: DurationRange = range("alerting.deploy_window", M, D);
 
+/// `tracing.otlp.timeout`: one export request to the collector.
+pub const OTLP_TIMEOUT: DurationRange = range("tracing.otlp.timeout", 100 * MS, M);
+
 // The API.
 
 /// `duration` of `POST /api/silences`: a minute to a year.
 pub const SILENCE_DURATION: DurationRange = range("duration", M, 365 * D);
 
 /// Every duration range, for the docs test.
-pub const DURATIONS: [DurationRange; 18] = [
+pub const DURATIONS: [DurationRange; 19] = [
     INTERVAL,
     RETRY_DELAY,
     JOURNEY_TIMEOUT,
@@ -119,6 +122,7 @@ pub const DURATIONS: [DurationRange; 18] = [
     RESEND_INTERVAL,
     MAINTENANCE_DURATION,
     DEPLOY_WINDOW,
+    OTLP_TIMEOUT,
     SILENCE_DURATION,
 ];
 

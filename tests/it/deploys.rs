@@ -153,3 +153,77 @@ async fn a_deploy_runs_its_journeys_at_once_and_names_itself_in_the_alert() {
     let after = d.get_json("/api/deploys").await.unwrap();
     assert_eq!(after, listed, "deploys changed across a restart");
 }
+
+/// The last run of `journey` (API JSON, with `deploy` when one applies) and its page.
+async fn last_run(d: &TestDaemon, journey: &str) -> (Value, String) {
+    let j = wait_run_done(d, journey).await;
+    let id = j["last_run"]["run_id"].as_str().unwrap().to_string();
+    let run = d.get_json(&format!("/api/runs/{id}")).await.unwrap();
+    let (status, page) = d.get(&format!("/runs/{id}")).await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    (run, page)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_after_a_deploy_name_it_and_the_metric_survives_a_restart() {
+    let target = Capture::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_journey(dir.path(), "pay", "payment", &target.url("/pay"));
+    write_journey(dir.path(), "browse", "catalog", &target.url("/browse"));
+    let logs = "{name: logs, type: log}".to_string();
+    let config = alerting_config(&["confirm: 0"], &[logs]).replace("first_run_within: 1s\n", "");
+    let env = [("JOURNEYD_SECRET_ADMIN_TOKEN", TOKEN)];
+    let mut d = TestDaemon::start(dir.path(), &config, &env).await;
+    post_deploy(
+        &d,
+        json!({"service": "checkout", "backends": ["payment"], "version": "v2.0.0", "description": "new PSP"}),
+    )
+    .await;
+    let (run, page) = last_run(&d, "pay").await;
+    assert_eq!(run["deploy"]["version"], "v2.0.0", "{run:#}");
+    let summary = run["deploy"]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("started ")
+            && summary.ends_with(" after deploy payment v2.0.0 (service checkout)"),
+        "{summary}"
+    );
+    assert!(page.contains("after deploy payment v2.0.0"), "{page}");
+    assert!(page.contains("new PSP"), "{page}");
+
+    // A journey the deploy did not touch names no deploy.
+    let resp = http()
+        .post(format!("{}/api/journeys/browse/run", d.base()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{resp:?}");
+    let (run, page) = last_run(&d, "browse").await;
+    assert!(run.get("deploy").is_none(), "{run:#}");
+    assert!(!page.contains("after deploy"), "{page}");
+
+    let sample = |m: &str| {
+        metric(
+            m,
+            "journeyd_deploy_last_timestamp_seconds",
+            &[("backend", "payment")],
+        )
+    };
+    let before = sample(&d.metrics().await.unwrap());
+    assert!(before.is_some_and(|t| t > 1.7e9), "{before:?}");
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{}", d.logs());
+    drop(d);
+    let d = TestDaemon::start(dir.path(), &config, &env).await;
+    let m = d.metrics().await.unwrap();
+    assert_eq!(sample(&m), before, "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "journeyd_deploy_last_timestamp_seconds",
+            &[("backend", "catalog")]
+        ),
+        None
+    );
+}

@@ -304,9 +304,18 @@ async fn fault_case(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_fault_fails_the_journey_at_the_right_step_with_the_right_class() {
+    // A few cases at a time: fifty demo companies at once on two cores made the
+    // journeys' own step timeouts (0.5-2 s) expire from starvation, not from the fault.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(6));
     let cases: Vec<_> = FAULTS
         .iter()
-        .map(|&(j, p, m, s, c)| tokio::spawn(fault_case(j, p, m, s, c)))
+        .map(|&(j, p, m, s, c)| {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await.unwrap();
+                fault_case(j, p, m, s, c).await
+            })
+        })
         .collect();
     let mut problems = Vec::new();
     for c in cases {

@@ -125,7 +125,12 @@ fn shipped_and_documented_configs_are_valid_against_the_schema() {
     }
     // The configuration pages show configuration files (or parts of one,
     // valid on their own since every key is optional) in plain yaml blocks.
-    for page in ["configuration.md", "alerting.md", "metrics.md"] {
+    for page in [
+        "configuration.md",
+        "alerting.md",
+        "metrics.md",
+        "tracing.md",
+    ] {
         let file = root().join("docs").join(page);
         let text = std::fs::read_to_string(&file).unwrap();
         for (line, block) in blocks(&text, "```yaml") {

@@ -13,12 +13,12 @@ use crate::util::daemon::{CONFIG, TestDaemon, daemon_env, require_tool, write_jo
 use crate::util::demo::{Demo, root};
 use crate::util::wait::wait_until;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// A cold Chromium start in a loaded debug-build test run takes seconds, not minutes.
 const BROWSER_WITHIN: Duration = Duration::from_secs(90);
 
 /// Runs headless Chromium with `args` then `url`, killed if it overruns; its stdout.
-async fn chromium(scratch: &Path, args: &[String], url: &str) -> String {
+pub async fn chromium(scratch: &Path, args: &[String], url: &str) -> String {
     let profile = tempfile::tempdir_in(scratch).unwrap();
     let out_path = scratch.join(format!(
         "{}.out",

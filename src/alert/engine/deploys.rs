@@ -62,7 +62,7 @@ pub fn eval_annotation(d: &Deploy, started: DateTime<Utc>) -> String {
 }
 
 /// Whole seconds, minutes or hours and minutes: `45s`, `2m`, `1h5m`.
-fn eval_after(d: TimeDelta) -> String {
+pub fn eval_after(d: TimeDelta) -> String {
     let s = d.num_seconds().max(0);
     match s {
         0..60 => format!("{s}s"),

@@ -18,7 +18,7 @@
 //! (naming the deploy a journey started failing after).
 
 mod backend;
-mod deploys;
+pub mod deploys;
 mod io;
 mod load;
 mod probe;

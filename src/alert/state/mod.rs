@@ -105,6 +105,9 @@ pub struct RunFacts {
     pub faults: FaultCount,
     /// W3C trace id of the failing (or slow) step, else of the run.
     pub trace_id: Option<String>,
+    /// A durable step the run left pending: its verdict comes later, from the
+    /// obligation (`daemon::obligation`).
+    pub pending: Option<String>,
 }
 
 impl RunFacts {
@@ -133,6 +136,11 @@ impl RunFacts {
             trace_id: step
                 .and_then(|s| s.trace_id.clone())
                 .or_else(|| run.trace_id.clone()),
+            pending: run
+                .steps
+                .iter()
+                .find(|s| s.obligation.is_some())
+                .map(|s| s.name.clone()),
         }
     }
 }
@@ -215,6 +223,13 @@ impl AlertTracker {
         policy: &AlertPolicy,
         ctx: &AlertContext,
     ) -> Vec<AlertEvent> {
+        if f.passed && f.pending.is_some() && self.failing_at(f.pending.as_deref()) {
+            // The step that fails is the durable one, and this run only handed it
+            // over: it says nothing yet. Counting it as a pass would resolve a breach
+            // at the next run while the back-end is still stuck, and page again at
+            // the next breach. The obligation's end is observed instead.
+            return Vec::new();
+        }
         self.count(f, policy);
         let mut events = Vec::new();
         if f.passed {
@@ -282,6 +297,13 @@ impl AlertTracker {
         while self.recent.len() > keep {
             self.recent.pop_front();
         }
+    }
+
+    /// Is `step` the one the firing alert is about? (A failure not yet confirmed is
+    /// cleared by a hand-over as by any pass: one blip must not wait for a deadline.)
+    fn failing_at(&self, step: Option<&str>) -> bool {
+        let firing = self.firing.as_ref().and_then(|a| a.labels.get("step"));
+        step.is_some() && firing.map(String::as_str) == step
     }
 
     fn should_fire(&self, policy: &AlertPolicy) -> bool {

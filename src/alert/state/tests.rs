@@ -17,7 +17,8 @@ fn ctx() -> AlertContext {
 }
 
 /// `P` pass, `F` fail at order ships (backend_timeout: sustained), `B` a blip at order
-/// ships (timeout), `C` fail at checkout (http_status), `S` slow pass.
+/// ships (timeout), `C` fail at checkout (http_status), `S` slow pass, `W` a pass that
+/// left order ships pending as a durable obligation.
 fn facts(kind: char, n: i64) -> RunFacts {
     let at = DateTime::<Utc>::from_timestamp(1_700_000_000 + n * 30, 0).unwrap();
     let base = RunFacts {
@@ -36,6 +37,7 @@ fn facts(kind: char, n: i64) -> RunFacts {
             faults: 0,
         },
         trace_id: Some(format!("{:032x}", n + 1)),
+        pending: None,
     };
     match kind {
         'P' => base,
@@ -61,6 +63,10 @@ fn facts(kind: char, n: i64) -> RunFacts {
             backend: Some("fulfillment".into()),
             class: Some(FailureClass::Timeout),
             message: Some("no response within 10s".into()),
+            ..base
+        },
+        'W' => RunFacts {
+            pending: Some("order ships".into()),
             ..base
         },
         'C' => RunFacts {
@@ -106,6 +112,24 @@ fn transitions_follow_the_policy() {
     };
     let cases: &[(&str, &AlertPolicy, &str, &[&str])] = &[
         ("a single blip does not page", &default, "PPBPPP", &[]),
+        (
+            "a breached obligation stays firing while later runs only hand it over",
+            &default,
+            "PFWWWPP",
+            &["+JourneyFailing@order ships", "-JourneyFailing@order ships"],
+        ),
+        (
+            "a pending durable step does not hold an alert about another step",
+            &default,
+            "CCWW",
+            &["+JourneyFailing@checkout", "-JourneyFailing@checkout"],
+        ),
+        (
+            "a pass that hands an obligation over is a pass",
+            &default,
+            "WBWW",
+            &[],
+        ),
         (
             "an outage fires after the confirmation",
             &default,

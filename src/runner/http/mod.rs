@@ -36,7 +36,7 @@ use super::result::{FailureClass, PhaseTimings};
 use crate::journey::model::{Redirects, TlsOptions};
 use redirect::RedirectBudget;
 use timing::{ConnectTimingLayer, TimingSlot};
-pub use trace::{TRACESTATE, TraceContext, traceparent};
+pub use trace::{TRACESTATE, TraceContext, new_span_id, traceparent};
 
 /// How to build a run's client.
 #[derive(Debug, Clone, Default)]

@@ -90,6 +90,12 @@ impl TraceContext {
     }
 }
 
+/// A fresh random span id (16 hex digits, never all zeros), for spans journeyd
+/// reports itself (the OTLP export's run and step spans).
+pub fn new_span_id() -> String {
+    random_hex::<8>()
+}
+
 /// `00-<trace id>-<span id>-01`: version 00, sampled.
 pub fn traceparent(trace_id: &str, span_id: &str) -> String {
     format!("00-{trace_id}-{span_id}-01")

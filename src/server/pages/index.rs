@@ -8,6 +8,7 @@ use axum::response::Html;
 use chrono::{DateTime, Utc};
 
 use super::layout::{Esc, document, fmt_age, fmt_ago, fmt_interval, fmt_secs, fmt_time};
+use super::views::{self, View};
 use super::{state_name, svg};
 use crate::runner::{RunSummary, Verdict};
 use crate::server::ServerState;
@@ -16,19 +17,18 @@ use crate::status::board::{JourneyState, JourneyStatus};
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;
 
-/// `GET /`; `?team=checkout` (any label, or `backend`) shows only those journeys.
+/// `GET /`; `?team=checkout` (any label, or `backend`) shows only those journeys,
+/// `?group=team` groups them ([`views`]).
 pub async fn page(
     State(state): State<ServerState>,
-    axum::extract::Query(filter): axum::extract::Query<crate::server::filter::LabelFilter>,
+    axum::extract::Query(query): axum::extract::Query<crate::server::filter::LabelFilter>,
 ) -> Html<String> {
     let now = Utc::now();
     let mut extra = super::cleanups::status_card(&state, now).await;
     extra.push_str(&super::obligations::status_card(&state, now).await);
-    Html(render_with(
-        filter.apply(state.board.snapshot()),
-        now,
-        &extra,
-    ))
+    let view = View::from_query(query);
+    let journeys = view.filter.apply(state.board.snapshot());
+    Html(render_view(journeys, now, &extra, &view))
 }
 
 /// The whole page. Journeys are shown failing first, then degraded, unknown,
@@ -38,17 +38,43 @@ pub fn render(journeys: Vec<JourneyStatus>, now: DateTime<Utc>) -> String {
 }
 
 /// [`render`] with `extra` cards (already HTML) after the summary.
-pub fn render_with(mut journeys: Vec<JourneyStatus>, now: DateTime<Utc>, extra: &str) -> String {
+pub fn render_with(journeys: Vec<JourneyStatus>, now: DateTime<Utc>, extra: &str) -> String {
+    render_view(journeys, now, extra, &View::default())
+}
+
+/// [`render_with`] for `journeys` already filtered by `view`, grouped as it says.
+pub fn render_view(
+    mut journeys: Vec<JourneyStatus>,
+    now: DateTime<Utc>,
+    extra: &str,
+    view: &View,
+) -> String {
     journeys.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(a.name.cmp(&b.name)));
     let failing = count(&journeys, JourneyState::Failing);
     let mut body = String::new();
     let _ = write_summary(&mut body, &journeys, now);
+    let _ = views::write_bar(&mut body, view, &journeys);
     body.push_str(extra);
-    if journeys.is_empty() {
+    if journeys.is_empty() && view.filter.0.is_empty() {
         body.push_str("<section class=\"card\"><p>No journeys are configured.</p></section>");
+    } else if journeys.is_empty() {
+        body.push_str("<section class=\"card\"><p>No journeys match this filter.</p></section>");
     }
-    for j in &journeys {
-        let _ = write_card(&mut body, j, now);
+    match &view.group {
+        None => {
+            for j in &journeys {
+                let _ = write_card(&mut body, j, now, view);
+            }
+        }
+        Some(key) => {
+            for (value, group) in views::eval_groups(&journeys, key) {
+                let _ = views::write_group_head(&mut body, view, key, value, &group);
+                for j in group {
+                    let _ = write_card(&mut body, j, now, view);
+                }
+                body.push_str("</section>");
+            }
+        }
     }
     let title = if failing > 0 {
         format!("{failing} failing")
@@ -105,7 +131,7 @@ fn write_summary(out: &mut String, journeys: &[JourneyStatus], now: DateTime<Utc
     )
 }
 
-fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::Result {
+fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>, view: &View) -> fmt::Result {
     let state = state_name(j.state);
     let name = Esc(&j.name);
     write!(
@@ -133,7 +159,7 @@ fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::R
         write_problem(out, run, j.is_stored(&run.run_id))?;
     }
     write_history(out, j)?;
-    write_facts(out, j, now)?;
+    write_facts(out, j, now, view)?;
     out.push_str("</section>");
     Ok(())
 }
@@ -234,8 +260,13 @@ fn cell(run: &RunSummary) -> (&'static str, String) {
     }
 }
 
-/// Last success, next run, labels, links.
-fn write_facts(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::Result {
+/// Last success, next run, labels and back-ends (links to their views), links.
+fn write_facts(
+    out: &mut String,
+    j: &JourneyStatus,
+    now: DateTime<Utc>,
+    view: &View,
+) -> fmt::Result {
     out.push_str("<div class=\"row small muted\" style=\"margin-top:6px\">");
     match j.last_success {
         Some(t) => write!(
@@ -258,7 +289,11 @@ fn write_facts(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>) -> fmt::
         (false, None) => {}
     }
     for (k, v) in &j.labels {
-        write!(out, "<span class=\"chip\">{}={}</span>", Esc(k), Esc(v))?;
+        views::write_chip(out, view, k, v)?;
+    }
+    let backends: std::collections::BTreeSet<&String> = j.backends.iter().collect();
+    for b in backends {
+        views::write_chip(out, view, "backend", b)?;
     }
     // Only http(s) links: a `javascript:` runbook must not become a clickable link.
     if let Some(r) = j.runbook.as_deref()

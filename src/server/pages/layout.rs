@@ -34,6 +34,8 @@ code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .strip .pass{height:50%;background:var(--pass)}.strip .degraded{height:75%;background:var(--warn)}.strip .fail{height:100%;background:var(--fail)}
 .spark{display:block;flex:none}.spark polyline{fill:none;stroke:var(--run);stroke-width:1.5;stroke-linejoin:round}.spark .f{fill:var(--fail)}.spark .p{fill:var(--run)}
 .chip{border:1px solid var(--line);border-radius:4px;padding:0 5px;font-size:12px}
+a.chip{text-decoration:none}.views{gap:6px}.views .filter{background:var(--line)}.views .filter a{text-decoration:none}
+.group{margin:0 0 8px}.group-title{margin:14px 0 8px}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}

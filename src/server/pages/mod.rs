@@ -9,6 +9,7 @@ pub mod obligations;
 pub mod run;
 pub mod step;
 pub mod svg;
+pub mod views;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

@@ -12,6 +12,7 @@ use super::layout::{Esc, document, fmt_secs, fmt_time};
 use super::{message_page, not_found, step, verdict_name};
 use crate::runner::{JourneyRun, StepVerdict};
 use crate::server::ServerState;
+use crate::server::run_deploy::{RunDeploy, deploy_for_run};
 
 /// `GET /runs/{id}`.
 pub async fn page(State(state): State<ServerState>, Path(id): Path<String>) -> Response {
@@ -23,7 +24,10 @@ pub async fn page(State(state): State<ServerState>, Path(id): Path<String>) -> R
         );
     };
     match state.store.get_run(id).await {
-        Ok(Some(run)) => Html(render(&run)).into_response(),
+        Ok(Some(run)) => {
+            let deploy = deploy_for_run(&state, &run).await;
+            Html(render_with(&run, deploy.as_ref())).into_response()
+        }
         Ok(None) => not_found(
             "Run not found",
             "No run with this id is in the history; it may have been pruned by retention.",
@@ -41,14 +45,22 @@ pub async fn page(State(state): State<ServerState>, Path(id): Path<String>) -> R
 
 /// The whole page.
 pub fn render(run: &JourneyRun) -> String {
+    render_with(run, None)
+}
+
+/// The whole page, naming the deploy the run started after, if any.
+pub fn render_with(run: &JourneyRun, deploy: Option<&RunDeploy>) -> String {
     let mut body = String::new();
-    let _ = write_body(&mut body, run);
+    let _ = write_body(&mut body, run, deploy);
     let title = format!("{} run: {}", run.journey, verdict_name(run.verdict));
     document(&title, None, &body)
 }
 
-fn write_body(out: &mut String, run: &JourneyRun) -> fmt::Result {
+fn write_body(out: &mut String, run: &JourneyRun, deploy: Option<&RunDeploy>) -> fmt::Result {
     write_header(out, run)?;
+    if let Some(d) = deploy {
+        write_deploy(out, d)?;
+    }
     if !run.captures.is_empty() {
         out.push_str(
             "<section class=\"card\"><h3>Captured values</h3><div class=\"scroll\"><table>",
@@ -149,4 +161,19 @@ fn write_header(out: &mut String, run: &JourneyRun) -> fmt::Result {
          <a href=\"/api/runs/{}\">this run as JSON</a></div></section>",
         run.run_id
     )
+}
+
+/// The deploy the run started after: what, which version, when.
+fn write_deploy(out: &mut String, d: &RunDeploy) -> fmt::Result {
+    write!(
+        out,
+        "<section class=\"card deploy\"><h3>Deploy</h3><p>{}</p><p class=\"small muted\">recorded {}",
+        Esc(&d.summary),
+        fmt_time(d.deploy.at)
+    )?;
+    if !d.deploy.description.is_empty() {
+        write!(out, " &middot; {}", Esc(&d.deploy.description))?;
+    }
+    out.push_str(" &middot; <a href=\"/api/deploys\">recent deploys</a></p></section>");
+    Ok(())
 }

@@ -215,3 +215,33 @@ async fn journeys_filter_by_label_and_backend_in_the_api_and_the_page() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn journeys_group_by_a_label_in_the_api_with_the_unlabelled_last() {
+    let h = Harness::start(None).await;
+    let body = h.get_json("/api/journeys?group=team", 200).await;
+    assert_eq!(body["group"], "team", "{body}");
+    let groups: Vec<(serde_json::Value, Vec<String>)> = body["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            let names = g["journeys"].as_array().expect("journeys").iter();
+            let names = names.filter_map(|j| j["name"].as_str().map(str::to_string));
+            (g["value"].clone(), names.collect())
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (serde_json::json!("shop"), vec!["checkout".to_string()]),
+            (serde_json::Value::Null, vec!["browse".to_string()]),
+        ]
+    );
+    let filtered = h.get_json("/api/journeys?group=team&team=shop", 200).await;
+    assert_eq!(
+        filtered["groups"].as_array().map(Vec::len),
+        Some(1),
+        "{filtered}"
+    );
+}

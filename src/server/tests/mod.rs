@@ -105,6 +105,7 @@ impl Harness {
             health: Arc::new(Health::default()),
             alert_db,
             pending: None,
+            deploy_window: crate::alert::config::DEFAULT_DEPLOY_WINDOW,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
