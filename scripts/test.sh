@@ -8,13 +8,18 @@ cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the end-to-end tests use: a real Prometheus (and promtool),
-# a real Alertmanager, headless Chromium for the status page, systemd-analyze.
+# a real Alertmanager, headless Chromium for the status page, systemd-analyze,
+# PostgreSQL.
 need_packages=()
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need_packages+=(systemd)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+# PostgreSQL for the PostgreSQL store and fleet tests: they start throw-away
+# clusters with initdb/pg_ctl from /usr/lib/postgresql/*/bin (as the postgres
+# user when run as root), and fail when it is missing.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(postgresql)
 if [ ${#need_packages[@]} -gt 0 ]; then
     say "installing ${need_packages[*]}"
     SUDO=""

@@ -49,6 +49,10 @@
 //!   obligations of `durable` steps (`store/obligation.rs`, polled by
 //!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
+//!   [`store::postgres`] keeps the run history in PostgreSQL instead (`store:`
+//!   in the configuration; the driver choice is in its module docs).
+//! - [`fleet`]: replicas sharing the journeys of a location through leases in
+//!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md).
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
 //! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
@@ -62,6 +66,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diagnostics;
+pub mod fleet;
 pub mod import;
 pub mod journey;
 pub mod labels;

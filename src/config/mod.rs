@@ -3,9 +3,11 @@
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
 mod alerting;
+mod fleet;
 mod otlp;
 mod raw;
 
+pub use fleet::{FleetConfig, StoreConfig};
 pub use raw::config_schema;
 
 use std::collections::BTreeMap;
@@ -72,6 +74,10 @@ pub struct Config {
     pub alerting: crate::alert::config::AlertingConfig,
     /// Which optional series `/metrics` exports (`metrics.step_detail`); restart-only.
     pub metrics: crate::metrics::MetricsOptions,
+    /// Where the run history lives (`store`); restart-only.
+    pub store: StoreConfig,
+    /// The fleet this replica belongs to (`fleet`); restart-only.
+    pub fleet: Option<FleetConfig>,
     /// OTLP/HTTP export of runs as spans (`tracing.otlp`); restart-only.
     pub trace_export: Option<crate::trace_export::OtlpSettings>,
     /// Every secret named by the configuration, checked at load.
@@ -222,6 +228,8 @@ impl ConfigBuilder<'_> {
                 Duration::from_secs(10),
             )
         });
+        let store = self.store(raw.store.as_ref());
+        let fleet = self.fleet(raw.fleet.as_ref(), &store);
         Config {
             source: self.file.to_path_buf(),
             listen: self.listen(&raw),
@@ -254,6 +262,8 @@ impl ConfigBuilder<'_> {
                     .and_then(|m| m.step_detail.as_ref())
                     .is_some_and(|s| s.value),
             },
+            store,
+            fleet,
             trace_export: self.tracing(raw.tracing.as_ref()),
             secret_refs: std::mem::take(&mut self.secret_refs),
         }

@@ -53,6 +53,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub metrics: Option<RawMetrics>,
     #[serde(default)]
+    pub store: Option<super::fleet::RawStore>,
+    #[serde(default)]
+    pub fleet: Option<super::fleet::RawFleet>,
+    #[serde(default)]
     pub tracing: Option<super::otlp::RawTracing>,
 }
 

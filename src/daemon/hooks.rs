@@ -47,6 +47,8 @@ pub struct DaemonHooks {
     pub confirm: (u32, Duration),
     /// Cancelled at shutdown: no confirmation re-run starts after it.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// A fleet member runs only the slots it claims (`crate::fleet`).
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
     /// The OTLP span export (`tracing.otlp`), when configured.
     pub traces: Option<crate::trace_export::TraceExporter>,
 }
@@ -55,6 +57,14 @@ impl DaemonHooks {
     /// Runs the journey; a failure is confirmed by re-running it right away (after a
     /// short pause) so a real outage is known within one interval and a blip never pages.
     async fn run_and_record(self: Arc<Self>, journey: Arc<Journey>) {
+        let fence = match &self.fleet {
+            None => None,
+            Some(fleet) => match fleet.may_run(&journey.name, journey.interval).await {
+                Some(fence) => Some(fence),
+                // Another replica owns this journey, or already ran this slot.
+                None => return,
+            },
+        };
         let (confirm, pause) = self.confirm;
         let mut confirmations = 0;
         loop {
@@ -69,7 +79,7 @@ impl DaemonHooks {
                 .failed_step()
                 .and_then(|s| s.failure.as_ref())
                 .is_some_and(|f| is_sustained(f.class));
-            self.record(&journey, &run).await;
+            self.record(&journey, &run, fence.clone()).await;
             let stopping = self.stopping.is_cancelled();
             if !failed
                 || sustained
@@ -90,7 +100,12 @@ impl DaemonHooks {
         self.board.update(&journey.name, |s| s.running = false);
     }
 
-    async fn record(&self, journey: &Journey, run: &JourneyRun) {
+    async fn record(
+        &self,
+        journey: &Journey,
+        run: &JourneyRun,
+        fence: Option<crate::store::Fence>,
+    ) {
         let before = self.board.state(&journey.name);
         log_run(run, before);
         if self.configured.load().contains(&journey.name) {
@@ -104,7 +119,7 @@ impl DaemonHooks {
                 alerts.observe(run).await;
             }
         }
-        self.store.record(run).await;
+        self.store.record_fenced(run, fence).await;
     }
 }
 

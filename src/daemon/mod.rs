@@ -11,6 +11,7 @@
 mod alerting;
 mod cleanup;
 mod deploys;
+mod fleet;
 mod hooks;
 mod notify;
 mod obligation;
@@ -36,7 +37,7 @@ use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
 use crate::status::board::{RECENT_RUNS, StatusBoard};
 use crate::status::control::{Control, Health, ReloadError, RunNowError};
-use crate::store::{OnLost, PendingWork, Store, StoreOptions};
+use crate::store::{Backend, OnLost, PendingWork, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -79,6 +80,8 @@ struct Daemon {
     died: CancellationToken,
     /// Background retries of owed cleanup (none when its table cannot be opened).
     cleanups: Option<Arc<cleanup::Cleanups>>,
+    /// The lease loop of a fleet member; it releases every lease when stopped.
+    fleet_task: Option<tokio::task::JoinHandle<()>>,
     /// The OTLP span export, when configured.
     traces: Option<traces::Export>,
     /// Background polls of obligations (none when their table cannot be opened).
@@ -110,16 +113,18 @@ impl Daemon {
         let board = Arc::new(StatusBoard::default());
         board.set_journeys(&journeys);
         let mut store_opts = StoreOptions::new(config.state_dir.join("journeyd.db"));
+        store_opts.backend = fleet::history_backend(&config)?;
         store_opts.retention = config.retention;
         let lost_to = board.clone();
         store_opts.on_lost = Some(OnLost::new(move |journey, id| {
             lost_to.mark_unstored(journey, id);
         }));
         // A full disk starts degraded (and recovers); anything else refuses to start.
-        let store = Store::start(store_opts.clone()).with_context(|| {
-            format!("cannot open the history in {}", config.state_dir.display())
-        })?;
-        let pending = PendingWork::open(&store_opts.backend)
+        let store = Store::connect(store_opts.clone())
+            .await
+            .with_context(|| format!("cannot open the history in {}", store_opts.backend))?;
+        // Owed cleanups stay in the local SQLite file, whatever holds the history.
+        let pending = PendingWork::open(&Backend::Sqlite(config.state_dir.join("journeyd.db")))
             .inspect_err(|e| {
                 tracing::error!(error = %e,
                 "Cannot open the owed-cleanup table: a crash mid-run leaves test data behind.")
@@ -143,6 +148,7 @@ impl Daemon {
         metrics.config_reloaded(true);
         metrics.observe_store(&store.status());
         restore_board(&board, &store).await;
+        let fleet = fleet::start(&config, &store_opts.backend, &metrics, &journeys).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -172,8 +178,10 @@ impl Daemon {
                 config.alerting.policy.confirm_delay,
             ),
             stopping: scheduler_stop.clone(),
+            fleet: fleet.clone(),
             traces: traces.as_ref().map(|t| t.exporter.clone()),
         });
+        let fleet_task = fleet::spawn(fleet.as_ref(), &scheduler_stop);
         let obligations = pending.clone().map(|pending| {
             Arc::new(obligation::Obligations {
                 pending,
@@ -237,6 +245,7 @@ impl Daemon {
             scheduler_stop.clone(),
             config.first_run_within,
         );
+        let scheduler = fleet::on_grid(scheduler, fleet);
         let scheduler = tokio::spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
         health.set_ready(true);
         tracing::info!(listen = %bound, journeys = count, state_dir = %config.state_dir.display(), "journeyd started.");
@@ -255,6 +264,7 @@ impl Daemon {
             alerting,
             died,
             cleanups,
+            fleet_task,
             traces,
             obligations,
         })
@@ -342,6 +352,8 @@ impl Daemon {
                 format!("{:?}", config.retention) != format!("{:?}", self.config.retention),
             ),
             ("log_format", config.log_format != self.config.log_format),
+            ("store", config.store != self.config.store),
+            ("fleet", config.fleet != self.config.fleet),
             (
                 "shutdown_grace",
                 config.shutdown_grace != self.config.shutdown_grace,
@@ -370,6 +382,9 @@ impl Daemon {
             o.set_journeys(&journeys);
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
+        if let Some(f) = &self.hooks.fleet {
+            f.set_journeys(journeys.iter().map(|j| j.name.clone()));
+        }
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);
         if let Some(alerts) = &self.hooks.alerts {
@@ -389,6 +404,7 @@ impl Daemon {
             "Shutting down: letting running journeys finish."
         );
         self.scheduler_stop.cancel();
+        fleet::released(self.fleet_task).await;
         match self.scheduler.await {
             Ok(0) => {}
             Ok(cut) => tracing::warn!(

@@ -431,6 +431,7 @@ pub(super) struct Families {
     pub daemon: DaemonFamilies,
     pub alert: AlertFamilies,
     pub durable: DurableFamilies,
+    pub fleet: super::fleet::FleetFamilies,
 }
 
 impl Families {
@@ -440,6 +441,7 @@ impl Families {
             daemon: DaemonFamilies::new(r)?,
             alert: AlertFamilies::new(r)?,
             durable: DurableFamilies::new(r)?,
+            fleet: super::fleet::FleetFamilies::new(r)?,
         })
     }
 }

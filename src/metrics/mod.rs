@@ -25,6 +25,7 @@ mod alerting;
 mod durable;
 mod expose;
 mod families;
+mod fleet;
 mod info;
 mod process;
 mod register;

@@ -63,6 +63,10 @@ struct Entry {
     next: Instant,
 }
 
+/// Overrides when a journey first starts: `(name, interval)` to the delay from
+/// now. A fleet uses it to put every replica's slots on one grid (`crate::fleet::slot`).
+pub type FirstStart = Arc<dyn Fn(&str, Duration) -> Duration + Send + Sync>;
+
 /// Schedules journeys; see the module docs.
 pub struct Scheduler<H: Hooks> {
     hooks: Arc<H>,
@@ -75,11 +79,12 @@ pub struct Scheduler<H: Hooks> {
     tasks: JoinSet<()>,
     shutdown: CancellationToken,
     first_within: Option<Duration>,
+    first_start: Option<FirstStart>,
 }
 
 /// 64-bit FNV-1a: a stable hash of the journey name, so the phase survives
 /// restarts and Rust upgrades (std's hasher makes no such promise).
-fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -113,6 +118,7 @@ impl<H: Hooks> Scheduler<H> {
     ) -> Self {
         let mut s = Self {
             first_within,
+            first_start: None,
             hooks,
             entries: BTreeMap::new(),
             due: BinaryHeap::new(),
@@ -125,6 +131,18 @@ impl<H: Hooks> Scheduler<H> {
         s
     }
 
+    /// Journeys first start when `first` says (instead of at their phase), now
+    /// and after every reload.
+    pub fn with_first_start(mut self, first: FirstStart) -> Self {
+        self.first_start = Some(first);
+        let journeys = std::mem::take(&mut self.entries)
+            .into_values()
+            .map(|e| Arc::unwrap_or_clone(e.journey))
+            .collect();
+        self.replace(journeys);
+        self
+    }
+
     fn replace(&mut self, journeys: Vec<Journey>) {
         let now = Instant::now();
         let mut next = BTreeMap::new();
@@ -135,7 +153,10 @@ impl<H: Hooks> Scheduler<H> {
                 .filter(|e| e.journey.interval == j.interval)
                 .map(|e| e.next);
             let window = self.first_within.map_or(j.interval, |w| w.min(j.interval));
-            let at = keep.unwrap_or_else(|| later(now, phase(&j.name, window)));
+            let at = keep.unwrap_or_else(|| match &self.first_start {
+                Some(first) => later(now, first(&j.name, j.interval)),
+                None => later(now, phase(&j.name, window)),
+            });
             self.hooks
                 .next_run(&j.name, at.saturating_duration_since(now));
             next.insert(

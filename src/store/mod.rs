@@ -28,16 +28,18 @@
 //! # Backends
 //!
 //! [`Backend`] names where a database lives; [`Store::open`] and
-//! `AlertDb::open` match on it. SQLite is the only variant today:
+//! `AlertDb::open` match on it. SQLite is the default:
 //! [`sqlite`] opens any journeyd database from a small [`sqlite::Schema`]
 //! (which database, application id, migrations, sync mode), and the
 //! SQLite-specific code sits below the handles (the writer thread, read pool
-//! and statements here; `alert::outbox::db`). A second backend (PostgreSQL,
-//! issue 8) adds a `Backend` variant, its own open layer returning the same
-//! [`OpenError`] cases and its own migrations, and an engine inside each
-//! handle chosen at open (enum dispatch): callers and the interface above do
-//! not change, and the same test suite runs on both. No trait yet: with one
-//! backend it would only be a second copy of this list.
+//! and statements here; `alert::outbox::db`). PostgreSQL ([`postgres`],
+//! issue 8) holds the run history so far: [`Backend::Postgres`], its own
+//! migrations, and an engine inside the handle chosen at open (enum
+//! dispatch: the same queue and counters feed a writer thread or a writer
+//! task, reads go to a SQLite read pool or the PostgreSQL pool). Callers and
+//! the interface above do not change, and the store's test cases run on both
+//! (`tests::cases`). The alert database, silences, owed cleanups and
+//! obligations are still SQLite only (docs/scaling.md).
 //!
 //! # Run history
 //!
@@ -64,6 +66,7 @@ mod error;
 mod obligation;
 mod obligations;
 mod pending;
+pub mod postgres;
 mod prune;
 mod read;
 mod schema;
@@ -89,9 +92,10 @@ pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
+pub use postgres::PgTarget;
 use read::ReadPool;
-pub use writer::REOPEN_EVERY;
 use writer::{Cadence, Command, Counters, RunRow};
+pub use writer::{Fence, REOPEN_EVERY};
 
 /// How long [`Store::record`] waits for queue space before dropping the run.
 pub const RECORD_WAIT: Duration = Duration::from_secs(1);
@@ -99,18 +103,35 @@ pub const RECORD_WAIT: Duration = Duration::from_secs(1);
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
 
-/// Where a database lives. Only SQLite today; see the module docs for how a
-/// second backend fits.
+/// Where a database lives; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     /// A SQLite file, created with its directory when missing.
     Sqlite(PathBuf),
+    /// A PostgreSQL database (run history only, so far).
+    Postgres(PgTarget),
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Backend::Sqlite(path) => write!(f, "{}", path.display()),
+            Backend::Postgres(target) => f.write_str(&target.describe()),
+        }
+    }
+}
+
+impl Backend {
+    /// The SQLite file, for the databases that live only in SQLite so far
+    /// (alerts, owed cleanups); a PostgreSQL backend is refused for them.
+    pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
+        match self {
+            Backend::Sqlite(path) => Ok(path),
+            Backend::Postgres(target) => Err(OpenError::Other {
+                location: target.describe(),
+                database,
+                source: "this database is kept in SQLite only (docs/scaling.md)".into(),
+            }),
         }
     }
 }
@@ -248,16 +269,76 @@ pub struct Store {
 struct Inner {
     queue: mpsc::Sender<Command>,
     counters: Arc<Counters>,
-    readers: Arc<ReadPool>,
-    writer: std::thread::JoinHandle<()>,
+    readers: Readers,
+    writer: WriterHandle,
+}
+
+/// Where reads go.
+#[derive(Debug)]
+enum Readers {
+    Sqlite(Arc<ReadPool>),
+    Postgres(Arc<postgres::PgHistory>),
+}
+
+/// What drains the queue.
+#[derive(Debug)]
+enum WriterHandle {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
 }
 
 impl Store {
     /// Opens (creating if needed) the database and starts the writer.
+    /// PostgreSQL: nothing is contacted yet (the writer connects and
+    /// migrates); [`Store::connect`] migrates first. Needs a tokio runtime.
     pub fn open(opts: StoreOptions) -> Result<Store, OpenError> {
-        let Backend::Sqlite(path) = &opts.backend;
-        let conn = sqlite::open(path, &schema::HISTORY, Access::ReadWrite)?;
-        Self::with_conn(opts, Some(conn))
+        match &opts.backend {
+            Backend::Sqlite(path) => {
+                let conn = sqlite::open(path, &schema::HISTORY, Access::ReadWrite)?;
+                Self::with_conn(opts, Some(conn))
+            }
+            Backend::Postgres(target) => {
+                let pg = postgres::PgHistory::new(target.clone())?;
+                Ok(Self::with_pg(opts, pg, false))
+            }
+        }
+    }
+
+    /// [`start`](Self::start), but PostgreSQL is migrated first, within
+    /// [`postgres::CONNECT_TIMEOUT`]: a schema from a newer journeyd refuses
+    /// to start; an unreachable server starts degraded (runs queue, bounded,
+    /// and are written when it returns).
+    pub async fn connect(opts: StoreOptions) -> Result<Store, OpenError> {
+        match &opts.backend {
+            Backend::Sqlite(_) => Self::start(opts),
+            Backend::Postgres(target) => {
+                let pg = postgres::PgHistory::new(target.clone())?;
+                let migrated = pg.try_migrate(postgres::CONNECT_TIMEOUT).await?;
+                Ok(Self::with_pg(opts, pg, migrated))
+            }
+        }
+    }
+
+    /// The PostgreSQL store: the same queue and counters, a writer task.
+    fn with_pg(opts: StoreOptions, pg: postgres::PgHistory, migrated: bool) -> Store {
+        let (queue, rx) = mpsc::channel(opts.queue_capacity.max(1));
+        let counters = Arc::new(Counters {
+            on_lost: opts.on_lost,
+            ..Counters::default()
+        });
+        let cadence = Cadence {
+            interval: opts.prune_interval,
+            every_writes: opts.prune_every_writes,
+        };
+        let task = pg.spawn_writer(rx, Arc::clone(&counters), opts.retention, cadence, migrated);
+        Store {
+            inner: Arc::new(Inner {
+                queue,
+                counters,
+                readers: Readers::Postgres(Arc::new(pg)),
+                writer: WriterHandle::Task(task),
+            }),
+        }
     }
 
     /// [`open`](Self::open), but a full disk does not stop journeyd: the store
@@ -265,8 +346,12 @@ impl Store {
     /// (`write_failed`), and the writer opens (creates, migrates) it as soon as
     /// space returns. Any other failure (not ours, too new, corrupt,
     /// permissions) is returned: that needs an operator.
+    /// PostgreSQL: as [`open`](Self::open).
     pub fn start(opts: StoreOptions) -> Result<Store, OpenError> {
-        let Backend::Sqlite(path) = &opts.backend;
+        let path = match &opts.backend {
+            Backend::Sqlite(path) => path,
+            Backend::Postgres(_) => return Self::open(opts),
+        };
         match sqlite::open(path, &schema::HISTORY, Access::ReadWrite) {
             Ok(conn) => Self::with_conn(opts, Some(conn)),
             Err(e @ OpenError::DiskFull { .. }) => {
@@ -286,7 +371,13 @@ impl Store {
         opts: StoreOptions,
         conn: Option<rusqlite::Connection>,
     ) -> Result<Store, OpenError> {
-        let Backend::Sqlite(path) = opts.backend;
+        let Backend::Sqlite(path) = opts.backend else {
+            return Err(OpenError::Other {
+                location: opts.backend.to_string(),
+                database: Database::RunHistory,
+                source: "not a SQLite database".into(),
+            });
+        };
         let (queue, rx) = mpsc::channel(opts.queue_capacity.max(1));
         let counters = Arc::new(Counters {
             on_lost: opts.on_lost,
@@ -313,8 +404,8 @@ impl Store {
             inner: Arc::new(Inner {
                 queue,
                 counters,
-                readers: Arc::new(ReadPool::new(path)),
-                writer,
+                readers: Readers::Sqlite(Arc::new(ReadPool::new(path))),
+                writer: WriterHandle::Thread(writer),
             }),
         })
     }
@@ -322,7 +413,12 @@ impl Store {
     /// Queues a run for writing; waits at most [`RECORD_WAIT`] when the queue is full,
     /// then drops the run (counted) rather than stall the scheduler.
     pub async fn record(&self, run: &JourneyRun) {
-        let row = match RunRow::new(run) {
+        self.record_fenced(run, None).await;
+    }
+
+    /// [`record`](Self::record) with the fleet's fencing token (kept by PostgreSQL).
+    pub async fn record_fenced(&self, run: &JourneyRun, fence: Option<Fence>) {
+        let row = match RunRow::new(run, fence) {
             Ok(row) => row,
             Err(e) => {
                 let why = format!("cannot serialize: {e}");
@@ -358,19 +454,22 @@ impl Store {
         journey: &str,
         limit: usize,
     ) -> Result<Vec<RunSummary>, StoreError> {
+        let readers = match &self.inner.readers {
+            Readers::Sqlite(r) => r,
+            Readers::Postgres(pg) => return pg.recent_runs(journey, limit).await,
+        };
         let journey = journey.to_string();
-        self.inner
-            .readers
+        readers
             .run(move |conn| read::recent_runs(conn, &journey, limit))
             .await
     }
 
     /// One full run, exactly as recorded.
     pub async fn get_run(&self, id: uuid::Uuid) -> Result<Option<JourneyRun>, StoreError> {
-        self.inner
-            .readers
-            .run(move |conn| read::get_run(conn, id))
-            .await
+        match &self.inner.readers {
+            Readers::Sqlite(r) => r.run(move |conn| read::get_run(conn, id)).await,
+            Readers::Postgres(pg) => pg.get_run(id).await,
+        }
     }
 
     /// Per journey: recent runs and last success.
@@ -378,10 +477,10 @@ impl Store {
         &self,
         recent: usize,
     ) -> Result<BTreeMap<String, JourneyHistory>, StoreError> {
-        self.inner
-            .readers
-            .run(move |conn| read::histories(conn, recent))
-            .await
+        match &self.inner.readers {
+            Readers::Sqlite(r) => r.run(move |conn| read::histories(conn, recent)).await,
+            Readers::Postgres(pg) => pg.histories(recent).await,
+        }
     }
 
     /// Runs waiting to be written (including a `record` waiting for queue space).
@@ -414,9 +513,22 @@ impl Store {
         }
     }
 
-    /// Waits until every queued run is written (shutdown).
+    /// Waits until every queued run is written (shutdown). PostgreSQL: at
+    /// most [`postgres::FLUSH_WAIT`], since the server may be away.
     pub async fn flush(&self) {
-        self.round_trip(Command::Flush).await;
+        match &self.inner.readers {
+            Readers::Sqlite(_) => self.round_trip(Command::Flush).await,
+            Readers::Postgres(_) => {
+                let flushed =
+                    tokio::time::timeout(postgres::FLUSH_WAIT, self.round_trip(Command::Flush));
+                if flushed.await.is_err() {
+                    tracing::error!(
+                        queued = self.queue_depth(),
+                        "PostgreSQL did not take the queued runs in time; they are lost."
+                    );
+                }
+            }
+        }
     }
 
     /// Runs a complete retention pass now and waits for it.
@@ -432,10 +544,20 @@ impl Store {
             let Inner { queue, writer, .. } = inner;
             // Closing the queue ends the writer's loop once it is drained.
             drop(queue);
-            if !matches!(
-                tokio::task::spawn_blocking(move || writer.join()).await,
-                Ok(Ok(()))
-            ) {
+            let clean = match writer {
+                WriterHandle::Thread(writer) => matches!(
+                    tokio::task::spawn_blocking(move || writer.join()).await,
+                    Ok(Ok(()))
+                ),
+                WriterHandle::Task(task) => {
+                    // Still retrying after the bounded flush: the server is away.
+                    let abort = task.abort_handle();
+                    let joined = tokio::time::timeout(postgres::FLUSH_WAIT, task).await;
+                    abort.abort();
+                    matches!(joined, Ok(Ok(())))
+                }
+            };
+            if !clean {
                 tracing::error!("Run history writer did not stop cleanly.");
             }
         }

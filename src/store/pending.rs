@@ -32,7 +32,7 @@ pub struct PendingWork {
 impl PendingWork {
     /// Opens (creating and migrating if needed) the run history's database.
     pub fn open(backend: &Backend) -> Result<PendingWork, OpenError> {
-        let Backend::Sqlite(path) = backend;
+        let path = backend.sqlite_path(super::Database::RunHistory)?;
         let conn = sqlite::open(path, &schema::HISTORY, Access::ReadWrite)?;
         Ok(Self::with(conn, path))
     }

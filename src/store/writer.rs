@@ -41,16 +41,28 @@ pub(super) enum Command {
 /// A run prepared for insertion: the summary columns and the full JSON.
 /// Built on the caller's side so the queue holds one string, not a deep clone.
 pub(super) struct RunRow {
-    summary: RunSummary,
-    json: String,
+    pub(super) summary: RunSummary,
+    pub(super) json: String,
+    /// Which replica ran it under which lease term (a fleet; PostgreSQL keeps it).
+    pub(super) fence: Option<Fence>,
+}
+
+/// The fencing token of a run in a fleet: the replica and the lease term it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The replica id.
+    pub replica: String,
+    /// The journey's lease term when the run started.
+    pub term: i64,
 }
 
 impl RunRow {
     /// Serializes `run`.
-    pub(super) fn new(run: &JourneyRun) -> Result<Self, serde_json::Error> {
+    pub(super) fn new(run: &JourneyRun, fence: Option<Fence>) -> Result<Self, serde_json::Error> {
         Ok(Self {
             summary: run.summary(),
             json: serde_json::to_string(run)?,
+            fence,
         })
     }
 

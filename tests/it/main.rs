@@ -12,6 +12,8 @@ mod diagnostics;
 mod docs;
 mod eventually;
 mod expect_parity;
+mod fleet;
+mod fleet_faults;
 mod full_disk;
 mod headers;
 mod hostile;

@@ -138,7 +138,8 @@ impl AlertDb {
     /// Opens (creating if needed) the alert database (normally the SQLite
     /// file `alerts.db` in the state directory). Errors name the file and what to do.
     pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let Backend::Sqlite(path) = backend.into();
+        let backend = backend.into();
+        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
         let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
         Ok(Self::with_conn(path, Some(conn)))
     }
@@ -148,7 +149,8 @@ impl AlertDb {
     /// (created, migrated) as soon as space returns. Any other failure (not
     /// ours, too new, corrupt, permissions) is returned: that needs an operator.
     pub fn start(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let Backend::Sqlite(path) = backend.into();
+        let backend = backend.into();
+        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
         match crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite) {
             Ok(conn) => Ok(Self::with_conn(path, Some(conn))),
             Err(e @ OpenError::DiskFull { .. }) => {

@@ -16,7 +16,11 @@ fn secs(nanos: u64) -> f64 {
 
 /// A run: a passing step, then (for failures) a failing `eventually` step with
 /// evidence, then a skipped cleanup step.
-pub(super) fn sample_run(journey: &str, started_at: DateTime<Utc>, verdict: Verdict) -> JourneyRun {
+pub(in crate::store) fn sample_run(
+    journey: &str,
+    started_at: DateTime<Utc>,
+    verdict: Verdict,
+) -> JourneyRun {
     let mut steps = vec![login_step()];
     if verdict == Verdict::Fail {
         steps.push(failed_ship_step());

@@ -2,9 +2,10 @@
 //! ordering, histories, reopening and refusing files that are not ours.
 //! Helpers shared by the other test modules live here.
 
+pub(super) mod cases;
 mod cleanup;
 mod crash;
-mod fixtures;
+pub(in crate::store) mod fixtures;
 mod full_disk;
 mod obligation;
 mod open;
@@ -17,11 +18,11 @@ use tokio::sync::oneshot;
 
 use super::writer::Command;
 use super::*;
-use crate::runner::{FailureClass, JourneyRun, Verdict};
+use crate::runner::{JourneyRun, Verdict};
 use fixtures::sample_run;
 
 /// A start time with sub-millisecond precision, `minutes` after a fixed instant.
-fn at(minutes: i64) -> DateTime<Utc> {
+pub(in crate::store) fn at(minutes: i64) -> DateTime<Utc> {
     let base = Utc.timestamp_opt(1_750_000_000, 123_456_789).single();
     base.unwrap_or_default() + TimeDelta::minutes(minutes)
 }
@@ -50,8 +51,9 @@ fn options_at(path: impl Into<std::path::PathBuf>) -> StoreOptions {
 
 /// The SQLite file of `opts`.
 fn file(opts: &StoreOptions) -> &std::path::Path {
-    let Backend::Sqlite(path) = &opts.backend;
-    path
+    opts.backend
+        .sqlite_path(Database::RunHistory)
+        .expect("a SQLite store")
 }
 
 fn options(dir: &TempDir) -> StoreOptions {
@@ -74,82 +76,6 @@ async fn with_writer_conn(store: &Store, f: impl FnOnce(&rusqlite::Connection) +
     let cmd = Command::WithConn(Box::new(f), done);
     assert!(store.inner.queue.send(cmd).await.is_ok());
     done_rx.await.expect("writer ran the closure");
-}
-
-#[tokio::test]
-async fn get_run_returns_the_recorded_run_identically() {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(options(&dir)).unwrap();
-    let run = sample_run("purchase", at(0), Verdict::Fail);
-    store.record(&run).await;
-    store.flush().await;
-    assert_eq!(store.get_run(run.run_id).await.unwrap(), Some(run));
-    assert_eq!(store.get_run(uuid::Uuid::new_v4()).await.unwrap(), None);
-    assert_eq!(store.queue_depth(), 0);
-}
-
-#[tokio::test]
-async fn recent_runs_are_newest_first_and_limited() {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(options(&dir)).unwrap();
-    let runs: Vec<JourneyRun> = [3, 0, 4, 1, 2]
-        .into_iter()
-        .map(|m| {
-            sample_run(
-                "purchase",
-                at(m),
-                if m == 4 { Verdict::Fail } else { Verdict::Pass },
-            )
-        })
-        .collect();
-    for run in &runs {
-        store.record(run).await;
-    }
-    store
-        .record(&sample_run("contract", at(9), Verdict::Pass))
-        .await;
-    store.flush().await;
-
-    let got = store.recent_runs("purchase", 3).await.unwrap();
-    // Minutes 4, 3, 2: indexes 2, 0, 4 in `runs`.
-    let want: Vec<RunSummary> = [2, 0, 4]
-        .iter()
-        .map(|&i| stored_summary(&runs[i]))
-        .collect();
-    assert_eq!(got, want);
-    assert_eq!(got[0].failed_step.as_deref(), Some("ship"));
-    assert_eq!(got[0].failure_class, Some(FailureClass::BackendTimeout));
-    assert_eq!(store.recent_runs("purchase", 10).await.unwrap().len(), 5);
-    assert_eq!(store.recent_runs("contract", 10).await.unwrap().len(), 1);
-    assert!(store.recent_runs("unknown", 10).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn histories_report_the_latest_pass_even_after_failures() {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(options(&dir)).unwrap();
-    let verdicts = [Verdict::Pass, Verdict::Pass, Verdict::Fail, Verdict::Fail];
-    let runs: Vec<JourneyRun> = verdicts
-        .iter()
-        .enumerate()
-        .map(|(m, v)| sample_run("purchase", at(m as i64), *v))
-        .collect();
-    for run in runs.iter().rev() {
-        store.record(run).await;
-    }
-    store
-        .record(&sample_run("contract", at(1), Verdict::Fail))
-        .await;
-    store.flush().await;
-
-    let h = store.histories(2).await.unwrap();
-    assert_eq!(h.keys().collect::<Vec<_>>(), ["contract", "purchase"]);
-    let purchase = &h["purchase"];
-    assert_eq!(purchase.last_success, Some(millis(at(1))));
-    let want: Vec<RunSummary> = [&runs[3], &runs[2]].map(stored_summary).to_vec();
-    assert_eq!(purchase.recent, want);
-    assert_eq!(h["contract"].last_success, None);
-    assert_eq!(h["contract"].recent.len(), 1);
 }
 
 #[tokio::test]

@@ -111,7 +111,14 @@ async fn dropping_the_last_handle_lets_the_writer_drain_the_queue() {
     let Ok(inner) = std::sync::Arc::try_unwrap(store.inner) else {
         panic!("the test holds the only handle");
     };
-    let crate::store::Inner { queue, writer, .. } = inner;
+    let crate::store::Inner {
+        queue,
+        writer: crate::store::WriterHandle::Thread(writer),
+        ..
+    } = inner
+    else {
+        panic!("a SQLite store has a writer thread");
+    };
     drop(queue);
     drop(resume);
     tokio::task::spawn_blocking(move || writer.join().unwrap())

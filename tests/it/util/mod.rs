@@ -4,6 +4,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dns;
 pub mod hostile;
+pub mod postgres;
 pub mod tls;
 pub mod tmpfs;
 pub mod wait;

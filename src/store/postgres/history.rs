@@ -1,0 +1,289 @@
+//! The PostgreSQL writer: a tokio task fed by the store's bounded queue (the
+//! same [`Command`]s as the SQLite writer thread), retrying through
+//! connection loss with backoff; see the module docs of [`super`].
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use tokio::sync::mpsc;
+
+use super::{MAX_BACKOFF, MIN_BACKOFF, PgTarget, is_transient, is_transient_pg, migrate};
+use crate::runner::Verdict;
+use crate::store::Retention;
+use crate::store::writer::{Cadence, Command, Counters, RunRow};
+
+/// Why a write did not happen.
+enum WriteError {
+    /// The server is away: keep the run and retry.
+    Transient(String),
+    /// The server refused this run: count it as lost and go on.
+    Permanent(String),
+}
+
+fn pg(e: tokio_postgres::Error) -> WriteError {
+    if is_transient_pg(&e) {
+        WriteError::Transient(e.to_string())
+    } else {
+        WriteError::Permanent(e.to_string())
+    }
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> WriteError {
+    if is_transient(&e) {
+        WriteError::Transient(e.to_string())
+    } else {
+        WriteError::Permanent(e.to_string())
+    }
+}
+
+/// The PostgreSQL side of one store: pool, target and writer task.
+#[derive(Debug)]
+pub(crate) struct PgHistory {
+    /// Shared with the readers.
+    pub(crate) pool: Pool,
+    /// Where and which location.
+    pub(crate) target: PgTarget,
+}
+
+impl PgHistory {
+    /// A pool for `target`; nothing is contacted yet.
+    pub(crate) fn new(target: PgTarget) -> Result<Self, crate::store::OpenError> {
+        Ok(Self {
+            pool: target.pool()?,
+            target,
+        })
+    }
+
+    /// Migrates the schema now, waiting at most `within`. `Ok(false)` when the
+    /// server cannot be reached (the writer migrates when it comes back);
+    /// a schema from a newer journeyd is an error.
+    pub(crate) async fn try_migrate(
+        &self,
+        within: Duration,
+    ) -> Result<bool, crate::store::OpenError> {
+        let attempt = async {
+            let mut client = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| crate::store::OpenError::Other {
+                    location: self.target.describe(),
+                    database: crate::store::Database::RunHistory,
+                    source: e.to_string().into(),
+                })?;
+            migrate(&mut client, &self.target.describe()).await
+        };
+        match tokio::time::timeout(within, attempt).await {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(e @ crate::store::OpenError::TooNew { .. })) => Err(e),
+            Ok(Err(e)) => {
+                tracing::error!(database = %self.target.describe(), error = %e,
+                    "PostgreSQL is not reachable: journeys run, runs are queued and written when it returns.");
+                Ok(false)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Starts the writer task on the store's queue.
+    pub(in crate::store) fn spawn_writer(
+        &self,
+        rx: mpsc::Receiver<Command>,
+        counters: Arc<Counters>,
+        retention: Retention,
+        cadence: Cadence,
+        migrated: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        counters.down.store(!migrated, Ordering::Relaxed);
+        let writer = Writer {
+            pool: self.pool.clone(),
+            target: self.target.clone(),
+            rx,
+            counters,
+            retention,
+            cadence: Cadence {
+                interval: cadence.interval.max(Duration::from_secs(1)),
+                every_writes: cadence.every_writes.max(1),
+            },
+            migrated,
+            last_prune: Instant::now(),
+            writes_since_prune: 0,
+        };
+        tokio::spawn(writer.run())
+    }
+}
+
+struct Writer {
+    pool: Pool,
+    target: PgTarget,
+    rx: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+    retention: Retention,
+    cadence: Cadence,
+    migrated: bool,
+    last_prune: Instant,
+    writes_since_prune: u64,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        loop {
+            let wait = if self.writes_since_prune >= self.cadence.every_writes {
+                Duration::ZERO
+            } else {
+                self.cadence
+                    .interval
+                    .saturating_sub(self.last_prune.elapsed())
+            };
+            match tokio::time::timeout(wait, self.rx.recv()).await {
+                Ok(Some(cmd)) => self.handle(cmd).await,
+                Ok(None) => break,
+                Err(_elapsed) => self.prune().await,
+            }
+        }
+        tracing::debug!("Run history writer (PostgreSQL) stopped.");
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Write(row) => {
+                self.write(&row).await;
+                self.counters.depth.fetch_sub(1, Ordering::Relaxed);
+                self.writes_since_prune += 1;
+            }
+            Command::Flush(done) => {
+                let _ = done.send(());
+            }
+            Command::Prune(done) => {
+                self.prune().await;
+                let _ = done.send(());
+            }
+            #[cfg(test)]
+            Command::Pause { paused, resume } => {
+                let _ = paused.send(());
+                let _ = tokio::task::spawn_blocking(move || resume.recv()).await;
+            }
+            #[cfg(test)]
+            Command::WithConn(_, done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Writes one run, retrying with backoff while the server is away; the
+    /// queue behind it buffers (bounded) meanwhile.
+    async fn write(&mut self, row: &RunRow) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            match self.try_write(row).await {
+                Ok(()) => {
+                    if self.counters.down.swap(false, Ordering::Relaxed) {
+                        tracing::info!(database = %self.target.describe(), "PostgreSQL is back; runs are stored again.");
+                    }
+                    return;
+                }
+                Err(WriteError::Permanent(e)) => {
+                    let why = format!("PostgreSQL refused it: {e}");
+                    self.counters.lost(false, row.run_id(), row.journey(), &why);
+                    return;
+                }
+                Err(WriteError::Transient(e)) => {
+                    if !self.counters.down.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(database = %self.target.describe(), error = %e,
+                            "PostgreSQL is not reachable: runs wait in the queue (bounded) and are retried.");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn try_write(&mut self, row: &RunRow) -> Result<(), WriteError> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        if !self.migrated {
+            migrate(&mut client, &self.target.describe())
+                .await
+                .map_err(|e| WriteError::Transient(e.to_string()))?;
+            self.migrated = true;
+        }
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO runs (run_id, location, journey, started_at, duration_seconds,
+                     verdict, degraded, failed_step, failed_backend, failure_class,
+                     failure_message, run_json, replica, fencing_term)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (run_id) DO NOTHING",
+            )
+            .await
+            .map_err(pg)?;
+        let s = &row.summary;
+        let verdict = match s.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        };
+        client
+            .execute(
+                &stmt,
+                &[
+                    &s.run_id.to_string(),
+                    &self.target.location,
+                    &s.journey,
+                    &s.started_at.timestamp_millis(),
+                    &s.duration_seconds,
+                    &verdict,
+                    &s.degraded,
+                    &s.failed_step,
+                    &s.failed_backend,
+                    &s.failure_class.map(|c| c.as_str()),
+                    &s.failure_message,
+                    &row.json,
+                    &row.fence.as_ref().map(|f| f.replica.as_str()),
+                    &row.fence.as_ref().map(|f| f.term),
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    /// One retention pass for this location: too old, then beyond the per-journey cap.
+    async fn prune(&mut self) {
+        self.last_prune = Instant::now();
+        self.writes_since_prune = 0;
+        let max_age =
+            chrono::Duration::from_std(self.retention.max_age).unwrap_or(chrono::Duration::MAX);
+        let cutoff = chrono::Utc::now()
+            .checked_sub_signed(max_age)
+            .map_or(i64::MIN, |t| t.timestamp_millis());
+        let cap = i64::try_from(self.retention.max_runs_per_journey).unwrap_or(i64::MAX);
+        let result = async {
+            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "DELETE FROM runs WHERE location = $1 AND started_at < $2",
+                    &[&self.target.location, &cutoff],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "DELETE FROM runs WHERE run_id IN (
+                       SELECT run_id FROM (
+                         SELECT run_id, row_number() OVER
+                           (PARTITION BY journey ORDER BY started_at DESC) AS rn
+                         FROM runs WHERE location = $1) ranked
+                       WHERE rn > $2)",
+                    &[&self.target.location, &cap],
+                )
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "Retention pass on PostgreSQL failed; retried at the next one.");
+        }
+    }
+}
