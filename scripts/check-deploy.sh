@@ -53,6 +53,7 @@ echo "ok: ${config_keys[*]}"
 # whose journeys are the repository's and whose admin token comes from the env.
 check_config() {
     env -u CREDENTIALS_DIRECTORY -u STATE_DIRECTORY JOURNEYD_SECRET_ADMIN_TOKEN=x \
+        JOURNEYD_SECRET_PG_URL=postgres://journeyd@127.0.0.1:5432/journeyd \
         "$bin" check --config "$1"
 }
 mkdir -p "$tmp/config"
