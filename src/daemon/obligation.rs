@@ -163,7 +163,11 @@ impl Obligations {
                 let options = self.hooks.options.load_full();
                 poll_obligation(&j, &self.hooks.engine, &options, ob).await
             }
-            None => PollResult::NotYet(unpolled(ob, "the journey is no longer configured")),
+            None => PollResult::NotYet(StepOutcome::not_sent(
+                &ob.step,
+                ob.backend.as_deref(),
+                "the journey is no longer configured",
+            )),
         };
         let now = Utc::now();
         let (state, outcome) = eval_poll(result, now >= ob.deadline);
@@ -331,19 +335,6 @@ fn fulfilled_run(row: &ObligationRow, last: StepOutcome) -> JourneyRun {
         cleanup: Vec::new(),
         trace_id: None,
     }
-}
-
-/// A poll that was not made, saying why.
-fn unpolled(ob: &crate::runner::handoff::Obligation, why: &str) -> StepOutcome {
-    let mut o = StepOutcome::skipped(&ob.step, ob.backend.as_deref(), "");
-    o.skip_reason = None;
-    o.verdict = StepVerdict::Fail;
-    o.failure = Some(Failure {
-        class: FailureClass::Template,
-        message: why.to_string(),
-        mismatches: Vec::new(),
-    });
-    o
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::handoff::OwedCleanup;
 use super::http::{ClientOptions, HttpClient};
 use super::options::{RunEvent, RunOptions, base_scope};
-use super::result::{Failure, FailureClass, StepOutcome, StepVerdict};
+use super::result::{StepOutcome, StepVerdict};
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
 use crate::journey::template::{Engine, GENERATORS, Scope};
@@ -193,13 +193,5 @@ pub async fn run_owed_cleanup(
 }
 
 fn failed(name: &str, message: &str) -> StepOutcome {
-    let mut o = StepOutcome::skipped(name, None, "");
-    o.skip_reason = None;
-    o.verdict = StepVerdict::Fail;
-    o.failure = Some(Failure {
-        class: FailureClass::Template,
-        message: message.to_string(),
-        mismatches: Vec::new(),
-    });
-    o
+    StepOutcome::not_sent(name, None, message)
 }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::handoff::Obligation;
 use super::http::{ClientOptions, HttpClient};
 use super::options::{RunOptions, base_scope, render_vars};
-use super::result::{Failure, FailureClass, StepOutcome, StepVerdict};
+use super::result::{FailureClass, StepOutcome, StepVerdict};
 use super::step::{StepCtx, run_step};
 use crate::journey::model::{Journey, Step};
 use crate::journey::template::{Engine, Scope};
@@ -151,15 +151,7 @@ pub async fn poll_obligation(
 
 /// A poll that could not be made: a failed outcome saying why.
 fn not_yet(ob: &Obligation, why: &str) -> PollResult {
-    let mut o = StepOutcome::skipped(&ob.step, ob.backend.as_deref(), "");
-    o.skip_reason = None;
-    o.verdict = StepVerdict::Fail;
-    o.failure = Some(Failure {
-        class: FailureClass::Template,
-        message: why.to_string(),
-        mismatches: Vec::new(),
-    });
-    PollResult::NotYet(o)
+    PollResult::NotYet(StepOutcome::not_sent(&ob.step, ob.backend.as_deref(), why))
 }
 
 /// Why a poll did not pass, in one line (for logs, the API and a breach's message).

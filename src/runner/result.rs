@@ -321,6 +321,20 @@ impl StepOutcome {
             obligation: None,
         }
     }
+
+    /// A step that failed before sending anything (no HTTP client, no fresh log-in,
+    /// journey gone): class `template`, with `message` saying why.
+    pub fn not_sent(name: &str, backend: Option<&str>, message: impl Into<String>) -> Self {
+        let mut o = Self::skipped(name, backend, "");
+        o.skip_reason = None;
+        o.verdict = StepVerdict::Fail;
+        o.failure = Some(Failure {
+            class: FailureClass::Template,
+            message: message.into(),
+            mismatches: Vec::new(),
+        });
+        o
+    }
 }
 
 impl PendingObligation {

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta};
 use serde::Serialize;
 
 use super::ServerState;
-use crate::alert::engine::deploys::eval_after;
+use crate::alert::engine::deploys::after_deploy;
 use crate::alert::outbox::{Deploy, MAX_DEPLOYS};
 use crate::runner::JourneyRun;
 
@@ -57,17 +57,7 @@ pub fn eval_touches(d: &Deploy, run: &JourneyRun) -> bool {
 
 /// "started 2m after deploy payment v1.4.2 (service checkout)".
 pub fn eval_summary(d: &Deploy, run: &JourneyRun) -> String {
-    let what = if d.backends.is_empty() {
-        "all back-ends".to_string()
-    } else {
-        d.backends.join(",")
-    };
-    format!(
-        "started {} after deploy {what} {} (service {})",
-        eval_after(run.started_at - d.at),
-        d.version,
-        d.service
-    )
+    after_deploy("started", d, run.started_at)
 }
 
 #[cfg(test)]

@@ -48,13 +48,19 @@ impl AlertEngine {
 
 /// "started failing 2m after deploy payment v1.4.2 (service checkout)".
 pub fn eval_annotation(d: &Deploy, started: DateTime<Utc>) -> String {
+    after_deploy("started failing", d, started)
+}
+
+/// "`verb` 2m after deploy payment v1.4.2 (service checkout)": the one wording of
+/// a deploy for alerts and run pages.
+pub fn after_deploy(verb: &str, d: &Deploy, started: DateTime<Utc>) -> String {
     let what = if d.backends.is_empty() {
         "all back-ends".to_string()
     } else {
         d.backends.join(",")
     };
     format!(
-        "started failing {} after deploy {what} {} (service {})",
+        "{verb} {} after deploy {what} {} (service {})",
         eval_after(started - d.at),
         d.version,
         d.service
