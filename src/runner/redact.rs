@@ -33,6 +33,19 @@ fn json_escape(s: &str) -> String {
         .to_string()
 }
 
+/// `value` as the `url` crate (and so reqwest) writes it when a template puts it into
+/// a URL: percent-encoded as in a path and as in a query (space as `%20`, where a
+/// form body writes `+`).
+fn url_forms(value: &str) -> [String; 2] {
+    let Ok(mut u) = url::Url::parse("http://h/") else {
+        return [String::new(), String::new()];
+    };
+    u.set_path(value);
+    let path = u.path().get(1..).unwrap_or_default().to_string();
+    u.set_query(Some(value));
+    [path, u.query().unwrap_or_default().to_string()]
+}
+
 /// Every form of `value` the redactor looks for, `value` first.
 fn forms(value: &str) -> Vec<String> {
     use base64::Engine as _;
@@ -40,9 +53,12 @@ fn forms(value: &str) -> Vec<String> {
     let url: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
     // Each plain form may then be JSON-escaped by the request body or the
     // target's echo; base64 needs no such treatment (no escaped characters).
+    let [path, query] = url_forms(value);
     let plain = [
         value.to_string(),
         url,
+        path,
+        query,
         value.to_uppercase(),
         value.to_lowercase(),
     ];
@@ -222,6 +238,20 @@ mod tests {
             assert_eq!(r.redact(&format!("x {form} y")), format!("x {REDACTED} y"));
         }
         assert_eq!(r.redact("unrelated text 123"), "unrelated text 123");
+    }
+
+    #[test]
+    fn a_secret_in_a_url_path_or_query_is_redacted() {
+        let mut r = Redactor::default();
+        let secret = "tok en<1>/x";
+        r.add(secret);
+        // As a template renders it, then reqwest parses the URL.
+        let u = url::Url::parse(&format!("http://shop.test/orders/{secret}?t={secret}")).unwrap();
+        assert_eq!(
+            r.redact(u.as_str()),
+            "http://shop.test/orders/***?t=***",
+            "{u}"
+        );
     }
 
     #[test]
