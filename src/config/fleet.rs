@@ -42,6 +42,9 @@ pub const LEASE_TTL: DurationRange = DurationRange {
     max: Duration::from_secs(600),
 };
 
+/// What a valid location name is (`fleet.location`, a journey's `locations:`).
+pub(crate) const LOCATION_RULE: &str = "a location is 1 to 64 letters, digits, `-`, `_` or `.`";
+
 /// The default lease TTL: a killed replica's journeys move within it.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
@@ -71,7 +74,8 @@ pub(super) struct RawFleet {
 }
 
 /// Location and replica names: label values and log fields, so short and plain.
-fn is_plain_name(s: &str) -> bool {
+/// Also the rule for the names in a journey's `locations:`.
+pub(crate) fn is_plain_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -155,7 +159,7 @@ impl ConfigBuilder<'_> {
             Some(l) if !is_plain_name(&l.value) => self.err(
                 loc(l),
                 "fleet.location",
-                "a location is 1 to 64 letters, digits, `-`, `_` or `.`",
+                LOCATION_RULE,
             ),
             Some(_) => {}
         }

@@ -130,6 +130,11 @@ impl Fleet {
         &self.replica
     }
 
+    /// The location this replica belongs to.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
     /// The journeys configured here (start-up and every reload).
     pub fn set_journeys(&self, names: impl IntoIterator<Item = String>) {
         let mut names: Vec<String> = names.into_iter().collect();
