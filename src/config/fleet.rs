@@ -156,11 +156,9 @@ impl ConfigBuilder<'_> {
                 "fleet.location",
                 "a fleet needs a `location`: replicas with the same one share its journeys",
             ),
-            Some(l) if !is_plain_name(&l.value) => self.err(
-                loc(l),
-                "fleet.location",
-                LOCATION_RULE,
-            ),
+            Some(l) if !is_plain_name(&l.value) => {
+                self.err(loc(l), "fleet.location", LOCATION_RULE)
+            }
             Some(_) => {}
         }
         if *store == StoreConfig::Sqlite {

@@ -89,7 +89,10 @@ mod tests {
         assert!(empty[0].starts_with("j.yaml:2:"), "{empty:?}");
         assert!(empty[0].contains("at least one location"), "{empty:?}");
         let twice = parse("locations: [eu, eu]\n").unwrap_err();
-        assert!(twice[0].contains("locations[1]: `eu` is listed twice"), "{twice:?}");
+        assert!(
+            twice[0].contains("locations[1]: `eu` is listed twice"),
+            "{twice:?}"
+        );
         let scalar = parse("locations: eu\n").unwrap_err();
         assert!(scalar[0].starts_with("j.yaml:2:"), "{scalar:?}");
     }
