@@ -4,7 +4,8 @@
 # rules, once they exist), the Grafana dashboard, the Kubernetes manifests
 # (kubernetes-validate from PyPI, installed into ~/.cache when missing).
 # Extended as deploy/ grows.
-# Needs: cargo, python3 (with venv), systemd-analyze, promtool (scripts/test.sh installs them).
+# Needs: cargo, python3 (with venv), systemd-analyze, promtool, PostgreSQL for
+# the fleet walkthrough (scripts/test.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -368,5 +369,10 @@ for team in $(sed -n 's/^labels:.*team: *\([a-z0-9_-]*\).*/\1/p' journeys/*.yaml
     done
 done
 echo "ok"
+
+# ------------------------------------------------------------ fleet walkthrough
+say "scripts/fleet-demo.sh --check: docs/scaling.md's one-machine fleet (PostgreSQL, eu pair + us, kill -9)"
+scripts/fleet-demo.sh --check >"$tmp/fleet-demo.log" 2>&1 || fail "fleet demo: $(tail -n 30 "$tmp/fleet-demo.log")"
+grep '^ok: ' "$tmp/fleet-demo.log" | cut -c1-160
 
 say "all deployment checks passed (systemd exposure level $score)"
