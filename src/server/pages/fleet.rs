@@ -156,3 +156,62 @@ fn write_leases(out: &mut String, v: &FleetView) -> fmt::Result {
     out.push_str("</table></div></section>");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::view::{LeaseView, ReplicaView};
+
+    fn replica(location: &str, id: &str, age: f64, alive: bool, owned: usize) -> ReplicaView {
+        ReplicaView {
+            location: location.into(),
+            id: id.into(),
+            heartbeat_age_seconds: age,
+            alive,
+            journeys_owned: owned,
+            this_replica: id == "eu-a",
+        }
+    }
+
+    fn lease(journey: &str, owner: Option<&str>, term: i64, expires: f64) -> LeaseView {
+        LeaseView {
+            location: "eu".into(),
+            journey: journey.into(),
+            owner: owner.map(str::to_string),
+            term,
+            expires_in_seconds: expires,
+        }
+    }
+
+    #[test]
+    fn shows_each_replica_alive_or_silent_and_each_journey_owner_or_nobody() {
+        let view = FleetView {
+            replica: "eu-a".into(),
+            location: "eu".into(),
+            lease_ttl_seconds: 30.0,
+            database_time: chrono::DateTime::UNIX_EPOCH,
+            replicas: vec![
+                replica("eu", "eu-a", 3.2, true, 1),
+                replica("eu", "eu-b", 95.0, false, 0),
+                replica("us", "us-a", 1.0, true, 1),
+            ],
+            leases: vec![
+                lease("purchase", Some("eu-a"), 4, 27.0),
+                lease("<contract>", None, 3, -12.0),
+            ],
+        };
+        let page = render(&view);
+        assert!(page.contains("<code>eu-a</code> in location <code>eu</code>"));
+        assert!(
+            page.contains("2 of 3 replicas alive in 2 location(s)"),
+            "{page}"
+        );
+        assert!(page.contains("1 not running anywhere right now"), "{page}");
+        assert!(page.contains("<code>eu-a</code> (this one)"), "{page}");
+        assert!(page.contains("<td><code>eu-b</code></td><td><span class=\"badge b-failing\">silent</span></td><td>1m ago</td>"), "{page}");
+        assert!(page.contains("<td>purchase</td><td><code>eu-a</code></td><td>4</td><td class=\"small\">expires in 27s</td>"), "{page}");
+        assert!(page.contains("<td>&lt;contract&gt;</td><td><span class=\"badge b-unknown\">nobody</span></td><td>3</td><td class=\"small\">free or expired 12s ago</td>"), "{page}");
+        assert!(!page.contains("<script"));
+        assert!(page.contains("http-equiv=\"refresh\" content=\"5\""));
+    }
+}
