@@ -12,7 +12,10 @@
 #                                   three replicas alive and every journey
 #                                   owned in both locations, that us-a's runs
 #                                   pass against the demo, kill -9 eu-b and
-#                                   check that eu-a takes its journeys; stop;
+#                                   check that eu-a takes its journeys, and
+#                                   (from the runs table) that no slot ran
+#                                   twice and none was lost beyond the
+#                                   takeover; stop;
 #                                   exit 0 (or 1, saying what was seen)
 #
 # PostgreSQL comes from Debian's `postgresql` package (installed when missing
@@ -239,8 +242,49 @@ sys.exit(f"not every journey passed within {within}s; last seen: {seen}")
 PY
 
 say "check: kill -9 eu-b; eu-a takes its journeys"
+killed_ms=$(python3 -c 'import time; print(int(time.time() * 1000))')
 kill -KILL "$pid_eu_b"
 wait "$pid_eu_b" 2>/dev/null || true
 fleet_settled "${base[eu-a]}" "eu=1,us=1" || fail "eu-a did not take over"
+
+say "check: in eu, every journey ran again on eu-a; no slot ran twice, none lost beyond the takeover"
+# From the shared run history: consecutive runs of a journey in one location
+# are a slot apart (15 s); twice in one slot would be closer than half of it;
+# the takeover may cost the slot being run at the kill and one more (the
+# lease TTL is shorter than a slot), so never more than 3 slots apart.
+python3 - "$pg/psql" "$pg_url" "$killed_ms" "$CHECK_WITHIN" <<'PY' || fail "see $work/*/journeyd.log"
+import subprocess, sys, time
+psql, url, killed_ms, within = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+slot_ms = 15_000
+deadline, seen = time.monotonic() + within, "nothing"
+while True:
+    out = subprocess.run([psql, url, "-AtF", " ", "-c",
+        "SELECT journey, replica, started_at, verdict FROM runs WHERE location = 'eu' ORDER BY journey, started_at"],
+        capture_output=True, text=True, check=True).stdout
+    runs = {}
+    for line in out.splitlines():
+        journey, replica, at, verdict = line.split(" ")
+        runs.setdefault(journey, []).append((int(at), replica, verdict))
+    after = {j: [r for at, r, _ in rs if at > killed_ms] for j, rs in runs.items()}
+    if runs and all("eu-a" in rs for rs in after.values()):
+        break
+    seen = f"runs after the kill: {after}"
+    if time.monotonic() > deadline:
+        sys.exit(f"not every eu journey ran on eu-a within {within}s after the kill; {seen}")
+    time.sleep(0.5)
+problems, worst = [], 0
+for journey, rs in runs.items():
+    for (a, ra, va), (b, rb, _) in zip(rs, rs[1:]):
+        gap = b - a
+        worst = max(worst, gap)
+        # A failed run is confirmed by a re-run 2 s later (alerting.policy.confirm).
+        if gap < slot_ms / 2 and va != "fail":
+            problems.append(f"{journey}: runs {gap} ms apart ({ra}, then {rb}): one slot ran twice")
+        if gap > 3 * slot_ms + 2_000:
+            problems.append(f"{journey}: runs {gap} ms apart ({ra}, then {rb}): slots lost")
+if problems:
+    sys.exit("\n".join(problems))
+print(f"ok: {sum(map(len, runs.values()))} runs of {len(runs)} journeys in eu; longest gap {worst / 1000:.1f} s (slot {slot_ms / 1000:.0f} s)")
+PY
 
 say "fleet demo check passed"
