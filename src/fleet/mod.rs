@@ -40,6 +40,7 @@ pub mod lease;
 pub mod slot;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -130,7 +131,7 @@ impl Fleet {
         &self.replica
     }
 
-    /// The location this replica belongs to.
+    /// This replica's location.
     pub fn location(&self) -> &str {
         &self.location
     }
