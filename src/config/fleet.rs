@@ -9,6 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::{ConfigBuilder, loc};
 use crate::diagnostics::Location;
+use crate::labels::{LOCATION_RULE, is_plain_name};
 use crate::units::DurationRange;
 
 /// Where the run history lives.
@@ -42,9 +43,6 @@ pub const LEASE_TTL: DurationRange = DurationRange {
     max: Duration::from_secs(600),
 };
 
-/// What a valid location name is (`fleet.location`, a journey's `locations:`).
-pub(crate) const LOCATION_RULE: &str = "a location is 1 to 64 letters, digits, `-`, `_` or `.`";
-
 /// The default lease TTL: a killed replica's journeys move within it.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
@@ -71,15 +69,6 @@ pub(super) struct RawFleet {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub lease_ttl: Option<Spanned<String>>,
-}
-
-/// Location and replica names: label values and log fields, so short and plain.
-/// Also the rule for the names in a journey's `locations:`.
-pub(crate) fn is_plain_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl ConfigBuilder<'_> {

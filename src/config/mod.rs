@@ -8,7 +8,6 @@ mod otlp;
 mod raw;
 
 pub use fleet::{FleetConfig, StoreConfig};
-pub(crate) use fleet::{LOCATION_RULE, is_plain_name as is_location_name};
 pub use raw::config_schema;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::build::{Builder, loc};
 use super::raw::S;
-use crate::config::{LOCATION_RULE, is_location_name};
+use crate::labels::{LOCATION_RULE, is_plain_name};
 
 impl Builder<'_> {
     pub(super) fn locations(&mut self, raw: Option<&S<Vec<S<String>>>>) -> Option<Vec<String>> {
@@ -24,7 +24,7 @@ impl Builder<'_> {
         let mut names = Vec::new();
         for (i, name) in raw.value.iter().enumerate() {
             let path = format!("locations[{i}]");
-            if !is_location_name(&name.value) {
+            if !is_plain_name(&name.value) {
                 self.err(loc(name), &path, LOCATION_RULE);
             } else if !seen.insert(name.value.as_str()) {
                 self.err(
