@@ -92,7 +92,7 @@ pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
-pub use postgres::PgTarget;
+pub use postgres::{PgTarget, Replica};
 use read::ReadPool;
 use writer::{Cadence, Command, Counters, RunRow};
 pub use writer::{Fence, REOPEN_EVERY};

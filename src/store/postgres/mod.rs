@@ -32,7 +32,10 @@
 //! A committed run is PostgreSQL's to keep (its WAL and `synchronous_commit`
 //! decide). Runs still in the queue are lost on `kill -9`, as on SQLite.
 
+mod cleanup;
 mod history;
+mod obligation;
+mod pending;
 mod read;
 mod schema;
 #[cfg(test)]
@@ -47,6 +50,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 use super::{Database, OpenError};
 pub(crate) use history::PgHistory;
+pub(in crate::store) use pending::PgPending;
+pub use pending::{CLAIM, OP_TIMEOUT, Replica};
 pub use schema::{SCHEMA_VERSION, migrate};
 
 /// The first retry after a failed write or connection comes this soon.

@@ -51,6 +51,59 @@ const MIGRATIONS: &[&str] = &[
         last_slot  BIGINT,
         PRIMARY KEY (location, journey)
     );",
+    // 3: owed cleanups and durable-step obligations (`store::postgres::pending`),
+    // per location. Times the caller passes are Unix milliseconds as in SQLite;
+    // `replica` is the replica whose run owes a live cleanup, `finished_by` the
+    // one that finished an obligation; `claimed_by`/`claimed_until` (database
+    // clock) keep two replicas from working the same row at once.
+    "CREATE TABLE pending_cleanup (
+        location        TEXT NOT NULL,
+        run_id          TEXT NOT NULL,
+        journey         TEXT NOT NULL,
+        steps_json      TEXT NOT NULL,
+        values_json     TEXT NOT NULL,
+        refresh_json    TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        live            BOOLEAN NOT NULL,
+        replica         TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        claimed_by      TEXT,
+        claimed_until   TIMESTAMPTZ,
+        PRIMARY KEY (location, run_id)
+    );
+    CREATE INDEX pending_cleanup_due ON pending_cleanup (location, live, next_attempt_at);
+    CREATE TABLE obligations (
+        location        TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        run_id          TEXT NOT NULL,
+        journey         TEXT NOT NULL,
+        step            TEXT NOT NULL,
+        backend         TEXT,
+        values_json     TEXT NOT NULL,
+        refresh_json    TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        deadline_at     BIGINT NOT NULL,
+        every_ms        BIGINT NOT NULL,
+        backoff         DOUBLE PRECISION NOT NULL,
+        max_every_ms    BIGINT NOT NULL,
+        pause_ms        BIGINT NOT NULL,
+        next_poll_at    BIGINT NOT NULL,
+        polls           INTEGER NOT NULL DEFAULT 1,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'fulfilled', 'failed', 'breached')),
+        finished_at     BIGINT,
+        finished_by     TEXT,
+        observed        BOOLEAN NOT NULL DEFAULT false,
+        first_poll_json TEXT NOT NULL,
+        last_poll_json  TEXT,
+        claimed_by      TEXT,
+        claimed_until   TIMESTAMPTZ,
+        PRIMARY KEY (location, id)
+    );
+    CREATE INDEX obligations_due ON obligations (location, state, next_poll_at);
+    CREATE INDEX obligations_run ON obligations (location, run_id, state);",
 ];
 
 /// The schema version this build writes.
