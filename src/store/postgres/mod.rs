@@ -36,6 +36,8 @@ mod cleanup;
 mod history;
 mod obligation;
 mod pending;
+#[cfg(test)]
+mod pending_tests;
 mod read;
 mod schema;
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use super::pending::{PgPending, claimable, dead, from_json, to_json, uuid};
+use super::pending::{
+    PgPending, claimable, dead, from_json, leased_by_me_or_nobody, to_json, uuid,
+};
 use crate::runner::StepOutcome;
 use crate::runner::handoff::Obligation;
 use crate::store::cleanup::{ms, time};
@@ -291,13 +293,17 @@ impl PgPending {
         .await
     }
 
-    /// When the earliest poll this replica may claim is due (others' claims
-    /// and leases left out, so a pass never spins on rows it cannot take).
+    /// When the earliest poll this replica may claim is due: a claimed row
+    /// counts from when its claim expires, and rows of journeys another
+    /// replica holds not at all, so a pass never spins on rows it cannot take.
     pub async fn next_obligation_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let sql = format!(
-            "SELECT min(p.next_poll_at) FROM obligations p
-             WHERE p.location = $1 AND p.state = 'pending' AND {claimable}",
-            claimable = claimable("p", "$2"),
+            "SELECT min(CASE WHEN p.claimed_until > now() THEN greatest(p.next_poll_at,
+                 (extract(epoch FROM p.claimed_until) * 1000)::bigint)
+               ELSE p.next_poll_at END)
+             FROM obligations p
+             WHERE p.location = $1 AND p.state = 'pending' AND {mine}",
+            mine = leased_by_me_or_nobody("p", "$2"),
         );
         self.timed("finding the next obligation poll", async {
             let c = self.client().await?;

@@ -157,11 +157,20 @@ pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, BoxError> {
 
 /// Rows aliased `alias` that the replica whose id is parameter `me` may
 /// claim: unclaimed (or the claim expired), of a journey whose lease no other
-/// replica holds.
+/// replica holds. A replica's own claims count too: one pass never takes
+/// again what it is still working on.
 pub(super) fn claimable(alias: &str, me: &str) -> String {
     format!(
-        "({alias}.claimed_until IS NULL OR {alias}.claimed_until < now())
-         AND NOT EXISTS (SELECT 1 FROM journey_leases l
+        "({alias}.claimed_until IS NULL OR {alias}.claimed_until < now()) AND {}",
+        leased_by_me_or_nobody(alias, me)
+    )
+}
+
+/// Rows aliased `alias` of a journey whose unexpired lease no replica but
+/// parameter `me` holds.
+pub(super) fn leased_by_me_or_nobody(alias: &str, me: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM journey_leases l
            WHERE l.location = {alias}.location AND l.journey = {alias}.journey
              AND l.owner IS NOT NULL AND l.owner <> {me} AND l.expires_at > now())"
     )
