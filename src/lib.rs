@@ -44,12 +44,13 @@
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
-//!   for `kill -9` crash tests; [`store::PendingWork`] keeps, in the same file, the
+//!   for `kill -9` crash tests; [`store::PendingWork`] keeps, where the history is (the
+//!   same file, or PostgreSQL: `store/postgres/{pending,cleanup,obligation}.rs`), the
 //!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`) and the
 //!   obligations of `durable` steps (`store/obligation.rs`, polled by
 //!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
-//!   [`store::postgres`] keeps the run history in PostgreSQL instead (`store:`
+//!   [`store::postgres`] keeps the run history and pending work in PostgreSQL instead (`store:`
 //!   in the configuration; the driver choice is in its module docs).
 //! - [`fleet`]: replicas sharing the journeys of a location through leases in
 //!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md).

@@ -11,9 +11,11 @@
 //!   [`Store::prune_now`]; reads [`Store::recent_runs`], [`Store::get_run`],
 //!   [`Store::histories`]; health [`Store::status`] ([`Store::queue_depth`],
 //!   [`Store::dropped_total`], [`Store::write_errors_total`], [`Store::is_up`]).
-//! - Work that outlives a run, [`PendingWork`], in the same file: cleanup
+//! - Work that outlives a run, [`PendingWork`], where the history is: cleanup
 //!   still owed (`owe_cleanup`, `settle_cleanup`, `release_cleanups`,
-//!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`).
+//!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`) and
+//!   obligations of durable steps (`add_obligation`, `due_obligations`,
+//!   `reschedule_obligation`, `finish_obligation`, ...).
 //!   [`Store::start`] is `open` that survives a full disk (below).
 //! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
@@ -38,8 +40,13 @@
 //! dispatch: the same queue and counters feed a writer thread or a writer
 //! task, reads go to a SQLite read pool or the PostgreSQL pool). Callers and
 //! the interface above do not change, and the store's test cases run on both
-//! (`tests::cases`). The alert database, silences, owed cleanups and
-//! obligations are still SQLite only (docs/scaling.md).
+//! (`tests::cases`). [`PendingWork`] dispatches the same way (an engine
+//! inside the handle): on PostgreSQL its rows carry the location, and its
+//! "due" queries claim rows for one replica at a time (`FOR UPDATE SKIP
+//! LOCKED` and a claim on the database's clock) and only for the journeys it
+//! holds in the fleet (`postgres::pending`); its cases run on both backends
+//! (`tests::cleanup`, `tests::obligation`). The alert database and silences
+//! are still SQLite only (docs/scaling.md).
 //!
 //! # Run history
 //!
@@ -108,7 +115,7 @@ pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
 pub enum Backend {
     /// A SQLite file, created with its directory when missing.
     Sqlite(PathBuf),
-    /// A PostgreSQL database (run history only, so far).
+    /// A PostgreSQL database (run history and pending work, so far).
     Postgres(PgTarget),
 }
 
@@ -123,7 +130,7 @@ impl fmt::Display for Backend {
 
 impl Backend {
     /// The SQLite file, for the databases that live only in SQLite so far
-    /// (alerts, owed cleanups); a PostgreSQL backend is refused for them.
+    /// (alerts); a PostgreSQL backend is refused for them.
     pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
         match self {
             Backend::Sqlite(path) => Ok(path),

@@ -1,13 +1,20 @@
-//! [`PendingWork`]: the handle to work that outlives a run, kept in the run
-//! history's file (`journeyd.db`) next to the runs: cleanup still owed
-//! ([`super::cleanup`]) and obligations of durable steps ([`super::obligation`]).
+//! [`PendingWork`]: the handle to work that outlives a run: cleanup still
+//! owed ([`super::cleanup`]) and obligations of durable steps
+//! ([`super::obligation`]). Kept where the run history is: in `journeyd.db`
+//! next to the runs, or in PostgreSQL shared by a fleet (`postgres::pending`:
+//! rows per location, worked by the journey's lease holder, claimed with
+//! `FOR UPDATE SKIP LOCKED` so two replicas never work one row at once). The
+//! handle chooses its engine at open (enum dispatch); callers do not change.
 //!
 //! Unlike run writes, which are queued, these writes are synchronous: a run
 //! waits until its owed cleanup is committed before it sends the next
-//! request, so a `kill -9` right after cannot lose it. It has its own
-//! read-write connection (WAL lets it commit between the writer thread's
+//! request, so a `kill -9` right after cannot lose it. On SQLite it has its
+//! own read-write connection (WAL lets it commit between the writer thread's
 //! transactions; the busy timeout covers the rare overlap), used from
-//! `spawn_blocking` so SQLite never blocks the async runtime.
+//! `spawn_blocking` so SQLite never blocks the async runtime. On PostgreSQL
+//! every call uses the pool and gives up after `postgres::OP_TIMEOUT`; a
+//! failure is a [`StoreError`] either way, which the runner's hand-off logs
+//! (the run goes on; see docs/scaling.md).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
