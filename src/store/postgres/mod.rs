@@ -42,11 +42,11 @@ mod read;
 mod schema;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tls;
 #[cfg(test)]
 mod tls_tests;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 use std::fmt;
 use std::time::Duration;
@@ -108,8 +108,8 @@ impl PgTarget {
             source: why.into(),
         };
         let settings = tls::split(&self.url).map_err(|e| other(format!("invalid URL: {e}")))?;
-        let mut config: tokio_postgres::Config = (settings.url.parse())
-            .map_err(|e| other(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config =
+            (settings.url.parse()).map_err(|e| other(format!("invalid PostgreSQL URL: {e}")))?;
         config.ssl_mode(settings.mode.driver());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
