@@ -3,6 +3,11 @@
 //! retries what is left behind, at start-up and in the background with
 //! backoff, until it succeeds or the retention limit passes (then it is
 //! counted as abandoned: test data left in the target).
+//!
+//! With the history on PostgreSQL the rows are the fleet's: `due_cleanups`
+//! claims rows for this replica only, of the journeys it holds (or nobody
+//! holds) and of runs whose replica died, so no ownership check is needed
+//! here (`store::postgres::pending`; docs/scaling.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
