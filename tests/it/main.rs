@@ -13,6 +13,7 @@ mod docs;
 mod eventually;
 mod expect_parity;
 mod fleet;
+mod fleet_cleanup;
 mod fleet_faults;
 mod fleet_view;
 mod full_disk;
