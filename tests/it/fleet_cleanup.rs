@@ -99,7 +99,7 @@ async fn a_killed_replicas_owed_cleanup_is_run_by_the_new_owner() {
     let pg = TestPostgres::start();
     let (base, seen) = target().await;
     let root = tempfile::tempdir().unwrap();
-    let mut daemons = vec![
+    let mut daemons = [
         replica(root.path(), "r1", &base, &pg.url()).await,
         replica(root.path(), "r2", &base, &pg.url()).await,
     ];
