@@ -51,9 +51,12 @@
 //!
 //! [`Notification::id`]: crate::alert::receivers::Notification::id
 
+mod backend;
 mod db;
 pub mod delivery;
 mod deploys;
+mod pg;
+mod pg_sql;
 mod schema;
 mod silences;
 mod slot;
@@ -67,13 +70,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
 use crate::metrics::Metrics;
-use crate::store::{Access, Backend, Database, OpenError, StoreError};
+use crate::store::{Access, Backend, Database, OpenError, PgTarget, StoreError};
+use backend::{Db, SqliteDb};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
 pub use deploys::{DEPLOY_RETENTION, Deploy, MAX_DEPLOYS, NewDeploy};
@@ -137,9 +140,14 @@ pub struct Pending {
 impl AlertDb {
     /// Opens (creating if needed) the alert database (normally the SQLite
     /// file `alerts.db` in the state directory). Errors name the file and what to do.
+    ///
+    /// On PostgreSQL this is [`start`](Self::start): nothing is contacted
+    /// until the first operation, which migrates the schema.
     pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let backend = backend.into();
-        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
+        let path = match backend.into() {
+            Backend::Sqlite(path) => path,
+            Backend::Postgres(target) => return Self::start_pg(&target),
+        };
         let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
         Ok(Self::with_conn(path, Some(conn)))
     }
@@ -148,9 +156,16 @@ impl AlertDb {
     /// database starts closed, everything waits in memory, and it is opened
     /// (created, migrated) as soon as space returns. Any other failure (not
     /// ours, too new, corrupt, permissions) is returned: that needs an operator.
+    ///
+    /// On PostgreSQL only an invalid URL is an error: the server is contacted
+    /// (and the schema migrated) at the first operation, and while it cannot
+    /// be reached alerting runs from memory exactly as on a full disk, trying
+    /// again with backoff ([`AlertDb::connect`] tries once at start-up).
     pub fn start(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let backend = backend.into();
-        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
+        let path = match backend.into() {
+            Backend::Sqlite(path) => path,
+            Backend::Postgres(target) => return Self::start_pg(&target),
+        };
         match crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite) {
             Ok(conn) => Ok(Self::with_conn(path, Some(conn))),
             Err(e @ OpenError::DiskFull { .. }) => {
@@ -167,24 +182,65 @@ impl AlertDb {
         }
     }
 
-    fn with_conn(path: PathBuf, conn: Option<Connection>) -> AlertDb {
+    fn with_conn(path: PathBuf, conn: Option<rusqlite::Connection>) -> AlertDb {
+        let db = Db::Sqlite(SqliteDb::new(path.clone(), conn));
         AlertDb {
             inner: Arc::new(Inner {
-                slot: Mutex::new(Slot::new(path.clone(), conn)),
+                slot: Mutex::new(Slot::new(db)),
                 path,
             }),
         }
     }
 
-    /// The file.
+    fn start_pg(target: &PgTarget) -> Result<AlertDb, OpenError> {
+        let db = Db::Pg(Box::new(pg::PgOutbox::new(target)?));
+        Ok(AlertDb {
+            inner: Arc::new(Inner {
+                path: PathBuf::from(target.describe()),
+                slot: Mutex::new(Slot::new(db)),
+            }),
+        })
+    }
+
+    /// On PostgreSQL, contacts the server now (migrating the schema): `Ok(true)`
+    /// when it answered, `Ok(false)` when it cannot be reached (alerting runs
+    /// from memory and it is tried again with backoff), an error when the
+    /// schema is from a newer journeyd. Always `Ok(true)` on SQLite.
+    pub async fn connect(&self) -> Result<bool, OpenError> {
+        let result = self.with_slot(|slot| Ok(slot.call(|db| db.queued_receivers()))).await;
+        match result {
+            Ok(Err(StoreError::Open(e))) => Err(e),
+            Ok(Ok(_)) => Ok(true),
+            _ => Ok(self.is_open()),
+        }
+    }
+
+    /// The file (SQLite), or `postgresql://host:port/db` without credentials.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// True while the database is open (false after a start on a full disk,
-    /// until it could be opened).
+    /// until it could be opened; on PostgreSQL, while the server answered the
+    /// last attempt).
     pub fn is_open(&self) -> bool {
-        self.lock().conn.is_some()
+        self.lock().db.is_open()
+    }
+
+    /// Fences this handle's writes of alert state and of the outbox on
+    /// PostgreSQL (commit, enqueue, delivery's delete and reschedule, flush,
+    /// removing journeys): with `Some((owner, term))`, each runs in a
+    /// transaction that first checks (and share-locks) the `fleet_roles` row
+    /// `role = 'alerting'` for that owner and term, and is refused with
+    /// [`StoreError::Fenced`] when it does not match: a deposed leader cannot
+    /// write. A refused commit or enqueue is not kept in memory, and what
+    /// waited in memory is dropped at the first refused flush (the new leader
+    /// re-derives alert state from runs). While PostgreSQL cannot be reached
+    /// the fence cannot be checked: writes wait in memory as usual and meet
+    /// it when they are flushed. Silences and deploys are not fenced (any
+    /// replica's API writes them). `None` removes the fence; SQLite ignores it.
+    pub fn set_fence(&self, fence: Option<(String, i64)>) {
+        self.lock().db.set_fence(fence);
     }
 
     /// Open, and its last write succeeded (nothing waits in memory).
@@ -226,8 +282,7 @@ impl AlertDb {
 
     /// Every journey's persisted alert state: journey -> the JSON the engine committed.
     pub async fn load_states(&self) -> Result<BTreeMap<String, String>, StoreError> {
-        self.run("loading alert states", |c| db::load_states(c))
-            .await
+        self.run(|db| db.load_states()).await
     }
 
     /// Writes `journey`'s state and queues `notifications` (`(receiver, event)`)
@@ -241,11 +296,8 @@ impl AlertDb {
     ) -> Result<(), StoreError> {
         let rows = encode(notifications)?;
         let (journey, state) = (journey.to_string(), state_json.to_string());
-        self.with_slot(move |slot| {
-            slot.commit(&journey, &state, rows, now_ms());
-            Ok(())
-        })
-        .await
+        self.with_slot(move |slot| slot.commit(&journey, &state, rows, now_ms()))
+            .await
     }
 
     /// Queues notifications without a state change (re-sends to Alertmanager).
@@ -257,7 +309,7 @@ impl AlertDb {
         notifications: &[(String, AlertEvent)],
     ) -> Result<usize, StoreError> {
         let rows = encode(notifications)?;
-        self.with_slot(move |slot| Ok(slot.enqueue(rows, now_ms())))
+        self.with_slot(move |slot| slot.enqueue(rows, now_ms()))
             .await
     }
 
@@ -271,12 +323,7 @@ impl AlertDb {
             Ok(())
         })
         .await?;
-        match self
-            .run("removing alert states", move |c| {
-                db::remove_journeys(c, &keep)
-            })
-            .await
-        {
+        match self.run(move |db| db.remove_journeys(&keep)).await {
             // Not open (full disk at start): nothing stored to forget yet; the
             // next start after a reload forgets them.
             Err(StoreError::Unavailable { .. }) => Ok(0),
@@ -287,13 +334,11 @@ impl AlertDb {
     /// Every pending notification, oldest first: the stored ones, then those
     /// waiting in memory (negative ids).
     pub async fn pending(&self) -> Result<Vec<Pending>, StoreError> {
-        let stored = self
-            .run("listing pending notifications", |c| db::pending(c))
-            .await;
+        let stored = self.run(|db| db.pending()).await;
         self.with_slot(move |slot| {
             let stored = match stored {
                 Ok(rows) => rows,
-                Err(_) if slot.conn.is_none() => Vec::new(),
+                Err(_) if !slot.db.is_open() => Vec::new(),
                 Err(e) => return Err(e),
             };
             Ok(slot.spill.pending_after(stored))
@@ -332,26 +377,16 @@ impl AlertDb {
 
     /// Receivers with pending notifications, and how many each has.
     async fn queued_receivers(&self) -> Result<BTreeMap<String, u64>, StoreError> {
-        self.run("reading the outbox", |c| db::queued_receivers(c))
-            .await
+        self.run(|db| db.queued_receivers()).await
     }
 
-    /// Runs `f` on the connection in a blocking task.
-    async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the database in a blocking task.
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
-        let location = self.inner.path.display().to_string();
-        self.with_slot(move |slot| {
-            let conn = slot.conn(what)?;
-            f(conn).map_err(|e| StoreError::Query {
-                location,
-                what,
-                source: Box::new(e),
-            })
-        })
-        .await
+        self.with_slot(move |slot| slot.call(f)).await
     }
 
     /// Runs `f` on the connection and the spill in a blocking task.
