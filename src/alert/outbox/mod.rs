@@ -67,6 +67,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -96,6 +97,7 @@ pub struct AlertDb {
 struct Inner {
     path: PathBuf,
     slot: Mutex<Slot>,
+    status: Arc<slot::Status>,
 }
 
 /// Which notification: a stored row, or one waiting in memory ([`spill`]).
@@ -183,21 +185,23 @@ impl AlertDb {
     }
 
     fn with_conn(path: PathBuf, conn: Option<rusqlite::Connection>) -> AlertDb {
-        let db = Db::Sqlite(SqliteDb::new(path.clone(), conn));
+        let slot = Slot::new(Db::Sqlite(SqliteDb::new(path.clone(), conn)));
         AlertDb {
             inner: Arc::new(Inner {
-                slot: Mutex::new(Slot::new(db)),
+                status: Arc::clone(&slot.status),
+                slot: Mutex::new(slot),
                 path,
             }),
         }
     }
 
     fn start_pg(target: &PgTarget) -> Result<AlertDb, OpenError> {
-        let db = Db::Pg(Box::new(pg::PgOutbox::new(target)?));
+        let slot = Slot::new(Db::Pg(Box::new(pg::PgOutbox::new(target)?)));
         Ok(AlertDb {
             inner: Arc::new(Inner {
                 path: PathBuf::from(target.describe()),
-                slot: Mutex::new(Slot::new(db)),
+                status: Arc::clone(&slot.status),
+                slot: Mutex::new(slot),
             }),
         })
     }
@@ -224,7 +228,7 @@ impl AlertDb {
     /// until it could be opened; on PostgreSQL, while the server answered the
     /// last attempt).
     pub fn is_open(&self) -> bool {
-        self.lock().db.is_open()
+        self.status().open.load(Ordering::Relaxed)
     }
 
     /// Fences this handle's writes of alert state and of the outbox on
@@ -245,12 +249,18 @@ impl AlertDb {
 
     /// Open, and its last write succeeded (nothing waits in memory).
     pub fn is_healthy(&self) -> bool {
-        self.lock().healthy()
+        self.status().healthy.load(Ordering::Relaxed)
     }
 
     /// Notifications waiting in memory because the database could not be written.
     pub fn in_memory(&self) -> usize {
-        self.lock().spill.rows.len()
+        self.status().in_memory.load(Ordering::Relaxed)
+    }
+
+    /// What the slot published last. Read without its mutex, which an
+    /// operation on an unreachable PostgreSQL holds for up to [`pg::OP_TIMEOUT`].
+    fn status(&self) -> &slot::Status {
+        &self.inner.status
     }
 
     /// Exports the outbox's health (`journeyd_store_up{database="alerts"}`,
@@ -320,6 +330,7 @@ impl AlertDb {
         let memory = keep.clone();
         self.with_slot(move |slot| {
             slot.spill.states.retain(|j, _| memory.contains(j));
+            slot.publish();
             Ok(())
         })
         .await?;

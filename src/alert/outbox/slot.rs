@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::backend::Db;
@@ -41,17 +42,33 @@ pub(super) struct Slot {
     /// read, a receiver's spilled rows go out only when this says none of its
     /// stored rows is left (they are older and go first).
     stored: BTreeMap<String, (Option<i64>, u64)>,
+    /// What [`Self::publish`] said last, readable without the mutex.
+    pub status: Arc<Status>,
+}
+
+/// The slot's health, published at every change.
+#[derive(Debug, Default)]
+pub(super) struct Status {
+    /// The database is open (SQLite) or answered the last attempt (PostgreSQL).
+    pub open: AtomicBool,
+    /// Open, and nothing waits in memory.
+    pub healthy: AtomicBool,
+    /// Notifications waiting in memory.
+    pub in_memory: AtomicUsize,
 }
 
 impl Slot {
     pub fn new(db: Db) -> Self {
-        Self {
+        let slot = Self {
             db,
             spill: Spill::default(),
             metrics: None,
             last_flush: None,
             stored: BTreeMap::new(),
-        }
+            status: Arc::default(),
+        };
+        slot.publish();
+        slot
     }
 
     /// Runs `f` on the database, refreshing the gauges when it opened or
@@ -325,6 +342,9 @@ impl Slot {
 
     /// Refreshes the gauges: database healthy, notifications in memory.
     pub fn publish(&self) {
+        self.status.open.store(self.db.is_open(), Ordering::Relaxed);
+        self.status.healthy.store(self.healthy(), Ordering::Relaxed);
+        (self.status.in_memory).store(self.spill.rows.len(), Ordering::Relaxed);
         if let Some(m) = &self.metrics {
             m.set_store_up(Database::Alerts, self.healthy());
             m.set_alert_notifications_in_memory(self.spill.rows.len() as u64);
