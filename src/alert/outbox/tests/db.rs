@@ -3,6 +3,13 @@
 
 use super::*;
 
+on_both_backends!(
+    commit_writes_state_and_notifications_together,
+    states_survive_reopening_and_removed_journeys_are_forgotten,
+    resends_of_a_pending_firing_are_coalesced,
+    silences_match_their_labels_and_expire,
+);
+
 fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
     pending
         .iter()
@@ -10,10 +17,8 @@ fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
         .collect()
 }
 
-#[tokio::test]
-async fn commit_writes_state_and_notifications_together() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn commit_writes_state_and_notifications_together(fx: Fixture) {
+    let db = fx.open();
     let mut sent = to("pager", &[firing("purchase")]);
     sent.extend(to("chat", &[firing("purchase")]));
     db.commit("purchase", r#"{"phase":"firing"}"#, &sent)
@@ -91,10 +96,8 @@ async fn failed_commit_leaves_neither_state_nor_notifications() {
     assert_eq!(in_memory.len(), 4, "both batches wait in memory");
 }
 
-#[tokio::test]
-async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn states_survive_reopening_and_removed_journeys_are_forgotten(fx: Fixture) {
+    let db = fx.open();
     for journey in ["purchase", "signup", "old"] {
         db.commit(journey, journey, &to("pager", &[firing(journey)]))
             .await
@@ -102,7 +105,7 @@ async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
     }
     drop(db);
 
-    let db = open(&dir);
+    let db = fx.open();
     assert_eq!(db.load_states().await.unwrap().len(), 3);
     let removed = db
         .remove_journeys(&["purchase".to_string(), "signup".to_string()])
@@ -117,10 +120,8 @@ async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
     assert_eq!(pending[2].event, firing("old"));
 }
 
-#[tokio::test]
-async fn resends_of_a_pending_firing_are_coalesced() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn resends_of_a_pending_firing_are_coalesced(fx: Fixture) {
+    let db = fx.open();
     let first = db.enqueue(&to("am", &[firing("purchase")])).await.unwrap();
     assert_eq!(first, 1);
     // The same alert again, identical or with refreshed text: no new row.
@@ -161,10 +162,8 @@ async fn resends_of_a_pending_firing_are_coalesced() {
     assert_eq!(pending[0].event, refreshed, "kept its place in the queue");
 }
 
-#[tokio::test]
-async fn silences_match_their_labels_and_expire() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn silences_match_their_labels_and_expire(fx: Fixture) {
+    let db = fx.open();
     let matchers = BTreeMap::from([
         ("journey".to_string(), "purchase".to_string()),
         ("severity".to_string(), "critical".to_string()),
