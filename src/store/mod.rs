@@ -15,11 +15,12 @@
 //!   still owed (`owe_cleanup`, `settle_cleanup`, `release_cleanups`,
 //!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`).
 //!   [`Store::start`] is `open` that survives a full disk (below).
-//! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
+//! - Alert database, [`AlertDb`]: `open`/`start`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
 //!   `remove_journeys`; silences `add_silence`, `active_silences`,
-//!   `expire_silence`; the outbox `pending`, and for the delivery workers
-//!   `head`, `delete`, `reschedule`, `queued_receivers`.
+//!   `expire_silence`; deploys `add_deploy`, `deploys_between`; the outbox
+//!   `pending`, and for the delivery workers `head`, `delete`, `reschedule`,
+//!   `queued_receivers`; `set_fence` for the fleet's alerting leader.
 //!
 //! Opening returns an [`OpenError`] a caller can match (not ours, too new,
 //! corrupt, permission, disk full, other); every other operation returns a
@@ -33,12 +34,14 @@
 //! (which database, application id, migrations, sync mode), and the
 //! SQLite-specific code sits below the handles (the writer thread, read pool
 //! and statements here; `alert::outbox::db`). PostgreSQL ([`postgres`],
-//! issue 8) holds the run history so far: [`Backend::Postgres`], its own
-//! migrations, and an engine inside the handle chosen at open (enum
-//! dispatch: the same queue and counters feed a writer thread or a writer
-//! task, reads go to a SQLite read pool or the PostgreSQL pool). Callers and
-//! the interface above do not change, and the store's test cases run on both
-//! (`tests::cases`). The alert database, silences, owed cleanups and
+//! issue 8) holds the run history and the alert database: [`Backend::Postgres`],
+//! its own migrations (one list for every table, [`postgres::migrate`]), and
+//! an engine inside the handle chosen at open (enum dispatch: the same queue
+//! and counters feed a writer thread or a writer task, reads go to a SQLite
+//! read pool or the PostgreSQL pool; the alert database's slot holds a SQLite
+//! connection or a PostgreSQL pool, `alert::outbox::backend`). Callers and the
+//! interface above do not change, and the test cases run on both
+//! (`tests::cases`; the outbox's `on_both_backends!`). Owed cleanups and
 //! obligations are still SQLite only (docs/scaling.md).
 //!
 //! # Run history
@@ -108,7 +111,7 @@ pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
 pub enum Backend {
     /// A SQLite file, created with its directory when missing.
     Sqlite(PathBuf),
-    /// A PostgreSQL database (run history only, so far).
+    /// A PostgreSQL database (run history and alert database).
     Postgres(PgTarget),
 }
 
@@ -123,7 +126,7 @@ impl fmt::Display for Backend {
 
 impl Backend {
     /// The SQLite file, for the databases that live only in SQLite so far
-    /// (alerts, owed cleanups); a PostgreSQL backend is refused for them.
+    /// (owed cleanups); a PostgreSQL backend is refused for them.
     pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
         match self {
             Backend::Sqlite(path) => Ok(path),

@@ -163,9 +163,7 @@ impl Db {
         const WHAT: &str = "removing alert states";
         match self {
             Db::Sqlite(s) => s.run(WHAT, |c| db::remove_journeys(c, keep)),
-            Db::Pg(p) => p.run(WHAT, async |c, f| {
-                pg_sql::remove_journeys(c, f, keep).await
-            }),
+            Db::Pg(p) => p.run(WHAT, async |c, f| pg_sql::remove_journeys(c, f, keep).await),
         }
     }
 
@@ -269,9 +267,7 @@ impl Db {
         const WHAT: &str = "expiring a silence";
         match self {
             Db::Sqlite(s) => s.run(WHAT, |c| db::expire_silence(c, id, now)),
-            Db::Pg(p) => p.run(WHAT, async |c, _| {
-                pg_sql::expire_silence(c, id, now).await
-            }),
+            Db::Pg(p) => p.run(WHAT, async |c, _| pg_sql::expire_silence(c, id, now).await),
         }
     }
 

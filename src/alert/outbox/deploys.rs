@@ -132,7 +132,12 @@ pub(super) fn insert(
 }
 
 /// Deploys in `[from, to]` from `alerts.db`, newest first.
-pub(super) fn select(c: &Connection, from: i64, to: i64, limit: u32) -> rusqlite::Result<Vec<Deploy>> {
+pub(super) fn select(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<Deploy>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, at, service, backends_json, journeys_json, version, description
          FROM deploys WHERE at >= ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT ?3",

@@ -1,6 +1,10 @@
 //! The durable alert outbox: alert state, pending notifications, silences and
-//! deploys in one SQLite file (`alerts.db` in the state directory), and the
-//! workers that deliver the notifications ([`delivery`]).
+//! deploys in one SQLite file (`alerts.db` in the state directory) or, when the
+//! store is PostgreSQL, in fleet-wide tables there ([`pg`], [`pg_sql`]; every
+//! replica sees the same rows), and the workers that deliver the
+//! notifications ([`delivery`]). One handle dispatches to either backend
+//! ([`backend`]); what goes to memory and what is flushed ([`slot`],
+//! [`spill`]) is decided the same way for both.
 //!
 //! - A notification is stored before it is sent and deleted only when its
 //!   receiver accepts it (or rejects it for good), so a crash at any point
@@ -33,6 +37,18 @@
 //! Failures show in `journeyd_alert_commit_failures_total`,
 //! `journeyd_alert_notifications_in_memory` and `journeyd_store_up{database="alerts"}`.
 //!
+//! # When PostgreSQL cannot be reached
+//!
+//! Exactly the same path: PostgreSQL down or restarting is a write that
+//! fails, so commits wait in memory in order and are flushed in one
+//! transaction when it answers again (retried with backoff, [`pg`]). A
+//! receiver's spilled rows are delivered from memory only when none of its
+//! stored rows is left as far as the last successful read knows; otherwise
+//! its worker waits for the database, so a spilled resolve never overtakes a
+//! stored firing. [`AlertDb::start`] never waits for the server: the first
+//! operation connects and migrates. [`AlertDb::set_fence`] lets the fleet's
+//! alerting leader refuse writes of a deposed term.
+//!
 //! # What a crash can lose
 //!
 //! With writes working: nothing committed (`synchronous=FULL`). During a full
@@ -47,7 +63,9 @@
 //!
 //! Alert volume is tiny (a few rows per state change), so one connection
 //! behind a mutex serves every call, each in `spawn_blocking`: no pool, no
-//! writer thread.
+//! writer thread. On PostgreSQL the handle uses a pool (as the run history
+//! does) but still one call at a time under that mutex, which is what keeps
+//! commit order.
 //!
 //! [`Notification::id`]: crate::alert::receivers::Notification::id
 
@@ -211,7 +229,9 @@ impl AlertDb {
     /// from memory and it is tried again with backoff), an error when the
     /// schema is from a newer journeyd. Always `Ok(true)` on SQLite.
     pub async fn connect(&self) -> Result<bool, OpenError> {
-        let result = self.with_slot(|slot| Ok(slot.call(|db| db.queued_receivers()))).await;
+        let result = self
+            .with_slot(|slot| Ok(slot.call(|db| db.queued_receivers())))
+            .await;
         match result {
             Ok(Err(StoreError::Open(e))) => Err(e),
             Ok(Ok(_)) => Ok(true),

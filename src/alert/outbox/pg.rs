@@ -111,13 +111,10 @@ impl PgOutbox {
         let (pool, migrated, location) = (self.pool.clone(), self.migrated, self.location.clone());
         let fence = self.fence.clone();
         let attempt = async {
-            let mut client = pool
-                .get()
-                .await
-                .map_err(|e| match is_transient(&e) {
-                    true => Failure::Connect(e.to_string()),
-                    false => Failure::Connect(format!("{e} (not a connection problem)")),
-                })?;
+            let mut client = pool.get().await.map_err(|e| match is_transient(&e) {
+                true => Failure::Connect(e.to_string()),
+                false => Failure::Connect(format!("{e} (not a connection problem)")),
+            })?;
             if !migrated {
                 migrate(&mut client, &location)
                     .await

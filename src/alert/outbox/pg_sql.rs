@@ -420,11 +420,8 @@ pub(super) async fn add_deploy(
         .await?
         .try_get(0)?;
     // Sequence ids only grow, so the newest MAX_DEPLOYS are the highest ids.
-    tx.execute(
-        "DELETE FROM deploys WHERE id <= $1",
-        &[&(id - MAX_DEPLOYS)],
-    )
-    .await?;
+    tx.execute("DELETE FROM deploys WHERE id <= $1", &[&(id - MAX_DEPLOYS)])
+        .await?;
     tx.commit().await?;
     Ok(id)
 }

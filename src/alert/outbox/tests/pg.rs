@@ -92,7 +92,13 @@ async fn pg_state_and_notifications_committed_together_survive_a_takeover() {
     let mut batch = to("pager", &[resolved("purchase")]);
     batch.extend(to("boom", &[resolved("purchase")]));
     first.commit("purchase", "ok", &batch).await.unwrap();
-    let ids: Vec<i64> = first.pending().await.unwrap().iter().map(|p| p.id).collect();
+    let ids: Vec<i64> = first
+        .pending()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
     drop(first);
 
     // Another process takes over: it sees the first commit whole, and
@@ -105,7 +111,10 @@ async fn pg_state_and_notifications_committed_together_survive_a_takeover() {
     let pending = second.pending().await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].event, firing("purchase"));
-    assert_eq!(pending[0].id, ids[0], "the id (receivers' dedup key) is kept");
+    assert_eq!(
+        pending[0].id, ids[0],
+        "the id (receivers' dedup key) is kept"
+    );
     assert!(pending[0].id > 0);
 }
 
@@ -131,7 +140,10 @@ async fn pg_two_handles_see_the_same_rows_and_a_delivered_row_is_deleted_once() 
     running.stop().await;
     let got_ids: Vec<i64> = got.iter().map(|n| n.id).collect();
     let seen_ids: Vec<i64> = seen_b.iter().map(|p| p.id).collect();
-    assert_eq!(got_ids, seen_ids, "delivered under the ids every replica sees");
+    assert_eq!(
+        got_ids, seen_ids,
+        "delivered under the ids every replica sees"
+    );
     assert!(b.pending().await.unwrap().is_empty(), "deleted for both");
     // The other handle finishing the same row again changes nothing.
     b.delete(Key::Row(got_ids[0]), "pager").await.unwrap();
@@ -159,7 +171,11 @@ async fn pg_commits_while_postgres_is_down_wait_in_memory_in_order_and_are_store
     let before = take(&mut paged, 1).await;
     assert!(before[0].id > 0, "stored first");
     until("the pager's queue is read as empty", async || {
-        db.pending().await.unwrap().iter().all(|p| p.receiver != "pager")
+        db.pending()
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.receiver != "pager")
     })
     .await;
 
@@ -203,7 +219,10 @@ async fn pg_commits_while_postgres_is_down_wait_in_memory_in_order_and_are_store
     );
     let got = take(&mut chat, 2).await;
     assert_eq!(events(&got), [firing("purchase"), resolved("purchase")]);
-    assert!(got[0].id > 0 && got[1].id > got[0].id, "stored in order: {got:?}");
+    assert!(
+        got[0].id > 0 && got[1].id > got[0].id,
+        "stored in order: {got:?}"
+    );
     until("everything delivered is deleted", async || {
         other.pending().await.unwrap().is_empty()
     })
@@ -297,7 +316,9 @@ async fn pg_a_fenced_handle_whose_term_is_stale_cannot_write() {
     // Without a fence (single replica), writes are not checked.
     old.set_fence(None);
     assert_eq!(
-        old.enqueue(&to("pager", &[firing("signup")])).await.unwrap(),
+        old.enqueue(&to("pager", &[firing("signup")]))
+            .await
+            .unwrap(),
         1
     );
 }
