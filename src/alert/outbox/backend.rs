@@ -13,10 +13,10 @@ use rusqlite::Connection;
 use super::db::{self, HeadRow, NewRow};
 use super::deploys::{self, Deploy};
 use super::pg::PgOutbox;
-use super::pg_sql;
 use super::slot::REOPEN_EVERY;
 use super::spill::MemRow;
 use super::{Pending, Silence, schema};
+use super::{pg_records, pg_sql};
 use crate::store::{Access, Database, StoreError};
 
 /// The alert database's backend.
@@ -240,7 +240,7 @@ impl Db {
                 db::add_silence(c, matchers_json, span, prune_before, by, comment)
             }),
             Db::Pg(p) => p.run(WHAT, async |c, _| {
-                pg_sql::add_silence(c, matchers_json, span, prune_before, (by, comment)).await
+                pg_records::add_silence(c, matchers_json, span, prune_before, (by, comment)).await
             }),
         }
     }
@@ -251,14 +251,16 @@ impl Db {
         const WHAT: &str = "reading silences";
         match self {
             Db::Sqlite(s) => s.run(WHAT, |c| db::active_silences(c, now)),
-            Db::Pg(p) => match p.run(WHAT, async |c, _| pg_sql::active_silences(c, now).await) {
-                Ok(silences) => {
-                    p.remember_silences(&silences);
-                    Ok(silences)
+            Db::Pg(p) => {
+                match p.run(WHAT, async |c, _| pg_records::active_silences(c, now).await) {
+                    Ok(silences) => {
+                        p.remember_silences(&silences);
+                        Ok(silences)
+                    }
+                    Err(_) if !p.is_up() => Ok(p.remembered_silences(now)),
+                    Err(e) => Err(e),
                 }
-                Err(_) if !p.is_up() => Ok(p.remembered_silences(now)),
-                Err(e) => Err(e),
-            },
+            }
         }
     }
 
@@ -267,7 +269,9 @@ impl Db {
         const WHAT: &str = "expiring a silence";
         match self {
             Db::Sqlite(s) => s.run(WHAT, |c| db::expire_silence(c, id, now)),
-            Db::Pg(p) => p.run(WHAT, async |c, _| pg_sql::expire_silence(c, id, now).await),
+            Db::Pg(p) => p.run(WHAT, async |c, _| {
+                pg_records::expire_silence(c, id, now).await
+            }),
         }
     }
 
@@ -287,7 +291,7 @@ impl Db {
             Db::Pg(p) => p.run(WHAT, async |c, _| {
                 let (service, version, description) = row;
                 let texts = (service.as_str(), version.as_str(), description.as_str());
-                pg_sql::add_deploy(c, at, (backends, journeys), texts, prune_before).await
+                pg_records::add_deploy(c, at, (backends, journeys), texts, prune_before).await
             }),
         }
     }
@@ -303,7 +307,7 @@ impl Db {
         match self {
             Db::Sqlite(s) => s.run(WHAT, |c| deploys::select(c, from, to, limit)),
             Db::Pg(p) => p.run(WHAT, async |c, _| {
-                pg_sql::deploys_between(c, from, to, limit).await
+                pg_records::deploys_between(c, from, to, limit).await
             }),
         }
     }

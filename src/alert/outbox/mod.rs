@@ -1,6 +1,7 @@
 //! The durable alert outbox: alert state, pending notifications, silences and
 //! deploys in one SQLite file (`alerts.db` in the state directory) or, when the
-//! store is PostgreSQL, in fleet-wide tables there ([`pg`], [`pg_sql`]; every
+//! store is PostgreSQL, in fleet-wide tables there ([`pg`], [`pg_sql`],
+//! [`pg_records`]; every
 //! replica sees the same rows), and the workers that deliver the
 //! notifications ([`delivery`]). One handle dispatches to either backend
 //! ([`backend`]); what goes to memory and what is flushed ([`slot`],
@@ -74,6 +75,7 @@ mod db;
 pub mod delivery;
 mod deploys;
 mod pg;
+mod pg_records;
 mod pg_sql;
 mod schema;
 mod silences;
@@ -94,7 +96,7 @@ use serde::Serialize;
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
 use crate::metrics::Metrics;
-use crate::store::{Access, Backend, Database, OpenError, PgTarget, StoreError};
+use crate::store::{Access, Backend, Database, OpenError, StoreError};
 use backend::{Db, SqliteDb};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
@@ -166,7 +168,7 @@ impl AlertDb {
     pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
         let path = match backend.into() {
             Backend::Sqlite(path) => path,
-            Backend::Postgres(target) => return Self::start_pg(&target),
+            Backend::Postgres(target) => return pg::start(&target),
         };
         let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
         Ok(Self::with_conn(path, Some(conn)))
@@ -184,7 +186,7 @@ impl AlertDb {
     pub fn start(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
         let path = match backend.into() {
             Backend::Sqlite(path) => path,
-            Backend::Postgres(target) => return Self::start_pg(&target),
+            Backend::Postgres(target) => return pg::start(&target),
         };
         match crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite) {
             Ok(conn) => Ok(Self::with_conn(path, Some(conn))),
@@ -213,32 +215,6 @@ impl AlertDb {
         }
     }
 
-    fn start_pg(target: &PgTarget) -> Result<AlertDb, OpenError> {
-        let slot = Slot::new(Db::Pg(Box::new(pg::PgOutbox::new(target)?)));
-        Ok(AlertDb {
-            inner: Arc::new(Inner {
-                path: PathBuf::from(target.describe()),
-                status: Arc::clone(&slot.status),
-                slot: Mutex::new(slot),
-            }),
-        })
-    }
-
-    /// On PostgreSQL, contacts the server now (migrating the schema): `Ok(true)`
-    /// when it answered, `Ok(false)` when it cannot be reached (alerting runs
-    /// from memory and it is tried again with backoff), an error when the
-    /// schema is from a newer journeyd. Always `Ok(true)` on SQLite.
-    pub async fn connect(&self) -> Result<bool, OpenError> {
-        let result = self
-            .with_slot(|slot| Ok(slot.call(|db| db.queued_receivers())))
-            .await;
-        match result {
-            Ok(Err(StoreError::Open(e))) => Err(e),
-            Ok(Ok(_)) => Ok(true),
-            _ => Ok(self.is_open()),
-        }
-    }
-
     /// The file (SQLite), or `postgresql://host:port/db` without credentials.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -249,22 +225,6 @@ impl AlertDb {
     /// last attempt).
     pub fn is_open(&self) -> bool {
         self.status().open.load(Ordering::Relaxed)
-    }
-
-    /// Fences this handle's writes of alert state and of the outbox on
-    /// PostgreSQL (commit, enqueue, delivery's delete and reschedule, flush,
-    /// removing journeys): with `Some((owner, term))`, each runs in a
-    /// transaction that first checks (and share-locks) the `fleet_roles` row
-    /// `role = 'alerting'` for that owner and term, and is refused with
-    /// [`StoreError::Fenced`] when it does not match: a deposed leader cannot
-    /// write. A refused commit or enqueue is not kept in memory, and what
-    /// waited in memory is dropped at the first refused flush (the new leader
-    /// re-derives alert state from runs). While PostgreSQL cannot be reached
-    /// the fence cannot be checked: writes wait in memory as usual and meet
-    /// it when they are flushed. Silences and deploys are not fenced (any
-    /// replica's API writes them). `None` removes the fence; SQLite ignores it.
-    pub fn set_fence(&self, fence: Option<(String, i64)>) {
-        self.lock().db.set_fence(fence);
     }
 
     /// Open, and its last write succeeded (nothing waits in memory).

@@ -13,12 +13,16 @@
 //! history) has passed: calls meanwhile fail at once ([`StoreError::Unavailable`])
 //! and the slot keeps what they write in memory.
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Client, Pool};
 
-use super::Silence;
+use super::backend::Db;
 use super::pg_sql::{Fence, PgError};
+use super::slot::Slot;
+use super::{AlertDb, Inner, Silence};
 use crate::store::postgres::{MAX_BACKOFF, MIN_BACKOFF, is_transient, is_transient_pg, migrate};
 use crate::store::{Database, OpenError, PgTarget, StoreError};
 
@@ -229,5 +233,50 @@ impl PgOutbox {
             .filter(|s| s.starts_at.timestamp_millis() <= now && s.ends_at.timestamp_millis() > now)
             .cloned()
             .collect()
+    }
+}
+
+/// An [`AlertDb`] on the alert tables of `target`; nothing is contacted yet.
+pub(super) fn start(target: &PgTarget) -> Result<AlertDb, OpenError> {
+    let slot = Slot::new(Db::Pg(Box::new(PgOutbox::new(target)?)));
+    Ok(AlertDb {
+        inner: Arc::new(Inner {
+            path: PathBuf::from(target.describe()),
+            status: Arc::clone(&slot.status),
+            slot: Mutex::new(slot),
+        }),
+    })
+}
+
+impl AlertDb {
+    /// On PostgreSQL, contacts the server now (migrating the schema): `Ok(true)`
+    /// when it answered, `Ok(false)` when it cannot be reached (alerting runs
+    /// from memory and it is tried again with backoff), an error when the
+    /// schema is from a newer journeyd. Always `Ok(true)` on SQLite.
+    pub async fn connect(&self) -> Result<bool, OpenError> {
+        let result = self
+            .with_slot(|slot| Ok(slot.call(|db| db.queued_receivers())))
+            .await;
+        match result {
+            Ok(Err(StoreError::Open(e))) => Err(e),
+            Ok(Ok(_)) => Ok(true),
+            _ => Ok(self.is_open()),
+        }
+    }
+
+    /// Fences this handle's writes of alert state and of the outbox on
+    /// PostgreSQL (commit, enqueue, delivery's delete and reschedule, flush,
+    /// removing journeys): with `Some((owner, term))`, each runs in a
+    /// transaction that first checks (and share-locks) the `fleet_roles` row
+    /// `role = 'alerting'` for that owner and term, and is refused with
+    /// [`StoreError::Fenced`] when it does not match: a deposed leader cannot
+    /// write. A refused commit or enqueue is not kept in memory, and what
+    /// waited in memory is dropped at the first refused flush (the new leader
+    /// re-derives alert state from runs). While PostgreSQL cannot be reached
+    /// the fence cannot be checked: writes wait in memory as usual and meet
+    /// it when they are flushed. Silences and deploys are not fenced (any
+    /// replica's API writes them). `None` removes the fence; SQLite ignores it.
+    pub fn set_fence(&self, fence: Option<(String, i64)>) {
+        self.lock().db.set_fence(fence);
     }
 }

@@ -46,6 +46,7 @@ use super::*;
 use crate::alert::receivers::{DeliveryError, Notification, Receiver};
 use crate::alert::state::Alert;
 use crate::metrics::Metrics;
+use crate::store::PgTarget;
 use crate::store::postgres::testutil::TestPostgres;
 
 /// A fixed instant, `minutes` later.
