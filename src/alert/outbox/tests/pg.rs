@@ -179,7 +179,18 @@ async fn pg_commits_while_postgres_is_down_wait_in_memory_in_order_and_are_store
     })
     .await;
 
+    let matchers = BTreeMap::from([("journey".to_string(), "contract".to_string())]);
+    let now = Utc::now();
+    let silence = db
+        .add_silence(&matchers, now, now + TimeDelta::hours(1), "ops", "deploy")
+        .await
+        .unwrap();
+    assert_eq!(db.active_silences(now).await.unwrap()[0].id, silence);
+
     pg.stop();
+    // A silence keeps working while PostgreSQL is away.
+    let silences = db.active_silences(Utc::now()).await.unwrap();
+    assert_eq!(silences.iter().map(|s| s.id).collect::<Vec<_>>(), [silence]);
     let during = [firing("signup"), resolved("purchase")];
     db.commit("signup", "firing", &to("pager", &during[..1]))
         .await
@@ -321,4 +332,21 @@ async fn pg_a_fenced_handle_whose_term_is_stale_cannot_write() {
             .unwrap(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_alert_tables_from_a_newer_journeyd_are_refused_at_connect() {
+    let pg = TestPostgres::start();
+    assert!(pg_db(&pg).connect().await.unwrap());
+    client(&pg)
+        .await
+        .execute(
+            "INSERT INTO journeyd_schema_migrations (version) VALUES ($1)",
+            &[&(crate::store::postgres::SCHEMA_VERSION + 1)],
+        )
+        .await
+        .unwrap();
+    let err = pg_db(&pg).connect().await.unwrap_err();
+    assert!(matches!(err, OpenError::TooNew { .. }), "{err:?}");
+    assert!(!err.to_string().contains("postgres@"), "no user in {err}");
 }
