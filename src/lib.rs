@@ -53,10 +53,12 @@
 //!   [`store::postgres`] keeps the run history and the alert tables in PostgreSQL
 //!   instead (`store:` in the configuration; the driver choice is in its module docs).
 //! - [`fleet`]: replicas sharing the journeys of a location through leases in
-//!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md).
+//!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md);
+//!   [`fleet::view`] reads who runs what for `/fleet` and `/api/fleet`.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
-//! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
+//! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page,
+//!   fleet page.
 //! - [`trace_export`]: the optional OTLP/HTTP export of finished runs as spans
 //!   (run, steps, attempts; the attempts' ids are the ones sent in `traceparent`),
 //!   through a bounded queue so it never slows a run; [`trace_export::spans`] is

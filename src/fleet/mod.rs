@@ -40,6 +40,7 @@ pub mod lease;
 pub mod slot;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -128,6 +129,11 @@ impl Fleet {
     /// This replica's id.
     pub fn replica(&self) -> &str {
         &self.replica
+    }
+
+    /// This replica's location.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// The journeys configured here (start-up and every reload).
