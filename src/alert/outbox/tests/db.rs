@@ -8,6 +8,7 @@ on_both_backends!(
     states_survive_reopening_and_removed_journeys_are_forgotten,
     resends_of_a_pending_firing_are_coalesced,
     silences_match_their_labels_and_expire,
+    silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added,
 );
 
 fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
@@ -316,10 +317,29 @@ async fn each_database_refuses_the_other() {
     );
 }
 
-#[tokio::test]
-async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+/// Ids of every stored silence, ended or not, read past the outbox.
+async fn silence_ids(fx: &Fixture) -> Vec<i64> {
+    const SQL: &str = "SELECT id FROM silences ORDER BY id";
+    match fx {
+        Fixture::Sqlite(dir) => {
+            let c = rusqlite::Connection::open(dir.path().join("alerts.db")).unwrap();
+            let mut stmt = c.prepare(SQL).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
+            rows.collect::<Result<Vec<i64>, _>>().unwrap()
+        }
+        Fixture::Pg(pg) => {
+            let (c, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let rows = c.query(SQL, &[]).await.unwrap();
+            rows.iter().map(|r| r.get::<_, i64>(0)).collect()
+        }
+    }
+}
+
+async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added(fx: Fixture) {
+    let db = fx.open();
     let m = BTreeMap::from([("journey".to_string(), "purchase".to_string())]);
     let retention = SILENCE_RETENTION.num_minutes();
     let old = db
@@ -335,14 +355,8 @@ async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_add
         .add_silence(&m, at(0), at(2_000), "c", "ended recently")
         .await
         .unwrap();
-    let ids = || {
-        let c = rusqlite::Connection::open(dir.path().join("alerts.db")).unwrap();
-        let mut stmt = c.prepare("SELECT id FROM silences ORDER BY id").unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
-        rows.collect::<Result<Vec<i64>, _>>().unwrap()
-    };
     assert_eq!(
-        ids(),
+        silence_ids(&fx).await,
         [old, edge, recent],
         "nothing is pruned before a new silence"
     );
@@ -354,7 +368,7 @@ async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_add
         .add_silence(&m, now, at(61 + 2 * retention), "d", "new")
         .await
         .unwrap();
-    assert_eq!(ids(), [edge, recent, new]);
+    assert_eq!(silence_ids(&fx).await, [edge, recent, new]);
     let active: Vec<i64> = db
         .active_silences(now)
         .await
