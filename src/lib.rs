@@ -39,7 +39,8 @@
 //! - [`alert`]: the alert state machine (pure, [`alert::state`]), the engine that
 //!   reconciles it with what receivers were told (`alert/engine/`: load,
 //!   reconcile, probe, resend, io, deploys), the durable outbox (alert state,
-//!   notifications, silences, deploys), and one file per receiver
+//!   notifications, silences, deploys; `alert/outbox/`: `backend.rs` dispatches
+//!   to SQLite, `db.rs`, or PostgreSQL, `pg.rs` and `pg_sql.rs`), and one file per receiver
 //!   ([`alert::receivers`]: settings, validation and delivery together).
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
@@ -50,8 +51,8 @@
 //!   obligations of `durable` steps (`store/obligation.rs`, polled by
 //!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
-//!   [`store::postgres`] keeps the run history and pending work in PostgreSQL instead (`store:`
-//!   in the configuration; the driver choice is in its module docs).
+//!   [`store::postgres`] keeps the run history, pending work and the alert tables in
+//!   PostgreSQL instead (`store:` in the configuration; the driver choice is in its module docs).
 //! - [`fleet`]: replicas sharing the journeys of a location through leases in
 //!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md);
 //!   [`fleet::view`] reads who runs what for `/fleet` and `/api/fleet`.

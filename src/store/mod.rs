@@ -17,11 +17,12 @@
 //!   obligations of durable steps (`add_obligation`, `due_obligations`,
 //!   `reschedule_obligation`, `finish_obligation`, ...).
 //!   [`Store::start`] is `open` that survives a full disk (below).
-//! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
+//! - Alert database, [`AlertDb`]: `open`/`start`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
 //!   `remove_journeys`; silences `add_silence`, `active_silences`,
-//!   `expire_silence`; the outbox `pending`, and for the delivery workers
-//!   `head`, `delete`, `reschedule`, `queued_receivers`.
+//!   `expire_silence`; deploys `add_deploy`, `deploys_between`; the outbox
+//!   `pending`, and for the delivery workers `head`, `delete`, `reschedule`,
+//!   `queued_receivers`; `set_fence` for the fleet's alerting leader.
 //!
 //! Opening returns an [`OpenError`] a caller can match (not ours, too new,
 //! corrupt, permission, disk full, other); every other operation returns a
@@ -45,8 +46,10 @@
 //! "due" queries claim rows for one replica at a time (`FOR UPDATE SKIP
 //! LOCKED` and a claim on the database's clock) and only for the journeys it
 //! holds in the fleet (`postgres::pending`); its cases run on both backends
-//! (`tests::cleanup`, `tests::obligation`). The alert database and silences
-//! are still SQLite only (docs/scaling.md).
+//! (`tests::cleanup`, `tests::obligation`). The alert database's slot holds a
+//! SQLite connection or a PostgreSQL pool (`alert::outbox::backend`); its cases
+//! run on both through the outbox's `on_both_backends!`. One migration list
+//! serves every table ([`postgres::migrate`]).
 //!
 //! # Run history
 //!
@@ -115,7 +118,7 @@ pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
 pub enum Backend {
     /// A SQLite file, created with its directory when missing.
     Sqlite(PathBuf),
-    /// A PostgreSQL database (run history and pending work, so far).
+    /// A PostgreSQL database (run history, pending work, alert database).
     Postgres(PgTarget),
 }
 
@@ -129,8 +132,8 @@ impl fmt::Display for Backend {
 }
 
 impl Backend {
-    /// The SQLite file, for the databases that live only in SQLite so far
-    /// (alerts); a PostgreSQL backend is refused for them.
+    /// The SQLite file, for the databases that live only in SQLite; a PostgreSQL
+    /// backend is refused for them.
     pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
         match self {
             Backend::Sqlite(path) => Ok(path),

@@ -3,6 +3,7 @@
 // Test code: a panic (unwrap, expect, panic!) is how a test or a test helper fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod alert_store_pg;
 mod alerting;
 mod check;
 mod daemon;

@@ -104,6 +104,54 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX obligations_due ON obligations (location, state, next_poll_at);
     CREATE INDEX obligations_run ON obligations (location, run_id, state);",
+    // 4: alerting, fleet-wide (not per location): alert state, the
+    // notification outbox, silences and deploys (`crate::alert::outbox`), as
+    // in `alerts.db`. Times are Unix milliseconds like there; ids are
+    // BIGSERIAL, so a notification keeps its id whichever replica sends it
+    // (receivers de-duplicate on it). `fleet_roles` is the alerting leader's
+    // fencing row (`AlertDb::set_fence`); IF NOT EXISTS because the fleet's
+    // leadership migration creates the same table.
+    "CREATE TABLE alert_states (
+        journey    TEXT PRIMARY KEY,
+        state_json TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE notifications (
+        id              BIGSERIAL PRIMARY KEY,
+        receiver        TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        event_json      TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        attempts        BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        last_error      TEXT
+    );
+    CREATE INDEX notifications_receiver_id ON notifications (receiver, id);
+    CREATE TABLE silences (
+        id            BIGSERIAL PRIMARY KEY,
+        matchers_json TEXT NOT NULL,
+        starts_at     BIGINT NOT NULL,
+        ends_at       BIGINT NOT NULL,
+        created_by    TEXT NOT NULL,
+        comment       TEXT NOT NULL
+    );
+    CREATE INDEX silences_ends_at ON silences (ends_at);
+    CREATE TABLE deploys (
+        id            BIGSERIAL PRIMARY KEY,
+        at            BIGINT NOT NULL,
+        service       TEXT NOT NULL,
+        backends_json TEXT NOT NULL,
+        journeys_json TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        description   TEXT NOT NULL
+    );
+    CREATE INDEX deploys_at ON deploys (at);
+    CREATE TABLE IF NOT EXISTS fleet_roles (
+        role       TEXT PRIMARY KEY,
+        owner      TEXT,
+        term       BIGINT,
+        expires_at TIMESTAMPTZ
+    );",
 ];
 
 /// The schema version this build writes.
