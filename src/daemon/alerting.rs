@@ -14,6 +14,7 @@ use crate::alert::receivers::build_all;
 use crate::config::Config;
 use crate::journey::Journey;
 use crate::metrics::Metrics;
+use crate::store::Backend;
 
 /// How often the connectivity check runs.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
@@ -34,14 +35,7 @@ impl Alerting {
         base_url: String,
         journeys: &[Journey],
     ) -> anyhow::Result<Alerting> {
-        // A full disk starts with alerting in memory (and recovers); anything
-        // else refuses to start.
-        let db = AlertDb::start(config.state_dir.join("alerts.db")).with_context(|| {
-            format!(
-                "cannot open the alert database in {}",
-                config.state_dir.display()
-            )
-        })?;
+        let db = open_alert_db(config).await?;
         let receivers = build_all(
             &config.alerting.receivers,
             &config.secret_source(),
@@ -82,6 +76,34 @@ impl Alerting {
         self.stop.cancel();
         let _ = self.ticker.await;
         self.delivery.join().await;
+    }
+}
+
+/// The alert database: `alerts.db` in the state directory, or the
+/// fleet-wide alert tables in PostgreSQL when the store is PostgreSQL (the
+/// run history's database). A full disk, or PostgreSQL out of reach, starts
+/// with alerting in memory (and recovers); anything else refuses to start.
+async fn open_alert_db(config: &Config) -> anyhow::Result<AlertDb> {
+    match super::fleet::history_backend(config)? {
+        Backend::Sqlite(_) => {
+            AlertDb::start(config.state_dir.join("alerts.db")).with_context(|| {
+                format!(
+                    "cannot open the alert database in {}",
+                    config.state_dir.display()
+                )
+            })
+        }
+        Backend::Postgres(target) => {
+            let location = target.describe();
+            let db = AlertDb::start(Backend::Postgres(target))
+                .with_context(|| format!("cannot open the alert tables in {location}"))?;
+            // Out of reach is not an error (it is retried); a schema from a
+            // newer journeyd is.
+            db.connect()
+                .await
+                .with_context(|| format!("cannot open the alert tables in {location}"))?;
+            Ok(db)
+        }
     }
 }
 
