@@ -12,27 +12,41 @@ use crate::alert::engine::AlertEngine;
 use crate::alert::outbox::{AlertDb, DeliveryHandle, spawn_delivery};
 use crate::alert::receivers::build_all;
 use crate::config::Config;
+use crate::fleet::Fleet;
+use crate::fleet::leader::{ALERTING, Leadership};
 use crate::journey::Journey;
 use crate::metrics::Metrics;
 
 /// How often the connectivity check runs.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
 
-/// Running alerting.
+/// Running alerting: on its own, or as a candidate for the fleet's leader.
 pub(super) struct Alerting {
-    pub engine: Arc<AlertEngine>,
     pub db: AlertDb,
-    delivery: DeliveryHandle,
-    stop: CancellationToken,
-    ticker: tokio::task::JoinHandle<()>,
+    mode: Mode,
+}
+
+enum Mode {
+    Solo {
+        engine: Arc<AlertEngine>,
+        delivery: DeliveryHandle,
+        stop: CancellationToken,
+        ticker: tokio::task::JoinHandle<()>,
+    },
+    /// Only the leader reconciles and delivers (`super::leader`).
+    Fleet(super::leader::Leader),
 }
 
 impl Alerting {
+    /// Starts alerting; in a fleet, the candidacy for the alerting role,
+    /// given up when `resign` is cancelled (SIGTERM).
     pub(super) async fn start(
         config: &Config,
         metrics: Arc<Metrics>,
         base_url: String,
         journeys: &[Journey],
+        fleet: Option<&Arc<Fleet>>,
+        resign: &CancellationToken,
     ) -> anyhow::Result<Alerting> {
         // A full disk starts with alerting in memory (and recovers); anything
         // else refuses to start.
@@ -48,6 +62,25 @@ impl Alerting {
             Some(&base_url),
         )
         .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
+        if let Some(fleet) = fleet {
+            let owner = format!("{}/{}", fleet.location(), fleet.replica());
+            let leadership = Leadership::new(fleet.pool().clone(), ALERTING, owner, fleet.ttl());
+            let parts = super::leader::Parts {
+                config: config.alerting.clone(),
+                labels: config.labels.clone(),
+                metrics,
+                base_url,
+                db: db.clone(),
+                receivers,
+                pool: fleet.pool().clone(),
+            };
+            let leader =
+                super::leader::Leader::start(parts, Arc::new(leadership), journeys, resign);
+            return Ok(Alerting {
+                db,
+                mode: Mode::Fleet(leader),
+            });
+        }
         let stop = CancellationToken::new();
         let delivery = spawn_delivery(db.clone(), receivers.clone(), metrics.clone(), stop.clone());
         let engine = Arc::new(
@@ -69,23 +102,52 @@ impl Alerting {
             stop.clone(),
         ));
         Ok(Alerting {
-            engine,
             db,
-            delivery,
-            stop,
-            ticker,
+            mode: Mode::Solo {
+                engine,
+                delivery,
+                stop,
+                ticker,
+            },
         })
+    }
+
+    /// The engine the scheduler feeds directly: none in a fleet, where every
+    /// run reaches the leader through the inbox.
+    pub(super) fn engine(&self) -> Option<Arc<AlertEngine>> {
+        match &self.mode {
+            Mode::Solo { engine, .. } => Some(engine.clone()),
+            Mode::Fleet(_) => None,
+        }
+    }
+
+    /// The journeys now configured (reload).
+    pub(super) async fn set_journeys(&self, journeys: &[Journey]) {
+        match &self.mode {
+            Mode::Solo { engine, .. } => engine.set_journeys(journeys).await,
+            Mode::Fleet(leader) => leader.set_journeys(journeys).await,
+        }
     }
 
     /// Stops the tick and the workers; undelivered notifications stay in the outbox.
     pub(super) async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.ticker.await;
-        self.delivery.join().await;
+        match self.mode {
+            Mode::Solo {
+                delivery,
+                stop,
+                ticker,
+                ..
+            } => {
+                stop.cancel();
+                let _ = ticker.await;
+                delivery.join().await;
+            }
+            Mode::Fleet(leader) => leader.stop().await,
+        }
     }
 }
 
-async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: CancellationToken) {
+pub(super) async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: CancellationToken) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .user_agent(crate::USER_AGENT)
