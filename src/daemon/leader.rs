@@ -135,6 +135,7 @@ async fn lead(
         engine.enable_locations().await;
         engine.set_journeys(&journeys.load()).await;
         *current.lock().await = Some(engine.clone());
+        parts.metrics.set_alerting_leader(true);
         tracing::info!(owner = %leadership.owner(), term, "Leading the fleet's alerting.");
         let check = parts.config.connectivity_check.clone();
         let ticker = tokio::spawn(super::alerting::tick(engine.clone(), check, led.clone()));
@@ -145,6 +146,7 @@ async fn lead(
         }
         led.cancel();
         *current.lock().await = None;
+        parts.metrics.set_alerting_leader(false);
         tracing::info!(owner = %leadership.owner(), term, "Stopped leading the fleet's alerting.");
         let _ = ticker.await;
         let _ = consumer.await;

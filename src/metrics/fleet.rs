@@ -17,6 +17,7 @@ pub(super) struct FleetFamilies {
     ownership_changes: IntCounter,
     location_up: IntGaugeVec,
     locations_failing: IntGaugeVec,
+    leader: IntGauge,
 }
 
 impl FleetFamilies {
@@ -49,6 +50,13 @@ impl FleetFamilies {
                 IntCounter::with_opts(Opts::new(
                     "journeyd_fleet_ownership_changes_total",
                     "Journeys this replica took over, released or lost.",
+                ))?,
+            )?,
+            leader: register(
+                r,
+                IntGauge::with_opts(Opts::new(
+                    "journeyd_fleet_alerting_leader",
+                    "1 while this replica holds the fleet's alerting role (runs the alert engine and delivers).",
                 ))?,
             )?,
             location_up: register(
@@ -94,6 +102,11 @@ impl Metrics {
             .fleet
             .ownership_changes
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// `journeyd_fleet_alerting_leader`.
+    pub fn set_alerting_leader(&self, leads: bool) {
+        self.families.fleet.leader.set(i64::from(leads));
     }
 
     /// `journeyd_location_up{location}`: locations come from the fleet's

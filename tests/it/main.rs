@@ -13,6 +13,7 @@ mod docs;
 mod eventually;
 mod expect_parity;
 mod fleet;
+mod fleet_alerts;
 mod fleet_faults;
 mod full_disk;
 mod headers;
