@@ -42,6 +42,9 @@ pub struct AlertingConfig {
     pub consensus: Consensus,
 }
 
+/// Default `alerting.consensus.min_locations`.
+pub const DEFAULT_MIN_LOCATIONS: usize = 2;
+
 /// `alerting.consensus`: a journey pages when at least `min_locations` of
 /// the locations that report it (capped by their number) see it failing;
 /// see `crate::alert::engine::consensus`.
@@ -54,7 +57,7 @@ pub struct Consensus {
 impl Default for Consensus {
     fn default() -> Self {
         Self {
-            min_locations: crate::alert::engine::consensus::DEFAULT_MIN_LOCATIONS,
+            min_locations: DEFAULT_MIN_LOCATIONS,
         }
     }
 }

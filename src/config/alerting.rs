@@ -48,16 +48,7 @@ pub(super) struct RawAlerting {
     #[schemars(with = "Option<String>")]
     deploy_window: Option<Spanned<String>>,
     #[serde(default)]
-    consensus: Option<RawConsensus>,
-}
-
-/// `alerting.consensus`: how a fleet's locations vote (docs/alerting.md).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct RawConsensus {
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    min_locations: Option<Spanned<u32>>,
+    consensus: Option<super::consensus::RawConsensus>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -205,21 +196,6 @@ impl ConfigBuilder<'_> {
                 DEFAULT_DEPLOY_WINDOW,
             ),
         }
-    }
-
-    fn consensus(&mut self, raw: Option<&RawConsensus>) -> Consensus {
-        let mut c = Consensus::default();
-        if let Some(m) = raw.and_then(|r| r.min_locations.as_ref()) {
-            if m.value == 0 {
-                self.err(
-                    loc(m),
-                    "alerting.consensus.min_locations",
-                    "must be at least 1",
-                );
-            }
-            c.min_locations = usize::try_from(m.value.max(1)).unwrap_or(usize::MAX);
-        }
-        c
     }
 
     fn backend_grouping(&mut self, raw: &RawAlerting) -> BackendGrouping {

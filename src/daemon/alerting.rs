@@ -3,7 +3,6 @@
 //! (reminders, re-sends, holds that end, the connectivity check).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -16,9 +15,7 @@ use crate::fleet::Fleet;
 use crate::fleet::leader::{ALERTING, Leadership};
 use crate::journey::Journey;
 use crate::metrics::Metrics;
-
-/// How often the connectivity check runs.
-const PROBE_EVERY: Duration = Duration::from_secs(30);
+use crate::status::board::StatusBoard;
 
 /// Running alerting: on its own, or as a candidate for the fleet's leader.
 pub(super) struct Alerting {
@@ -45,7 +42,7 @@ impl Alerting {
         metrics: Arc<Metrics>,
         base_url: String,
         journeys: &[Journey],
-        fleet: Option<&Arc<Fleet>>,
+        fleet: Option<(&Arc<Fleet>, &Arc<StatusBoard>)>,
         resign: &CancellationToken,
     ) -> anyhow::Result<Alerting> {
         // A full disk starts with alerting in memory (and recovers); anything
@@ -62,7 +59,7 @@ impl Alerting {
             Some(&base_url),
         )
         .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
-        if let Some(fleet) = fleet {
+        if let Some((fleet, board)) = fleet {
             let owner = format!("{}/{}", fleet.location(), fleet.replica());
             let leadership = Leadership::new(fleet.pool().clone(), ALERTING, owner, fleet.ttl());
             let parts = super::leader::Parts {
@@ -73,6 +70,7 @@ impl Alerting {
                 db: db.clone(),
                 receivers,
                 pool: fleet.pool().clone(),
+                board: board.clone(),
             };
             let leader =
                 super::leader::Leader::start(parts, Arc::new(leadership), journeys, resign);
@@ -96,7 +94,7 @@ impl Alerting {
             .await,
         );
         engine.set_journeys(journeys).await;
-        let ticker = tokio::spawn(tick(
+        let ticker = tokio::spawn(super::tick::tick(
             engine.clone(),
             config.alerting.connectivity_check.clone(),
             stop.clone(),
@@ -143,45 +141,6 @@ impl Alerting {
                 delivery.join().await;
             }
             Mode::Fleet(leader) => leader.stop().await,
-        }
-    }
-}
-
-pub(super) async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: CancellationToken) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .user_agent(crate::USER_AGENT)
-        .build()
-        .ok();
-    let mut every = tokio::time::interval(engine.tick_interval());
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_probe: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        engine.tick().await;
-        super::supervise::debug_panic("alerting");
-        let due = last_probe.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
-        if let (Some(url), Some(client), true) = (&check, &client, due) {
-            last_probe = Some(tokio::time::Instant::now());
-            match client.get(url).send().await {
-                Ok(r) if r.status().is_success() => engine.set_probe(false, "").await,
-                Ok(r) => {
-                    engine
-                        .set_probe(true, &format!("connectivity check answered {}", r.status()))
-                        .await
-                }
-                Err(e) => {
-                    engine
-                        .set_probe(
-                            true,
-                            &format!("connectivity check failed: {}", e.without_url()),
-                        )
-                        .await
-                }
-            }
         }
     }
 }

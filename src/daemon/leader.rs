@@ -7,6 +7,7 @@
 //! not renewed in time, SIGTERM) everything of that term is cancelled at
 //! once and nothing more is delivered from here.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,13 +17,15 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::alert::config::AlertingConfig;
-use crate::alert::engine::AlertEngine;
+use crate::alert::engine::{AlertEngine, LocationState};
 use crate::alert::outbox::{AlertDb, spawn_delivery};
 use crate::alert::receivers::Receiver;
+use crate::alert::state::Phase;
 use crate::fleet::inbox::{self, BATCH};
 use crate::fleet::leader::Leadership;
 use crate::journey::Journey;
 use crate::metrics::Metrics;
+use crate::status::board::StatusBoard;
 
 /// How often the leader reads the inbox when it was empty.
 const POLL: Duration = Duration::from_millis(300);
@@ -36,6 +39,7 @@ pub(super) struct Parts {
     pub db: AlertDb,
     pub receivers: Vec<Arc<dyn Receiver>>,
     pub pool: Pool,
+    pub board: Arc<StatusBoard>,
 }
 
 /// A replica's candidacy and, while it leads, its engine.
@@ -138,8 +142,8 @@ async fn lead(
         parts.metrics.set_alerting_leader(true);
         tracing::info!(owner = %leadership.owner(), term, "Leading the fleet's alerting.");
         let check = parts.config.connectivity_check.clone();
-        let ticker = tokio::spawn(super::alerting::tick(engine.clone(), check, led.clone()));
-        let consumer = tokio::spawn(consume(engine, parts.pool.clone(), led.clone()));
+        let ticker = tokio::spawn(super::tick::tick(engine.clone(), check, led.clone()));
+        let consumer = tokio::spawn(consume(engine, parts.clone(), led.clone()));
         tokio::select! {
             _ = changes.wait_for(|t| *t != Some(term)) => {}
             () = stop.cancelled() => {}
@@ -147,6 +151,7 @@ async fn lead(
         led.cancel();
         *current.lock().await = None;
         parts.metrics.set_alerting_leader(false);
+        show_locations(&parts.board, Vec::new());
         tracing::info!(owner = %leadership.owner(), term, "Stopped leading the fleet's alerting.");
         let _ = ticker.await;
         let _ = consumer.await;
@@ -155,10 +160,10 @@ async fn lead(
 }
 
 /// Feeds the inbox to `engine` in order until `stop`.
-async fn consume(engine: Arc<AlertEngine>, pool: Pool, stop: CancellationToken) {
+async fn consume(engine: Arc<AlertEngine>, parts: Arc<Parts>, stop: CancellationToken) {
     let mut failing = false;
     loop {
-        let taken = inbox::take(&pool, BATCH, |location, run| {
+        let taken = inbox::take(&parts.pool, BATCH, |location, run| {
             let (engine, stop) = (engine.clone(), stop.clone());
             async move {
                 if stop.is_cancelled() {
@@ -173,6 +178,9 @@ async fn consume(engine: Arc<AlertEngine>, pool: Pool, stop: CancellationToken) 
             Ok(n) => {
                 if std::mem::take(&mut failing) {
                     tracing::info!("The alert inbox is readable again.");
+                }
+                if n > 0 {
+                    show_locations(&parts.board, engine.locations().await);
                 }
                 if i64::try_from(n).unwrap_or(i64::MAX) >= BATCH {
                     continue;
@@ -189,5 +197,33 @@ async fn consume(engine: Arc<AlertEngine>, pool: Pool, stop: CancellationToken) 
             () = tokio::time::sleep(POLL) => {}
             () = stop.cancelled() => return,
         }
+    }
+}
+
+/// Each location's phase per journey on the status board (and the API);
+/// empty when this replica does not lead.
+fn show_locations(board: &StatusBoard, locations: Vec<LocationState>) {
+    let mut per_journey: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for l in locations {
+        for (journey, phase) in l.journeys {
+            let shown = match (l.unknown, phase) {
+                (true, _) => "unknown",
+                (false, Phase::Ok) => "ok",
+                (false, Phase::Pending) => "pending",
+                (false, Phase::Firing) => "firing",
+            };
+            per_journey
+                .entry(journey)
+                .or_default()
+                .insert(l.location.clone(), shown.to_string());
+        }
+    }
+    if per_journey.is_empty() {
+        for s in board.snapshot() {
+            board.update(&s.name, |s| s.locations.clear());
+        }
+    }
+    for (name, locations) in per_journey {
+        board.update(&name, |s| s.locations = locations);
     }
 }

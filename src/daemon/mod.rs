@@ -18,6 +18,7 @@ mod notify;
 mod obligation;
 mod reload;
 mod supervise;
+mod tick;
 mod traces;
 
 use std::collections::HashSet;
@@ -166,7 +167,7 @@ impl Daemon {
             metrics.clone(),
             base_url,
             &journeys,
-            fleet.as_ref(),
+            fleet.as_ref().map(|f| (f, &board)),
             &scheduler_stop,
         )
         .await?;

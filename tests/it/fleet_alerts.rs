@@ -110,13 +110,19 @@ fn counts(hook: &Capture) -> BTreeMap<(String, String, String), usize> {
 }
 
 fn count(hook: &Capture, status: &str, journey: &str) -> usize {
-    let key = ("JourneyFailing".to_string(), status.to_string(), journey.to_string());
+    let key = (
+        "JourneyFailing".to_string(),
+        status.to_string(),
+        journey.to_string(),
+    );
     counts(hook).get(&key).copied().unwrap_or(0)
 }
 
-/// Waits until every journey has `n` notifications of `status`.
-async fn wait_notes(hook: &Capture, status: &str, n: usize, within: Duration) {
-    wait_until(within, async || {
+/// Waits until every journey has `n` notifications of `status`; fails with
+/// the replicas' logs.
+async fn wait_notes(f: &Fleet, status: &str, n: usize, within: Duration) {
+    let hook = &f.hook;
+    let waited = wait_until(within, async || {
         let c = counts(hook);
         if JOURNEYS.iter().all(|j| count(hook, status, j) >= n) {
             Ok(())
@@ -124,8 +130,15 @@ async fn wait_notes(hook: &Capture, status: &str, n: usize, within: Duration) {
             Err(format!("{c:?}"))
         }
     })
-    .await
-    .unwrap();
+    .await;
+    if let Err(e) = waited {
+        let logs: Vec<String> = f
+            .daemons
+            .iter()
+            .map(|(id, d)| format!("--- {id}\n{}", d.logs()))
+            .collect();
+        panic!("{e}\n{}", logs.join("\n"));
+    }
 }
 
 /// The replica that leads the alerting now (`journeyd_fleet_alerting_leader`).
@@ -151,7 +164,7 @@ async fn settled(daemons: &BTreeMap<&str, TestDaemon>) -> String {
 }
 
 struct Fleet {
-    pg: TestPostgres,
+    pg: Option<TestPostgres>,
     down: Arc<AtomicBool>,
     hook: Capture,
     daemons: BTreeMap<&'static str, TestDaemon>,
@@ -187,7 +200,7 @@ async fn fleet(us_blind: bool) -> Fleet {
     .unwrap_or_else(|e| panic!("{e}\n{}", d.logs()));
     daemons.insert("r3", d);
     Fleet {
-        pg,
+        pg: Some(pg),
         down,
         hook,
         daemons,
@@ -199,9 +212,9 @@ async fn fleet(us_blind: bool) -> Fleet {
 async fn an_outage_both_locations_see_pages_once_and_resolves_once() {
     let f = fleet(false).await;
     f.down.store(true, Ordering::SeqCst);
-    wait_notes(&f.hook, "firing", 1, SOON).await;
+    wait_notes(&f, "firing", 1, SOON).await;
     f.down.store(false, Ordering::SeqCst);
-    wait_notes(&f.hook, "resolved", 1, SOON).await;
+    wait_notes(&f, "resolved", 1, SOON).await;
     // Late duplicates would come within a few runs.
     let mut hook = f.hook;
     let _ = hook.nothing_within(Duration::from_secs(4)).await;
@@ -213,7 +226,12 @@ async fn an_outage_both_locations_see_pages_once_and_resolves_once() {
         .attempts()
         .iter()
         .filter(|r| r.json()["status"] == "firing")
-        .map(|r| r.json()["alerts"][0]["annotations"]["locations"].as_str().unwrap_or("").to_string())
+        .map(|r| {
+            r.json()["alerts"][0]["annotations"]["locations"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
     assert!(locations.iter().all(|l| l == "eu, us"), "{locations:?}");
 }
@@ -222,7 +240,7 @@ async fn an_outage_both_locations_see_pages_once_and_resolves_once() {
 async fn killing_the_leader_mid_outage_neither_loses_nor_doubles_a_notification() {
     let mut f = fleet(false).await;
     f.down.store(true, Ordering::SeqCst);
-    wait_notes(&f.hook, "firing", 1, SOON).await;
+    wait_notes(&f, "firing", 1, SOON).await;
     let old = leader(&f.daemons).await.unwrap();
     let killed = tokio::time::Instant::now();
     f.daemons.get_mut(old.as_str()).unwrap().kill9();
@@ -230,9 +248,12 @@ async fn killing_the_leader_mid_outage_neither_loses_nor_doubles_a_notification(
     let new = wait_until(TTL * 4, async || leader(&f.daemons).await)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", gone.logs()));
-    eprintln!("alerting failover after kill -9: {:?} ({old} -> {new}, TTL {TTL:?})", killed.elapsed());
+    eprintln!(
+        "alerting failover after kill -9: {:?} ({old} -> {new}, TTL {TTL:?})",
+        killed.elapsed()
+    );
     f.down.store(false, Ordering::SeqCst);
-    wait_notes(&f.hook, "resolved", 1, SOON).await;
+    wait_notes(&f, "resolved", 1, SOON).await;
     let mut hook = f.hook;
     let _ = hook.nothing_within(Duration::from_secs(4)).await;
     for j in JOURNEYS {
@@ -263,14 +284,21 @@ async fn a_location_that_reaches_nothing_raises_its_probe_alert_and_pages_nothin
     assert_eq!(pages, vec![], "a blind location paged");
     let leader = leader(&f.daemons).await.unwrap();
     let text = f.daemons[leader.as_str()].metrics().await.unwrap();
-    assert_eq!(metric(&text, "journeyd_location_up", &[("location", "us")]), Some(0.0));
-    assert_eq!(metric(&text, "journeyd_location_up", &[("location", "eu")]), Some(1.0));
+    assert_eq!(
+        metric(&text, "journeyd_location_up", &[("location", "us")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&text, "journeyd_location_up", &[("location", "eu")]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_during_a_postgres_restart_still_pages_once() {
-    let f = fleet(false).await;
-    f.pg.stop();
+    let mut f = fleet(false).await;
+    let pg = f.pg.take().unwrap();
+    pg.stop();
     // Both locations run and fail while PostgreSQL is away.
     f.down.store(true, Ordering::SeqCst);
     // Until nobody leads any more and runs wait in the replicas' queues.
@@ -284,12 +312,11 @@ async fn an_outage_during_a_postgres_restart_still_pages_once() {
     })
     .await
     .unwrap();
-    let pg = f.pg.restart();
-    wait_notes(&f.hook, "firing", 1, SOON).await;
+    f.pg = Some(pg.restart());
+    wait_notes(&f, "firing", 1, SOON).await;
     let mut hook = f.hook;
     let _ = hook.nothing_within(Duration::from_secs(4)).await;
     for j in JOURNEYS {
         assert_eq!(count(&hook, "firing", j), 1, "{:?}", notes(&hook));
     }
-    drop(pg);
 }

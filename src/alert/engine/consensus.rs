@@ -28,9 +28,6 @@ use serde::{Deserialize, Serialize};
 use crate::alert::state::{Alert, AlertTracker, Phase};
 use crate::runner::FailureClass;
 
-/// Default `alerting.consensus.min_locations`.
-pub const DEFAULT_MIN_LOCATIONS: usize = 2;
-
 /// The alert state of one journey at one location.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LocationVote {
