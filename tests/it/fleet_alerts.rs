@@ -65,7 +65,7 @@ async fn replica(
         std::fs::write(
             dir.join(format!("journeys/{j}.yaml")),
             format!(
-                "name: {j}\ninterval: 2s\nsteps:\n  - name: open\n    request: {{ url: \"http://{shop}/j/{j}\" }}\n"
+                "name: {j}\ninterval: 2s\nsteps:\n  - name: open\n    request: {{ url: \"http://{shop}/j/{j}\" }}\n    expect: {{ status: 200 }}\n"
             ),
         )
         .unwrap();
