@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Static checks of deploy/ and its docs: journeys, the example configuration,
 # the systemd unit (verify + sandbox score), the Prometheus configuration (and
-# rules, once they exist), the Grafana dashboard. Extended as deploy/ grows.
-# Needs: cargo, python3, systemd-analyze, promtool (scripts/test.sh installs them).
+# rules, once they exist), the Grafana dashboard, the Kubernetes manifests
+# (kubernetes-validate from PyPI, installed into ~/.cache when missing).
+# Extended as deploy/ grows.
+# Needs: cargo, python3 (with venv), systemd-analyze, promtool, PostgreSQL for
+# the fleet walkthrough (scripts/test.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -212,6 +215,142 @@ print(f"{len(rules)} queries")
 PY
 promtool check rules "$tmp/dashboard-rules.yml"
 
+# ------------------------------------------------------------------- Kubernetes
+k8s=deploy/kubernetes
+# A real validator from PyPI: kubernetes-validate bundles the Kubernetes
+# OpenAPI schemas of every release (offline, no cluster), installed once into a
+# venv in the user's cache. Pinned, so a new release cannot change the verdict.
+KV_VERSION=1.37.0
+KV_KUBERNETES=(1.28.0 1.37.0) # the oldest release we promise, and the newest it knows
+kv_venv="${XDG_CACHE_HOME:-$HOME/.cache}/journeyd/kubernetes-validate-$KV_VERSION"
+if ! "$kv_venv/bin/kubernetes-validate" --version >/dev/null 2>&1; then
+    say "installing kubernetes-validate $KV_VERSION (PyPI) into $kv_venv"
+    rm -rf "$kv_venv"
+    python3 -m venv "$kv_venv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$kv_venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION" ||
+        fail "cannot install kubernetes-validate from PyPI"
+fi
+
+# The resources kustomization.yaml applies; every manifest here must be one of
+# them, or named below with why it is not.
+mapfile -t k8s_resources < <("$kv_venv/bin/python" - "$k8s/kustomization.yaml" <<'PY'
+import sys, yaml
+k = yaml.safe_load(open(sys.argv[1]))
+assert k["kind"] == "Kustomization", "not a Kustomization"
+print("\n".join(k["resources"]))
+PY
+)
+[ ${#k8s_resources[@]} -gt 3 ] || fail "$k8s/kustomization.yaml lists no resources"
+# servicemonitor.yaml: a Prometheus Operator CRD, whose schema is not Kubernetes'
+# (the validator only warns "no schema"); left out of the kustomization so a
+# cluster without the Operator can apply it; checked against the Service below.
+not_applied=(kustomization.yaml servicemonitor.yaml)
+for f in "$k8s"/*.yaml; do
+    name=$(basename "$f")
+    printf '%s\n' "${k8s_resources[@]}" "${not_applied[@]}" | grep -qx "$name" ||
+        fail "$f is neither in kustomization.yaml's resources nor a known exception"
+done
+
+for version in "${KV_KUBERNETES[@]}"; do
+    say "kubernetes-validate --strict (Kubernetes $version): ${k8s_resources[*]}"
+    out=$(cd "$k8s" && "$kv_venv/bin/kubernetes-validate" --strict -k "$version" "${k8s_resources[@]}" 2>&1) ||
+        fail "$out"
+    # An unknown kind is only a warning for the validator, an error for us.
+    ! grep -E '^(WARN|ERROR)' <<<"$out" || fail "kubernetes-validate warned (above)"
+    grep -c ' passed for resource ' <<<"$out" | sed 's/^/ok: resources passed: /'
+done
+
+say "$k8s: cross-checks (labels, ports, probes, grace period, the ServiceMonitor)"
+mkdir -p "$tmp/k8s/journeys" "$tmp/k8s/secrets" "$tmp/k8s/state"
+"$kv_venv/bin/python" - "$k8s" "$tmp/k8s" <<'PY'
+import glob, os, re, sys, yaml
+src, out = sys.argv[1:]
+docs = {}
+for f in glob.glob(f"{src}/*.yaml"):
+    for d in yaml.safe_load_all(open(f)):
+        if d and "kind" in d and d["kind"] != "Kustomization":
+            docs[(d["kind"], d["metadata"]["name"])] = d
+problems = []
+def need(ok, msg):
+    if not ok:
+        problems.append(msg)
+dep = docs[("Deployment", "journeyd")]
+spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
+labels = dep["spec"]["template"]["metadata"]["labels"]
+sel = lambda d: d["spec"]["selector"].get("matchLabels", d["spec"]["selector"])
+need(spec["replicas"] >= 2, "Deployment: fewer than 2 replicas is no HA pair")
+for kind, name in [("Deployment", "journeyd"), ("Service", "journeyd"), ("PodDisruptionBudget", "journeyd"), ("ServiceMonitor", "journeyd")]:
+    need(sel(docs[(kind, name)]).items() <= labels.items(), f"{kind} {name}: selector does not match the pods")
+pdb = docs[("PodDisruptionBudget", "journeyd")]["spec"]
+need(pdb.get("minAvailable", 0) >= 1 and pdb["minAvailable"] < spec["replicas"], "PDB: minAvailable must be 1..replicas-1")
+(c,) = pod["containers"]
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+need(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness probe is not /healthz")
+need(c["readinessProbe"]["httpGet"]["path"] == "/readyz", "readiness probe is not /readyz")
+sc, psc = c["securityContext"], pod["securityContext"]
+need(psc.get("runAsNonRoot") and sc.get("readOnlyRootFilesystem") and not sc.get("allowPrivilegeEscalation", True), "not non-root, read-only, no privilege escalation")
+need("limits" in c.get("resources", {}) and "requests" in c["resources"], "no resources")
+svc = docs[("Service", "journeyd")]["spec"]["ports"]
+need(any(p["targetPort"] in ports for p in svc), "Service targetPort is no container port")
+sm = docs[("ServiceMonitor", "journeyd")]["spec"]["endpoints"]
+need(all(e["port"] in {p["name"] for p in svc} for e in sm), "ServiceMonitor port is no Service port")
+# The embedded configuration: paths mounted from the ConfigMaps and the Secret.
+mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+vols = {v["name"]: v for v in pod["volumes"]}
+by_cm = {v["configMap"]["name"]: mounts[n] for n, v in vols.items() if "configMap" in v}
+secret_dir = next(mounts[n] for n, v in vols.items() if "secret" in v)
+conf_dir = by_cm["journeyd-config"]
+need(c["args"][-1] == f"{conf_dir}/journeyd.yaml", f"args do not name {conf_dir}/journeyd.yaml")
+config = docs[("ConfigMap", "journeyd-config")]["data"]["journeyd.yaml"]
+parsed = yaml.safe_load(config)
+need(parsed["journeys"] == [by_cm["journeyd-journeys"]], "journeys: is not the journeys ConfigMap's mount")
+need(parsed["secrets_dir"] == secret_dir, "secrets_dir is not the Secret's mount")
+need(mounts.get("state") == parsed["state_dir"], "state_dir is not the writable volume")
+need(parsed["listen"].startswith("0.0.0.0:") and parsed["listen"].endswith(f":{ports['http']}"), "listen is not 0.0.0.0 on the http port")
+need(parsed.get("store", {}).get("backend") == "postgres" and "location" in parsed.get("fleet", {}), "no store: postgres and fleet")
+grace = re.fullmatch(r"(\d+)s", parsed["shutdown_grace"])
+need(grace and pod["terminationGracePeriodSeconds"] > int(grace[1]) + 5, "terminationGracePeriodSeconds must exceed shutdown_grace by more than 5 s")
+secrets = docs[("Secret", "journeyd-secrets")]["stringData"]
+need(parsed["store"]["url_secret"] in secrets and parsed["admin_token_secret"] in secrets, "a secret the configuration names is not in the Secret")
+# Write them out for `journeyd check`, paths pointed at the copies.
+for k, v in secrets.items():
+    open(f"{out}/secrets/{k}", "w").write(v)
+journeys = docs[("ConfigMap", "journeyd-journeys")]["data"]
+for k, v in journeys.items():
+    open(f"{out}/journeys/{k}", "w").write(v)
+    repo = f"journeys/{k}"
+    need(os.path.exists(repo) and open(repo).read() == v, f"journeyd-journeys {k} differs from {repo}")
+    for s in re.findall(r"secret\.([a-z_0-9]+)", v):
+        need(s in secrets, f"journey {k} uses secret {s}, not in the Secret")
+for old, new in [(by_cm["journeyd-journeys"], f"{out}/journeys"), (secret_dir, f"{out}/secrets"), (parsed["state_dir"], f"{out}/state")]:
+    config = config.replace(old, new)
+open(f"{out}/journeyd.yaml", "w").write(config)
+if problems:
+    sys.exit("\n".join(problems))
+print(f"ok: {len(docs)} resources, {len(journeys)} journey(s)")
+PY
+
+say "$k8s: the ConfigMap's journeyd.yaml and journeys pass journeyd check (secrets: the Secret's)"
+env -u CREDENTIALS_DIRECTORY -u STATE_DIRECTORY "$bin" check --config "$tmp/k8s/journeyd.yaml"
+
+say "promtool check config $k8s/prometheus-scrape.yml (kubernetes_sd_configs checked apart)"
+# Debian builds Prometheus without Kubernetes service discovery, so its promtool
+# rejects the key: check the rest on a copy with a static target instead, and
+# the discovery block here (role, the namespace kustomization.yaml sets).
+"$kv_venv/bin/python" - "$k8s" "$tmp/k8s/prometheus-scrape.yml" <<'PY'
+import sys, yaml
+src, out = sys.argv[1:]
+namespace = yaml.safe_load(open(f"{src}/kustomization.yaml"))["namespace"]
+config = yaml.safe_load(open(f"{src}/prometheus-scrape.yml"))
+(job,) = config["scrape_configs"]
+(sd,) = job.pop("kubernetes_sd_configs")
+if sd != {"role": "pod", "namespaces": {"names": [namespace]}}:
+    sys.exit(f"kubernetes_sd_configs: expected role pod in namespace {namespace}, got {sd}")
+job["static_configs"] = [{"targets": ["127.0.0.1:9750"]}]
+yaml.safe_dump(config, open(out, "w"))
+PY
+promtool check config "$tmp/k8s/prometheus-scrape.yml"
+
 # ------------------------------------------------------------------ Alertmanager
 am=deploy/alertmanager/alertmanager.yml
 say "amtool check-config $am"
@@ -230,5 +369,10 @@ for team in $(sed -n 's/^labels:.*team: *\([a-z0-9_-]*\).*/\1/p' journeys/*.yaml
     done
 done
 echo "ok"
+
+# ------------------------------------------------------------ fleet walkthrough
+say "scripts/fleet-demo.sh --check: docs/scaling.md's one-machine fleet (PostgreSQL, eu pair + us, kill -9)"
+scripts/fleet-demo.sh --check >"$tmp/fleet-demo.log" 2>&1 || fail "fleet demo: $(tail -n 30 "$tmp/fleet-demo.log")"
+grep '^ok: ' "$tmp/fleet-demo.log" | cut -c1-160
 
 say "all deployment checks passed (systemd exposure level $score)"

@@ -16,6 +16,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need_packages+=(systemd)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+# check-deploy.sh installs kubernetes-validate (PyPI) into a venv.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_packages+=(python3-venv)
 # PostgreSQL for the PostgreSQL store and fleet tests: they start throw-away
 # clusters with initdb/pg_ctl from /usr/lib/postgresql/*/bin (as the postgres
 # user when run as root), and fail when it is missing.

@@ -55,10 +55,12 @@
 //!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md),
 //!   the fleet's one alerting leader ([`fleet::leader`]) and its input, the
 //!   runs of every location ([`fleet::inbox`]); the leader's engine votes by
-//!   location (`alert/engine/consensus.rs`).
+//!   location (`alert/engine/consensus.rs`); [`fleet::view`] reads who runs
+//!   what for `/fleet` and `/api/fleet`.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
-//! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page.
+//! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page,
+//!   fleet page.
 //! - [`trace_export`]: the optional OTLP/HTTP export of finished runs as spans
 //!   (run, steps, attempts; the attempts' ids are the ones sent in `traceparent`),
 //!   through a bounded queue so it never slows a run; [`trace_export::spans`] is

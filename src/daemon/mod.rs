@@ -231,6 +231,7 @@ impl Daemon {
             alert_db: Some(alerting.db.clone()),
             pending,
             deploy_window: config.alerting.deploy_window,
+            fleet: fleet.clone(),
         };
         let nofile = server::limits::raise_nofile();
         let limits = server::limits::Limits::for_nofile(nofile);

@@ -210,3 +210,23 @@ pub fn store_error(e: &crate::store::StoreError) -> Response {
         format!("reading run history failed: {e}"),
     )
 }
+
+/// The 404 of `/fleet` and `/api/fleet` on a daemon without `fleet:`.
+pub const NOT_IN_A_FLEET: &str =
+    "this journeyd is not in a fleet (no `fleet:` in its configuration; docs/scaling.md)";
+
+/// `GET /api/fleet`: replicas (all locations) with their heartbeat age, and
+/// who holds each journey's lease with its term ([`crate::fleet::view`]).
+/// 404 without a fleet; 503 when PostgreSQL cannot answer.
+pub async fn fleet(State(state): State<ServerState>) -> Response {
+    let Some(fleet) = &state.fleet else {
+        return error(StatusCode::NOT_FOUND, NOT_IN_A_FLEET);
+    };
+    match crate::fleet::view::load(fleet).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot read the fleet's tables.");
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+    }
+}

@@ -10,7 +10,7 @@
 //! - [`api`]: read-only JSON API.
 //! - [`admin`]: `POST` endpoints (run now, reload), guarded by [`auth`].
 //! - [`deploys`]: record a deploy and run the journeys it touched.
-//! - [`pages`]: the HTML status page and run page.
+//! - [`pages`]: the HTML status page, run page and fleet page.
 //! - [`json_errors`]: every error under `/api/` is `{"error": "..."}` JSON.
 //! - [`run_deploy`]: the deploy a run started after, for the run page and its JSON.
 
@@ -68,6 +68,8 @@ pub struct ServerState {
     /// `alerting.deploy_window`: a run that starts this soon after a deploy
     /// touching its journey names it ([`run_deploy`]).
     pub deploy_window: std::time::Duration,
+    /// This replica's fleet (`/fleet`, `/api/fleet`); None when not in one.
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting connections and
@@ -89,6 +91,8 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/", get(pages::index::page))
         .route("/runs/{id}", get(pages::run::page))
+        .route("/fleet", get(pages::fleet::page))
+        .route("/api/fleet", get(api::fleet))
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -28,6 +28,8 @@ async fn every_route_sends_the_security_headers() {
         ("GET", "/api/journeys/nope/runs", 404),
         ("GET", "/api/runs/not-a-uuid", 0),
         ("GET", "/runs/not-a-uuid", 0),
+        ("GET", "/fleet", 404),
+        ("GET", "/api/fleet", 404),
         ("GET", "/api/silences", 0),
         ("POST", "/api/journeys/nope/run", 0),
         ("POST", "/-/reload", 401),

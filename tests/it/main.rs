@@ -15,6 +15,7 @@ mod expect_parity;
 mod fleet;
 mod fleet_alerts;
 mod fleet_faults;
+mod fleet_view;
 mod full_disk;
 mod headers;
 mod hostile;

@@ -24,7 +24,8 @@ pub async fn page(
     axum::extract::Query(query): axum::extract::Query<crate::server::filter::LabelFilter>,
 ) -> Html<String> {
     let now = Utc::now();
-    let mut extra = super::cleanups::status_card(&state, now).await;
+    let mut extra = super::fleet::status_card(&state);
+    extra.push_str(&super::cleanups::status_card(&state, now).await);
     extra.push_str(&super::obligations::status_card(&state, now).await);
     let view = View::from_query(query);
     let journeys = view.filter.apply(state.board.snapshot());

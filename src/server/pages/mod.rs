@@ -1,9 +1,11 @@
-//! Server-rendered HTML for people: the status page (`/`) and the run page
-//! (`/runs/{id}`, its steps in [`step`]). No external assets and no JavaScript: inline CSS and SVG,
+//! Server-rendered HTML for people: the status page (`/`), the run page
+//! (`/runs/{id}`, its steps in [`step`]) and the fleet page (`/fleet`,
+//! [`fleet`]). No external assets and no JavaScript: inline CSS and SVG,
 //! readable on a phone, and every outside string escaped.
 
 pub mod cleanups;
 pub mod diagnostics;
+pub mod fleet;
 pub mod index;
 pub mod layout;
 pub mod obligations;

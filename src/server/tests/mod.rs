@@ -106,6 +106,7 @@ impl Harness {
             alert_db,
             pending: None,
             deploy_window: crate::alert::config::DEFAULT_DEPLOY_WINDOW,
+            fleet: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
