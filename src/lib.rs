@@ -39,18 +39,20 @@
 //! - [`alert`]: the alert state machine (pure, [`alert::state`]), the engine that
 //!   reconciles it with what receivers were told (`alert/engine/`: load,
 //!   reconcile, probe, resend, io, deploys), the durable outbox (alert state,
-//!   notifications, silences, deploys), and one file per receiver
+//!   notifications, silences, deploys; `alert/outbox/`: `backend.rs` dispatches
+//!   to SQLite, `db.rs`, or PostgreSQL, `pg.rs` and `pg_sql.rs`), and one file per receiver
 //!   ([`alert::receivers`]: settings, validation and delivery together).
 //! - [`store`]: persistence behind one small interface: the run history, the
 //!   one SQLite open layer every journeyd database uses ([`store::sqlite`]:
 //!   identity, migrations, typed [`store::OpenError`]), and the shared test harness
-//!   for `kill -9` crash tests; [`store::PendingWork`] keeps, in the same file, the
+//!   for `kill -9` crash tests; [`store::PendingWork`] keeps, where the history is (the
+//!   same file, or PostgreSQL: `store/postgres/{pending,cleanup,obligation}.rs`), the
 //!   cleanup runs could not finish (retried by the daemon, `daemon/cleanup.rs`) and the
 //!   obligations of `durable` steps (`store/obligation.rs`, polled by
 //!   `daemon/obligation.rs`, one poll in [`runner::poll_obligation`]). A full disk degrades it (runs counted as lost,
 //!   the database reopened when space returns) instead of stopping monitoring.
-//!   [`store::postgres`] keeps the run history in PostgreSQL instead (`store:`
-//!   in the configuration; the driver choice is in its module docs).
+//!   [`store::postgres`] keeps the run history, pending work and the alert tables in
+//!   PostgreSQL instead (`store:` in the configuration; the driver choice is in its module docs).
 //! - [`fleet`]: replicas sharing the journeys of a location through leases in
 //!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md),
 //!   the fleet's one alerting leader ([`fleet::leader`]) and its input, the

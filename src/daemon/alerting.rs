@@ -16,6 +16,7 @@ use crate::fleet::leader::{ALERTING, Leadership};
 use crate::journey::Journey;
 use crate::metrics::Metrics;
 use crate::status::board::StatusBoard;
+use crate::store::Backend;
 
 /// Running alerting: on its own, or as a candidate for the fleet's leader.
 pub(super) struct Alerting {
@@ -45,14 +46,7 @@ impl Alerting {
         fleet: Option<(&Arc<Fleet>, &Arc<StatusBoard>)>,
         resign: &CancellationToken,
     ) -> anyhow::Result<Alerting> {
-        // A full disk starts with alerting in memory (and recovers); anything
-        // else refuses to start.
-        let db = AlertDb::start(config.state_dir.join("alerts.db")).with_context(|| {
-            format!(
-                "cannot open the alert database in {}",
-                config.state_dir.display()
-            )
-        })?;
+        let db = open_alert_db(config).await?;
         let receivers = build_all(
             &config.alerting.receivers,
             &config.secret_source(),
@@ -141,6 +135,34 @@ impl Alerting {
                 delivery.join().await;
             }
             Mode::Fleet(leader) => leader.stop().await,
+        }
+    }
+}
+
+/// The alert database: `alerts.db` in the state directory, or the
+/// fleet-wide alert tables in PostgreSQL when the store is PostgreSQL (the
+/// run history's database). A full disk, or PostgreSQL out of reach, starts
+/// with alerting in memory (and recovers); anything else refuses to start.
+async fn open_alert_db(config: &Config) -> anyhow::Result<AlertDb> {
+    match super::fleet::history_backend(config)? {
+        Backend::Sqlite(_) => {
+            AlertDb::start(config.state_dir.join("alerts.db")).with_context(|| {
+                format!(
+                    "cannot open the alert database in {}",
+                    config.state_dir.display()
+                )
+            })
+        }
+        Backend::Postgres(target) => {
+            let location = target.describe();
+            let db = AlertDb::start(Backend::Postgres(target))
+                .with_context(|| format!("cannot open the alert tables in {location}"))?;
+            // Out of reach is not an error (it is retried); a schema from a
+            // newer journeyd is.
+            db.connect()
+                .await
+                .with_context(|| format!("cannot open the alert tables in {location}"))?;
+            Ok(db)
         }
     }
 }

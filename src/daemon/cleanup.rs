@@ -3,6 +3,11 @@
 //! retries what is left behind, at start-up and in the background with
 //! backoff, until it succeeds or the retention limit passes (then it is
 //! counted as abandoned: test data left in the target).
+//!
+//! With the history on PostgreSQL the rows are the fleet's: `due_cleanups`
+//! claims rows for this replica only, of the journeys it holds (or nobody
+//! holds) and of runs whose replica died, so no ownership check is needed
+//! here (`store::postgres::pending`; docs/scaling.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,10 +19,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::hooks::DaemonHooks;
+use crate::config::Config;
+use crate::fleet::Fleet;
 use crate::journey::Journey;
 use crate::runner::handoff::{HandOff, Obligation, OwedCleanup};
 use crate::runner::{StepOutcome, run_owed_cleanup, still_owed};
-use crate::store::{DueCleanup, PendingWork};
+use crate::store::{Backend, DueCleanup, PendingWork, Replica};
 
 /// First pause before a failed cleanup is tried again; it doubles per attempt.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -34,6 +41,29 @@ fn next_attempt(now: DateTime<Utc>, attempts: u32) -> DateTime<Utc> {
         .saturating_mul(2u32.saturating_pow(attempts.min(16)))
         .min(MAX_RETRY);
     now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Opens the owed-cleanup and obligation tables where the run history is
+/// (`journeyd.db`, or PostgreSQL for this replica of the fleet); `None`, logged,
+/// when they cannot be opened: runs go on, a crash mid-run leaves test data behind.
+pub(super) fn open_pending(
+    config: &Config,
+    history: &Backend,
+    fleet: Option<&Fleet>,
+) -> Option<PendingWork> {
+    let replica = match (fleet, &config.fleet) {
+        (Some(f), Some(c)) => Replica {
+            id: f.replica().to_string(),
+            lease_ttl: Some(c.lease_ttl),
+        },
+        _ => Replica::solo(),
+    };
+    PendingWork::open_as(history, replica)
+        .inspect_err(|e| {
+            tracing::error!(error = %e,
+                "Cannot open the owed-cleanup table: a crash mid-run leaves test data behind.")
+        })
+        .ok()
 }
 
 /// Persists what runs owe; wakes the background pass when a run leaves work behind.

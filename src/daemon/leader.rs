@@ -116,8 +116,11 @@ async fn lead(
             () = stop.cancelled() => return,
         };
         let led = stop.child_token();
-        // INTEGRATION (pgalert): with the alert database on PostgreSQL, fence
-        // its writes to this term here: `parts.db.set_fence(Some((owner, term)))`.
+        // The alert tables take this term's writes only: a deposed leader's
+        // late commit is refused (SQLite ignores the fence).
+        parts
+            .db
+            .set_fence(Some((leadership.owner().to_string(), term)));
         let delivery = spawn_delivery(
             parts.db.clone(),
             parts.receivers.clone(),

@@ -40,7 +40,7 @@ use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
 use crate::status::board::{RECENT_RUNS, StatusBoard};
 use crate::status::control::{Control, Health, RunNowError};
-use crate::store::{Backend, OnLost, PendingWork, Store, StoreOptions};
+use crate::store::{OnLost, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 
 /// Why the daemon did not start.
@@ -126,13 +126,17 @@ impl Daemon {
         let store = Store::connect(store_opts.clone())
             .await
             .with_context(|| format!("cannot open the history in {}", store_opts.backend))?;
-        // Owed cleanups stay in the local SQLite file, whatever holds the history.
-        let pending = PendingWork::open(&Backend::Sqlite(config.state_dir.join("journeyd.db")))
-            .inspect_err(|e| {
-                tracing::error!(error = %e,
-                "Cannot open the owed-cleanup table: a crash mid-run leaves test data behind.")
-            })
-            .ok();
+        let metrics = Arc::new(
+            Metrics::with_options(&config.labels, config.metrics)
+                .context("cannot create the metrics registry")?,
+        );
+        metrics.set_journeys(&journeys);
+        metrics.config_reloaded(true);
+        metrics.observe_store(&store.status());
+        restore_board(&board, &store).await;
+        let fleet = fleet::start(&config, &store_opts.backend, &metrics, &journeys).await?;
+        // Owed cleanups and obligations live where the history does.
+        let pending = cleanup::open_pending(&config, &store_opts.backend, fleet.as_deref());
         let wake = Arc::new(tokio::sync::Notify::new());
         let obligation_wake = Arc::new(tokio::sync::Notify::new());
         let mut options = run_options(&config);
@@ -143,15 +147,6 @@ impl Daemon {
                 obligation_wake: obligation_wake.clone(),
             }) as Arc<dyn crate::runner::handoff::HandOff>
         });
-        let metrics = Arc::new(
-            Metrics::with_options(&config.labels, config.metrics)
-                .context("cannot create the metrics registry")?,
-        );
-        metrics.set_journeys(&journeys);
-        metrics.config_reloaded(true);
-        metrics.observe_store(&store.status());
-        restore_board(&board, &store).await;
-        let fleet = fleet::start(&config, &store_opts.backend, &metrics, &journeys).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -26,6 +26,11 @@
 //!   completion histogram; a breach feeds it at the time watched.
 //! - **Cleanup.** The run's owed cleanup waits until the obligation ends; this
 //!   wakes the cleanup retries when it does.
+//! - **Fleet.** On PostgreSQL `due_obligations` claims rows for this replica
+//!   (`FOR UPDATE SKIP LOCKED`, a claim on the database's clock) and only of
+//!   journeys no other replica holds, so two replicas never poll one
+//!   obligation and the journey's owner (the new one after a takeover) polls
+//!   it (`store::postgres::pending`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -28,7 +28,7 @@ pub struct PendingCleanup {
     pub created_at: DateTime<Utc>,
     /// Background attempts so far.
     pub attempts: u32,
-    /// The run that owes it is still going in this process.
+    /// The run that owes it is still going (on the replica that recorded it).
     pub live: bool,
     /// When the next background attempt is due.
     pub next_attempt_at: DateTime<Utc>,

@@ -216,6 +216,19 @@ pub enum StoreError {
         /// Why.
         source: serde_json::Error,
     },
+    /// A fenced write was refused: this handle's alerting term is no longer
+    /// the one recorded in `fleet_roles` (another replica leads alerting).
+    #[error("{location}: {what} refused: alerting is no longer led by {owner} in term {term}")]
+    Fenced {
+        /// Where.
+        location: String,
+        /// What was being done.
+        what: &'static str,
+        /// The owner this handle writes as.
+        owner: String,
+        /// Its term.
+        term: i64,
+    },
     /// The blocking task running the operation panicked or was cancelled.
     #[error("{database} task failed: {source}")]
     Task {

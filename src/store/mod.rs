@@ -11,15 +11,18 @@
 //!   [`Store::prune_now`]; reads [`Store::recent_runs`], [`Store::get_run`],
 //!   [`Store::histories`]; health [`Store::status`] ([`Store::queue_depth`],
 //!   [`Store::dropped_total`], [`Store::write_errors_total`], [`Store::is_up`]).
-//! - Work that outlives a run, [`PendingWork`], in the same file: cleanup
+//! - Work that outlives a run, [`PendingWork`], where the history is: cleanup
 //!   still owed (`owe_cleanup`, `settle_cleanup`, `release_cleanups`,
-//!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`).
+//!   `due_cleanups`, `abandon_cleanup`, `cleanups`, `cleanup_count`) and
+//!   obligations of durable steps (`add_obligation`, `due_obligations`,
+//!   `reschedule_obligation`, `finish_obligation`, ...).
 //!   [`Store::start`] is `open` that survives a full disk (below).
-//! - Alert database, [`AlertDb`]: `open`; the engine's `load_states`,
+//! - Alert database, [`AlertDb`]: `open`/`start`; the engine's `load_states`,
 //!   `commit` (state and notifications atomically), `enqueue`,
 //!   `remove_journeys`; silences `add_silence`, `active_silences`,
-//!   `expire_silence`; the outbox `pending`, and for the delivery workers
-//!   `head`, `delete`, `reschedule`, `queued_receivers`.
+//!   `expire_silence`; deploys `add_deploy`, `deploys_between`; the outbox
+//!   `pending`, and for the delivery workers `head`, `delete`, `reschedule`,
+//!   `queued_receivers`; `set_fence` for the fleet's alerting leader.
 //!
 //! Opening returns an [`OpenError`] a caller can match (not ours, too new,
 //! corrupt, permission, disk full, other); every other operation returns a
@@ -38,8 +41,15 @@
 //! dispatch: the same queue and counters feed a writer thread or a writer
 //! task, reads go to a SQLite read pool or the PostgreSQL pool). Callers and
 //! the interface above do not change, and the store's test cases run on both
-//! (`tests::cases`). The alert database, silences, owed cleanups and
-//! obligations are still SQLite only (docs/scaling.md).
+//! (`tests::cases`). [`PendingWork`] dispatches the same way (an engine
+//! inside the handle): on PostgreSQL its rows carry the location, and its
+//! "due" queries claim rows for one replica at a time (`FOR UPDATE SKIP
+//! LOCKED` and a claim on the database's clock) and only for the journeys it
+//! holds in the fleet (`postgres::pending`); its cases run on both backends
+//! (`tests::cleanup`, `tests::obligation`). The alert database's slot holds a
+//! SQLite connection or a PostgreSQL pool (`alert::outbox::backend`); its cases
+//! run on both through the outbox's `on_both_backends!`. One migration list
+//! serves every table ([`postgres::migrate`]).
 //!
 //! # Run history
 //!
@@ -92,7 +102,7 @@ pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
-pub use postgres::PgTarget;
+pub use postgres::{PgTarget, Replica};
 use read::ReadPool;
 use writer::{Cadence, Command, Counters, RunRow};
 pub use writer::{Fence, REOPEN_EVERY};
@@ -108,7 +118,7 @@ pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
 pub enum Backend {
     /// A SQLite file, created with its directory when missing.
     Sqlite(PathBuf),
-    /// A PostgreSQL database (run history only, so far).
+    /// A PostgreSQL database (run history, pending work, alert database).
     Postgres(PgTarget),
 }
 
@@ -122,8 +132,8 @@ impl fmt::Display for Backend {
 }
 
 impl Backend {
-    /// The SQLite file, for the databases that live only in SQLite so far
-    /// (alerts, owed cleanups); a PostgreSQL backend is refused for them.
+    /// The SQLite file, for the databases that live only in SQLite; a PostgreSQL
+    /// backend is refused for them.
     pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
         match self {
             Backend::Sqlite(path) => Ok(path),

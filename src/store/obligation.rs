@@ -55,7 +55,7 @@ impl ObligationState {
         }
     }
 
-    fn parse(s: &str) -> ObligationState {
+    pub(super) fn parse(s: &str) -> ObligationState {
         (Self::ALL.into_iter())
             .find(|x| x.as_str() == s)
             .unwrap_or(ObligationState::Pending)
@@ -104,11 +104,11 @@ pub struct DueObligation {
     pub polls: u32,
 }
 
-fn millis(d: Duration) -> i64 {
+pub(super) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn duration(ms: i64) -> Duration {
+pub(super) fn duration(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 

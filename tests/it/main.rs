@@ -3,6 +3,7 @@
 // Test code: a panic (unwrap, expect, panic!) is how a test or a test helper fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod alert_store_pg;
 mod alerting;
 mod check;
 mod daemon;
@@ -14,6 +15,7 @@ mod eventually;
 mod expect_parity;
 mod fleet;
 mod fleet_alerts;
+mod fleet_cleanup;
 mod fleet_faults;
 mod fleet_view;
 mod full_disk;

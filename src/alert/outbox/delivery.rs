@@ -220,6 +220,11 @@ impl Worker {
                     self.metrics.set_notification_queue(&self.name, depth);
                     match row {
                         _ if self.shutdown.is_cancelled() => break,
+                        // Something waits in memory, or the database is not
+                        // written: look again soon, which retries storing it.
+                        None if !self.db.is_healthy() => {
+                            Step::Wait(Some(Instant::now() + DB_RETRY))
+                        }
                         None => Step::Wait(None),
                         Some(row) => self.due_or_attempt(row).await,
                     }

@@ -80,9 +80,7 @@ impl AlertDb {
         let prune_before = at_ms.saturating_sub(DEPLOY_RETENTION.num_milliseconds());
         let row = (d.service.clone(), d.version.clone(), d.description.clone());
         let id = self
-            .run("recording a deploy", move |c| {
-                insert(c, at_ms, &backends, &journeys, &row, prune_before)
-            })
+            .run(move |db| db.add_deploy(at_ms, (&backends, &journeys), &row, prune_before))
             .await?;
         Ok(Deploy {
             id,
@@ -103,12 +101,13 @@ impl AlertDb {
         limit: u32,
     ) -> Result<Vec<Deploy>, StoreError> {
         let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
-        self.run("reading deploys", move |c| select(c, from, to, limit))
+        self.run(move |db| db.deploys_between(from, to, limit))
             .await
     }
 }
 
-fn insert(
+/// Records a deploy in `alerts.db`, pruning; returns its id.
+pub(super) fn insert(
     c: &Connection,
     at: i64,
     backends: &str,
@@ -132,7 +131,13 @@ fn insert(
     Ok(id)
 }
 
-fn select(c: &Connection, from: i64, to: i64, limit: u32) -> rusqlite::Result<Vec<Deploy>> {
+/// Deploys in `[from, to]` from `alerts.db`, newest first.
+pub(super) fn select(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<Deploy>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, at, service, backends_json, journeys_json, version, description
          FROM deploys WHERE at >= ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT ?3",

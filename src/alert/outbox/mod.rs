@@ -1,6 +1,11 @@
 //! The durable alert outbox: alert state, pending notifications, silences and
-//! deploys in one SQLite file (`alerts.db` in the state directory), and the
-//! workers that deliver the notifications ([`delivery`]).
+//! deploys in one SQLite file (`alerts.db` in the state directory) or, when the
+//! store is PostgreSQL, in fleet-wide tables there ([`pg`], [`pg_sql`],
+//! [`pg_records`]; every
+//! replica sees the same rows), and the workers that deliver the
+//! notifications ([`delivery`]). One handle dispatches to either backend
+//! ([`backend`]); what goes to memory and what is flushed ([`slot`],
+//! [`spill`]) is decided the same way for both.
 //!
 //! - A notification is stored before it is sent and deleted only when its
 //!   receiver accepts it (or rejects it for good), so a crash at any point
@@ -33,6 +38,18 @@
 //! Failures show in `journeyd_alert_commit_failures_total`,
 //! `journeyd_alert_notifications_in_memory` and `journeyd_store_up{database="alerts"}`.
 //!
+//! # When PostgreSQL cannot be reached
+//!
+//! Exactly the same path: PostgreSQL down or restarting is a write that
+//! fails, so commits wait in memory in order and are flushed in one
+//! transaction when it answers again (retried with backoff, [`pg`]). A
+//! receiver's spilled rows are delivered from memory only when none of its
+//! stored rows is left as far as the last successful read knows; otherwise
+//! its worker waits for the database, so a spilled resolve never overtakes a
+//! stored firing. [`AlertDb::start`] never waits for the server: the first
+//! operation connects and migrates. [`AlertDb::set_fence`] lets the fleet's
+//! alerting leader refuse writes of a deposed term.
+//!
 //! # What a crash can lose
 //!
 //! With writes working: nothing committed (`synchronous=FULL`). During a full
@@ -47,13 +64,19 @@
 //!
 //! Alert volume is tiny (a few rows per state change), so one connection
 //! behind a mutex serves every call, each in `spawn_blocking`: no pool, no
-//! writer thread.
+//! writer thread. On PostgreSQL the handle uses a pool (as the run history
+//! does) but still one call at a time under that mutex, which is what keeps
+//! commit order.
 //!
 //! [`Notification::id`]: crate::alert::receivers::Notification::id
 
+mod backend;
 mod db;
 pub mod delivery;
 mod deploys;
+mod pg;
+mod pg_records;
+mod pg_sql;
 mod schema;
 mod silences;
 mod slot;
@@ -64,16 +87,17 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::alert::receivers::fingerprint;
 use crate::alert::state::AlertEvent;
 use crate::metrics::Metrics;
 use crate::store::{Access, Backend, Database, OpenError, StoreError};
+use backend::{Db, SqliteDb};
 use db::NewRow;
 pub use delivery::{DeliveryHandle, DeliveryOptions, spawn_delivery, spawn_delivery_with};
 pub use deploys::{DEPLOY_RETENTION, Deploy, MAX_DEPLOYS, NewDeploy};
@@ -93,6 +117,7 @@ pub struct AlertDb {
 struct Inner {
     path: PathBuf,
     slot: Mutex<Slot>,
+    status: Arc<slot::Status>,
 }
 
 /// Which notification: a stored row, or one waiting in memory ([`spill`]).
@@ -137,9 +162,14 @@ pub struct Pending {
 impl AlertDb {
     /// Opens (creating if needed) the alert database (normally the SQLite
     /// file `alerts.db` in the state directory). Errors name the file and what to do.
+    ///
+    /// On PostgreSQL this is [`start`](Self::start): nothing is contacted
+    /// until the first operation, which migrates the schema.
     pub fn open(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let backend = backend.into();
-        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
+        let path = match backend.into() {
+            Backend::Sqlite(path) => path,
+            Backend::Postgres(target) => return pg::start(&target),
+        };
         let conn = crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite)?;
         Ok(Self::with_conn(path, Some(conn)))
     }
@@ -148,9 +178,16 @@ impl AlertDb {
     /// database starts closed, everything waits in memory, and it is opened
     /// (created, migrated) as soon as space returns. Any other failure (not
     /// ours, too new, corrupt, permissions) is returned: that needs an operator.
+    ///
+    /// On PostgreSQL only an invalid URL is an error: the server is contacted
+    /// (and the schema migrated) at the first operation, and while it cannot
+    /// be reached alerting runs from memory exactly as on a full disk, trying
+    /// again with backoff ([`AlertDb::connect`] tries once at start-up).
     pub fn start(backend: impl Into<Backend>) -> Result<AlertDb, OpenError> {
-        let backend = backend.into();
-        let path = backend.sqlite_path(Database::Alerts)?.to_path_buf();
+        let path = match backend.into() {
+            Backend::Sqlite(path) => path,
+            Backend::Postgres(target) => return pg::start(&target),
+        };
         match crate::store::sqlite::open(&path, &schema::ALERTS, Access::ReadWrite) {
             Ok(conn) => Ok(Self::with_conn(path, Some(conn))),
             Err(e @ OpenError::DiskFull { .. }) => {
@@ -167,34 +204,43 @@ impl AlertDb {
         }
     }
 
-    fn with_conn(path: PathBuf, conn: Option<Connection>) -> AlertDb {
+    fn with_conn(path: PathBuf, conn: Option<rusqlite::Connection>) -> AlertDb {
+        let slot = Slot::new(Db::Sqlite(SqliteDb::new(path.clone(), conn)));
         AlertDb {
             inner: Arc::new(Inner {
-                slot: Mutex::new(Slot::new(path.clone(), conn)),
+                status: Arc::clone(&slot.status),
+                slot: Mutex::new(slot),
                 path,
             }),
         }
     }
 
-    /// The file.
+    /// The file (SQLite), or `postgresql://host:port/db` without credentials.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// True while the database is open (false after a start on a full disk,
-    /// until it could be opened).
+    /// until it could be opened; on PostgreSQL, while the server answered the
+    /// last attempt).
     pub fn is_open(&self) -> bool {
-        self.lock().conn.is_some()
+        self.status().open.load(Ordering::Relaxed)
     }
 
     /// Open, and its last write succeeded (nothing waits in memory).
     pub fn is_healthy(&self) -> bool {
-        self.lock().healthy()
+        self.status().healthy.load(Ordering::Relaxed)
     }
 
     /// Notifications waiting in memory because the database could not be written.
     pub fn in_memory(&self) -> usize {
-        self.lock().spill.rows.len()
+        self.status().in_memory.load(Ordering::Relaxed)
+    }
+
+    /// What the slot published last. Read without its mutex, which an
+    /// operation on an unreachable PostgreSQL holds for up to [`pg::OP_TIMEOUT`].
+    fn status(&self) -> &slot::Status {
+        &self.inner.status
     }
 
     /// Exports the outbox's health (`journeyd_store_up{database="alerts"}`,
@@ -226,8 +272,7 @@ impl AlertDb {
 
     /// Every journey's persisted alert state: journey -> the JSON the engine committed.
     pub async fn load_states(&self) -> Result<BTreeMap<String, String>, StoreError> {
-        self.run("loading alert states", |c| db::load_states(c))
-            .await
+        self.run(|db| db.load_states()).await
     }
 
     /// Writes `journey`'s state and queues `notifications` (`(receiver, event)`)
@@ -241,11 +286,8 @@ impl AlertDb {
     ) -> Result<(), StoreError> {
         let rows = encode(notifications)?;
         let (journey, state) = (journey.to_string(), state_json.to_string());
-        self.with_slot(move |slot| {
-            slot.commit(&journey, &state, rows, now_ms());
-            Ok(())
-        })
-        .await
+        self.with_slot(move |slot| slot.commit(&journey, &state, rows, now_ms()))
+            .await
     }
 
     /// Queues notifications without a state change (re-sends to Alertmanager).
@@ -257,7 +299,7 @@ impl AlertDb {
         notifications: &[(String, AlertEvent)],
     ) -> Result<usize, StoreError> {
         let rows = encode(notifications)?;
-        self.with_slot(move |slot| Ok(slot.enqueue(rows, now_ms())))
+        self.with_slot(move |slot| slot.enqueue(rows, now_ms()))
             .await
     }
 
@@ -268,15 +310,11 @@ impl AlertDb {
         let memory = keep.clone();
         self.with_slot(move |slot| {
             slot.spill.states.retain(|j, _| memory.contains(j));
+            slot.publish();
             Ok(())
         })
         .await?;
-        match self
-            .run("removing alert states", move |c| {
-                db::remove_journeys(c, &keep)
-            })
-            .await
-        {
+        match self.run(move |db| db.remove_journeys(&keep)).await {
             // Not open (full disk at start): nothing stored to forget yet; the
             // next start after a reload forgets them.
             Err(StoreError::Unavailable { .. }) => Ok(0),
@@ -287,13 +325,11 @@ impl AlertDb {
     /// Every pending notification, oldest first: the stored ones, then those
     /// waiting in memory (negative ids).
     pub async fn pending(&self) -> Result<Vec<Pending>, StoreError> {
-        let stored = self
-            .run("listing pending notifications", |c| db::pending(c))
-            .await;
+        let stored = self.run(|db| db.pending()).await;
         self.with_slot(move |slot| {
             let stored = match stored {
                 Ok(rows) => rows,
-                Err(_) if slot.conn.is_none() => Vec::new(),
+                Err(_) if !slot.db.is_open() => Vec::new(),
                 Err(e) => return Err(e),
             };
             Ok(slot.spill.pending_after(stored))
@@ -332,26 +368,16 @@ impl AlertDb {
 
     /// Receivers with pending notifications, and how many each has.
     async fn queued_receivers(&self) -> Result<BTreeMap<String, u64>, StoreError> {
-        self.run("reading the outbox", |c| db::queued_receivers(c))
-            .await
+        self.run(|db| db.queued_receivers()).await
     }
 
-    /// Runs `f` on the connection in a blocking task.
-    async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the database in a blocking task.
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
-        let location = self.inner.path.display().to_string();
-        self.with_slot(move |slot| {
-            let conn = slot.conn(what)?;
-            f(conn).map_err(|e| StoreError::Query {
-                location,
-                what,
-                source: Box::new(e),
-            })
-        })
-        .await
+        self.with_slot(move |slot| slot.call(f)).await
     }
 
     /// Runs `f` on the connection and the spill in a blocking task.

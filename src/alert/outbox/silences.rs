@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AlertDb, db};
+use super::AlertDb;
 use crate::store::StoreError;
 
 /// A silence: notifications of alerts it matches are not sent while it is in force.
@@ -62,10 +62,8 @@ impl AlertDb {
         let (by, comment) = (created_by.to_string(), comment.to_string());
         let (starts, ends) = (starts_at.timestamp_millis(), ends_at.timestamp_millis());
         let prune_before = starts.saturating_sub(SILENCE_RETENTION.num_milliseconds());
-        self.run("adding a silence", move |c| {
-            db::add_silence(c, &json, (starts, ends), prune_before, &by, &comment)
-        })
-        .await
+        self.run(move |db| db.add_silence(&json, (starts, ends), prune_before, (&by, &comment)))
+            .await
     }
 
     /// Silences in force at `now`, oldest first.
@@ -73,26 +71,18 @@ impl AlertDb {
     /// While the database is not open (a start on a full disk) there are none:
     /// the stored ones are unreachable, and the engine asks after every run, so
     /// an error here would flood the log with what start-up already said.
+    /// While PostgreSQL is away, those in force at the last successful read.
     pub async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, StoreError> {
         let now = now.timestamp_millis();
-        self.with_slot(move |slot| match slot.conn("reading silences") {
-            Ok(c) => db::active_silences(c, now).map_err(|e| StoreError::Query {
-                location: slot.path.display().to_string(),
-                what: "reading silences",
-                source: Box::new(e),
-            }),
+        match self.run(move |db| db.active_silences(now)).await {
             Err(StoreError::Unavailable { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        })
-        .await
+            other => other,
+        }
     }
 
     /// Ends silence `id` at `now`; false when there is none or it already ended.
     pub async fn expire_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let now = now.timestamp_millis();
-        self.run("expiring a silence", move |c| {
-            db::expire_silence(c, id, now)
-        })
-        .await
+        self.run(move |db| db.expire_silence(id, now)).await
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! `tokio-postgres` with a `deadpool-postgres` pool. Both are maintained,
 //! async on our tokio, and small: no macros, no compile-time database, no
-//! OpenSSL (connections are plain TCP or a unix socket today, `NoTls`; a
-//! rustls connector can be added without changing callers). sqlx was the
+//! OpenSSL (TLS is rustls through `tokio-postgres-rustls`, with libpq's
+//! `sslmode` in the URL; see [`tls`]). sqlx was the
 //! alternative: its compile-time checked queries need a database (or an
 //! offline cache) at build time and it brings its own runtime and TLS
 //! choices, for a dozen statements that the tests here run against a real
@@ -32,13 +32,21 @@
 //! A committed run is PostgreSQL's to keep (its WAL and `synchronous_commit`
 //! decide). Runs still in the queue are lost on `kill -9`, as on SQLite.
 
+mod cleanup;
 mod history;
+mod obligation;
+mod pending;
+#[cfg(test)]
+mod pending_tests;
 mod read;
 mod schema;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod tls;
+#[cfg(test)]
+mod tls_tests;
 
 use std::fmt;
 use std::time::Duration;
@@ -47,6 +55,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 use super::{Database, OpenError};
 pub(crate) use history::PgHistory;
+pub(in crate::store) use pending::PgPending;
+pub use pending::{CLAIM, OP_TIMEOUT, Replica};
 pub use schema::{SCHEMA_VERSION, migrate};
 
 /// The first retry after a failed write or connection comes this soon.
@@ -83,9 +93,10 @@ impl fmt::Debug for PgTarget {
 impl PgTarget {
     /// `postgresql://host:port/db` without user or password, for logs and errors.
     pub fn describe(&self) -> String {
-        match self.url.parse::<tokio_postgres::Config>() {
-            Ok(c) => describe(&c),
-            Err(_) => "postgresql://(invalid URL)".to_string(),
+        let parsed = tls::split(&self.url).map(|s| s.url.parse::<tokio_postgres::Config>());
+        match parsed {
+            Ok(Ok(c)) => describe(&c),
+            _ => "postgresql://(invalid URL)".to_string(),
         }
     }
 
@@ -96,23 +107,26 @@ impl PgTarget {
             database: Database::RunHistory,
             source: why.into(),
         };
-        let mut config: tokio_postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| other(format!("invalid PostgreSQL URL: {e}")))?;
+        let settings = tls::split(&self.url).map_err(|e| other(format!("invalid URL: {e}")))?;
+        let mut config: tokio_postgres::Config =
+            (settings.url.parse()).map_err(|e| other(format!("invalid PostgreSQL URL: {e}")))?;
+        config.ssl_mode(settings.mode.driver());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("journeyd");
         }
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls::client_config(&settings).map_err(other)? {
+            None => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
+            Some(rustls) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(rustls);
+                Manager::from_config(config, tls, manager_config)
+            }
+        };
         Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)

@@ -51,8 +51,109 @@ const MIGRATIONS: &[&str] = &[
         last_slot  BIGINT,
         PRIMARY KEY (location, journey)
     );",
-    // 3: the fleet's alerting leader and its input (`crate::fleet::leader`,
-    // `crate::fleet::inbox`). `IF NOT EXISTS`: another part may create
+    // 3: owed cleanups and durable-step obligations (`store::postgres::pending`),
+    // per location. Times the caller passes are Unix milliseconds as in SQLite;
+    // `replica` is the replica whose run owes a live cleanup, `finished_by` the
+    // one that finished an obligation; `claimed_by`/`claimed_until` (database
+    // clock) keep two replicas from working the same row at once.
+    "CREATE TABLE pending_cleanup (
+        location        TEXT NOT NULL,
+        run_id          TEXT NOT NULL,
+        journey         TEXT NOT NULL,
+        steps_json      TEXT NOT NULL,
+        values_json     TEXT NOT NULL,
+        refresh_json    TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        live            BOOLEAN NOT NULL,
+        replica         TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        claimed_by      TEXT,
+        claimed_until   TIMESTAMPTZ,
+        PRIMARY KEY (location, run_id)
+    );
+    CREATE INDEX pending_cleanup_due ON pending_cleanup (location, live, next_attempt_at);
+    CREATE TABLE obligations (
+        location        TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        run_id          TEXT NOT NULL,
+        journey         TEXT NOT NULL,
+        step            TEXT NOT NULL,
+        backend         TEXT,
+        values_json     TEXT NOT NULL,
+        refresh_json    TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        deadline_at     BIGINT NOT NULL,
+        every_ms        BIGINT NOT NULL,
+        backoff         DOUBLE PRECISION NOT NULL,
+        max_every_ms    BIGINT NOT NULL,
+        pause_ms        BIGINT NOT NULL,
+        next_poll_at    BIGINT NOT NULL,
+        polls           INTEGER NOT NULL DEFAULT 1,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'fulfilled', 'failed', 'breached')),
+        finished_at     BIGINT,
+        finished_by     TEXT,
+        observed        BOOLEAN NOT NULL DEFAULT false,
+        first_poll_json TEXT NOT NULL,
+        last_poll_json  TEXT,
+        claimed_by      TEXT,
+        claimed_until   TIMESTAMPTZ,
+        PRIMARY KEY (location, id)
+    );
+    CREATE INDEX obligations_due ON obligations (location, state, next_poll_at);
+    CREATE INDEX obligations_run ON obligations (location, run_id, state);",
+    // 4: alerting, fleet-wide (not per location): alert state, the
+    // notification outbox, silences and deploys (`crate::alert::outbox`), as
+    // in `alerts.db`. Times are Unix milliseconds like there; ids are
+    // BIGSERIAL, so a notification keeps its id whichever replica sends it
+    // (receivers de-duplicate on it). `fleet_roles` is the alerting leader's
+    // fencing row (`AlertDb::set_fence`); IF NOT EXISTS because the fleet's
+    // leadership migration creates the same table.
+    "CREATE TABLE alert_states (
+        journey    TEXT PRIMARY KEY,
+        state_json TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE notifications (
+        id              BIGSERIAL PRIMARY KEY,
+        receiver        TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        event_json      TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        attempts        BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        last_error      TEXT
+    );
+    CREATE INDEX notifications_receiver_id ON notifications (receiver, id);
+    CREATE TABLE silences (
+        id            BIGSERIAL PRIMARY KEY,
+        matchers_json TEXT NOT NULL,
+        starts_at     BIGINT NOT NULL,
+        ends_at       BIGINT NOT NULL,
+        created_by    TEXT NOT NULL,
+        comment       TEXT NOT NULL
+    );
+    CREATE INDEX silences_ends_at ON silences (ends_at);
+    CREATE TABLE deploys (
+        id            BIGSERIAL PRIMARY KEY,
+        at            BIGINT NOT NULL,
+        service       TEXT NOT NULL,
+        backends_json TEXT NOT NULL,
+        journeys_json TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        description   TEXT NOT NULL
+    );
+    CREATE INDEX deploys_at ON deploys (at);
+    CREATE TABLE IF NOT EXISTS fleet_roles (
+        role       TEXT PRIMARY KEY,
+        owner      TEXT,
+        term       BIGINT,
+        expires_at TIMESTAMPTZ
+    );",
+    // 5: the fleet's alerting leader and its input (`crate::fleet::leader`,
+    // `crate::fleet::inbox`). `IF NOT EXISTS`: migration 4 creates
     // `fleet_roles` with the same shape.
     "CREATE TABLE IF NOT EXISTS fleet_roles (
         role       TEXT PRIMARY KEY,

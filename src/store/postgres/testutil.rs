@@ -22,6 +22,8 @@ pub struct TestPostgres {
     bin: PathBuf,
     dir: tempfile::TempDir,
     port: u16,
+    /// More server options (TLS).
+    extra: String,
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb`.
@@ -85,6 +87,38 @@ impl TestPostgres {
     /// fsync off: only a kernel crash could lose what it skips). Commits stay
     /// synchronous, so [`stop`](Self::stop) (a crash of the server) keeps them.
     pub fn start() -> TestPostgres {
+        Self::init().start_on(free_port())
+    }
+
+    /// [`start`](Self::start) with `ssl=on` and this server certificate and
+    /// key (PEM); plain connections are still accepted.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> TestPostgres {
+        let mut pg = Self::init();
+        let cert = pg.dir.path().join("server.crt");
+        let key = pg.dir.path().join("server.key");
+        std::fs::write(&cert, cert_pem).expect("write server.crt");
+        std::fs::write(&key, key_pem).expect("write server.key");
+        // PostgreSQL refuses a key others can read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        if is_root() {
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .args([&cert, &key])
+                .status()
+                .expect("run chown");
+            assert!(status.success(), "chown postgres {}", key.display());
+        }
+        pg.extra = format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert.display(),
+            key.display()
+        );
+        pg.start_on(free_port())
+    }
+
+    /// A new cluster in a temporary directory, not started.
+    fn init() -> TestPostgres {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("journeyd-pg")
@@ -114,8 +148,12 @@ impl TestPostgres {
                 "--no-instructions",
             ],
         );
-        let pg = TestPostgres { bin, dir, port: 0 };
-        pg.start_on(free_port())
+        TestPostgres {
+            bin,
+            dir,
+            port: 0,
+            extra: String::new(),
+        }
     }
 
     fn start_on(mut self, port: u16) -> TestPostgres {
@@ -130,7 +168,8 @@ impl TestPostgres {
         let socket_dir = self.dir.path().to_string_lossy().into_owned();
         let options = format!(
             "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c full_page_writes=off -c max_connections=200"
+             -c full_page_writes=off -c max_connections=200{}",
+            self.extra
         );
         run_as_postgres(
             &self.bin.join("pg_ctl"),

@@ -3,11 +3,11 @@
 //! Helpers shared by the other test modules live here.
 
 pub(super) mod cases;
-mod cleanup;
+pub(super) mod cleanup;
 mod crash;
 pub(in crate::store) mod fixtures;
 mod full_disk;
-mod obligation;
+pub(super) mod obligation;
 mod open;
 mod queue;
 mod retention;

@@ -1,6 +1,9 @@
 //! The `obligations` table through [`PendingWork`]: migration 3 on an existing
 //! history, due polls and rescheduling, finishing exactly once, reporting again
 //! after a crash, cleanup held while an obligation is pending, no values kept.
+//! Each case (except the SQLite migration) takes an opener of fresh handles on
+//! the same tables and runs on SQLite here and on PostgreSQL in
+//! `store::postgres::pending_tests`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,11 +15,13 @@ use crate::runner::StepOutcome;
 use crate::runner::handoff::{Obligation, OwedCleanup};
 use crate::store::{Backend, ObligationState, PendingWork};
 
-fn open(dir: &TempDir) -> PendingWork {
-    PendingWork::open(&Backend::Sqlite(dir.path().join("journeyd.db"))).unwrap()
+/// Opens `journeyd.db` in `dir`, a new handle (a new process) per call.
+pub(in crate::store) fn sqlite(dir: &TempDir) -> impl Fn() -> PendingWork + use<> {
+    let path = dir.path().join("journeyd.db");
+    move || PendingWork::open(&Backend::Sqlite(path.clone())).unwrap()
 }
 
-fn obligation(run_id: uuid::Uuid, within: TimeDelta) -> Obligation {
+pub(in crate::store) fn obligation(run_id: uuid::Uuid, within: TimeDelta) -> Obligation {
     // Stored in milliseconds.
     let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
     Obligation {
@@ -52,7 +57,7 @@ async fn migration_three_keeps_a_version_two_history_and_adds_obligations() {
         )
         .unwrap();
     }
-    let p = open(&dir);
+    let p = sqlite(&dir)();
     assert_eq!(p.cleanup_count().await.unwrap(), 1);
     let ob = obligation(uuid::Uuid::new_v4(), TimeDelta::minutes(10));
     p.add_obligation(&ob).await.unwrap();
@@ -66,16 +71,16 @@ async fn migration_three_keeps_a_version_two_history_and_adds_obligations() {
     assert_eq!(v, 3);
 }
 
-#[tokio::test]
-async fn an_obligation_is_due_after_every_and_survives_a_reopen() {
-    let dir = TempDir::new().unwrap();
-    let p = open(&dir);
+pub(in crate::store) async fn an_obligation_is_due_after_every_and_survives_a_reopen_case(
+    open: &dyn Fn() -> PendingWork,
+) {
+    let p = open();
     let ob = obligation(uuid::Uuid::new_v4(), TimeDelta::minutes(10));
     p.add_obligation(&ob).await.unwrap();
     assert!(p.due_obligations(Utc::now(), 10).await.unwrap().is_empty());
     // A new process (restart after kill -9) finds it, values and schedule included.
     drop(p);
-    let p = open(&dir);
+    let p = open();
     let later = ob.created_at + TimeDelta::seconds(2);
     let due = p.due_obligations(later, 10).await.unwrap();
     assert_eq!(due.len(), 1);
@@ -91,15 +96,15 @@ async fn an_obligation_is_due_after_every_and_survives_a_reopen() {
             .unwrap()
     );
     assert!(p.due_obligations(later, 10).await.unwrap().is_empty());
+    assert_eq!(p.next_obligation_due().await.unwrap(), Some(next));
     let due = p.due_obligations(next, 10).await.unwrap();
     assert_eq!((due[0].pause, due[0].polls), (Duration::from_secs(4), 2));
-    assert_eq!(p.next_obligation_due().await.unwrap(), Some(next));
 }
 
-#[tokio::test]
-async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
-    let dir = TempDir::new().unwrap();
-    let p = open(&dir);
+pub(in crate::store) async fn an_obligation_finishes_once_and_is_reported_again_until_observed_case(
+    open: &dyn Fn() -> PendingWork,
+) {
+    let p = open();
     let ob = obligation(uuid::Uuid::new_v4(), TimeDelta::minutes(10));
     p.add_obligation(&ob).await.unwrap();
     let poll = StepOutcome::skipped("order shipped", None, "");
@@ -117,7 +122,7 @@ async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
     );
     // Killed before it was reported: the next process reports it.
     drop(p);
-    let p = open(&dir);
+    let p = open();
     let unreported = p.unobserved_obligations().await.unwrap();
     assert_eq!(unreported.len(), 1);
     assert_eq!(unreported[0].state, ObligationState::Breached);
@@ -137,10 +142,10 @@ async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
     );
 }
 
-#[tokio::test]
-async fn cleanup_of_a_run_waits_for_its_pending_obligation() {
-    let dir = TempDir::new().unwrap();
-    let p = open(&dir);
+pub(in crate::store) async fn cleanup_of_a_run_waits_for_its_pending_obligation_case(
+    open: &dyn Fn() -> PendingWork,
+) {
+    let p = open();
     let run_id = uuid::Uuid::new_v4();
     let owed = OwedCleanup {
         journey: "purchase".into(),
@@ -172,10 +177,8 @@ async fn cleanup_of_a_run_waits_for_its_pending_obligation() {
     );
 }
 
-#[tokio::test]
-async fn oldest_pending_is_per_backend() {
-    let dir = TempDir::new().unwrap();
-    let p = open(&dir);
+pub(in crate::store) async fn oldest_pending_is_per_backend_case(open: &dyn Fn() -> PendingWork) {
+    let p = open();
     let older = obligation(uuid::Uuid::new_v4(), TimeDelta::minutes(10));
     let mut newer = obligation(uuid::Uuid::new_v4(), TimeDelta::minutes(10));
     newer.created_at = older.created_at + TimeDelta::seconds(5);
@@ -196,4 +199,30 @@ async fn oldest_pending_is_per_backend() {
             ("fulfillment".to_string(), millis(older.created_at)),
         ]
     );
+}
+
+// The cases above on SQLite files; `store::postgres` runs them on PostgreSQL.
+
+#[tokio::test]
+async fn an_obligation_is_due_after_every_and_survives_a_reopen() {
+    let dir = TempDir::new().unwrap();
+    an_obligation_is_due_after_every_and_survives_a_reopen_case(&sqlite(&dir)).await;
+}
+
+#[tokio::test]
+async fn an_obligation_finishes_once_and_is_reported_again_until_observed() {
+    let dir = TempDir::new().unwrap();
+    an_obligation_finishes_once_and_is_reported_again_until_observed_case(&sqlite(&dir)).await;
+}
+
+#[tokio::test]
+async fn cleanup_of_a_run_waits_for_its_pending_obligation() {
+    let dir = TempDir::new().unwrap();
+    cleanup_of_a_run_waits_for_its_pending_obligation_case(&sqlite(&dir)).await;
+}
+
+#[tokio::test]
+async fn oldest_pending_is_per_backend() {
+    let dir = TempDir::new().unwrap();
+    oldest_pending_is_per_backend_case(&sqlite(&dir)).await;
 }

@@ -3,6 +3,14 @@
 
 use super::*;
 
+on_both_backends!(
+    commit_writes_state_and_notifications_together,
+    states_survive_reopening_and_removed_journeys_are_forgotten,
+    resends_of_a_pending_firing_are_coalesced,
+    silences_match_their_labels_and_expire,
+    silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added,
+);
+
 fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
     pending
         .iter()
@@ -10,10 +18,8 @@ fn receivers_and_events(pending: &[Pending]) -> Vec<(String, AlertEvent)> {
         .collect()
 }
 
-#[tokio::test]
-async fn commit_writes_state_and_notifications_together() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn commit_writes_state_and_notifications_together(fx: Fixture) {
+    let db = fx.open();
     let mut sent = to("pager", &[firing("purchase")]);
     sent.extend(to("chat", &[firing("purchase")]));
     db.commit("purchase", r#"{"phase":"firing"}"#, &sent)
@@ -91,10 +97,8 @@ async fn failed_commit_leaves_neither_state_nor_notifications() {
     assert_eq!(in_memory.len(), 4, "both batches wait in memory");
 }
 
-#[tokio::test]
-async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn states_survive_reopening_and_removed_journeys_are_forgotten(fx: Fixture) {
+    let db = fx.open();
     for journey in ["purchase", "signup", "old"] {
         db.commit(journey, journey, &to("pager", &[firing(journey)]))
             .await
@@ -102,7 +106,7 @@ async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
     }
     drop(db);
 
-    let db = open(&dir);
+    let db = fx.open();
     assert_eq!(db.load_states().await.unwrap().len(), 3);
     let removed = db
         .remove_journeys(&["purchase".to_string(), "signup".to_string()])
@@ -117,10 +121,8 @@ async fn states_survive_reopening_and_removed_journeys_are_forgotten() {
     assert_eq!(pending[2].event, firing("old"));
 }
 
-#[tokio::test]
-async fn resends_of_a_pending_firing_are_coalesced() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn resends_of_a_pending_firing_are_coalesced(fx: Fixture) {
+    let db = fx.open();
     let first = db.enqueue(&to("am", &[firing("purchase")])).await.unwrap();
     assert_eq!(first, 1);
     // The same alert again, identical or with refreshed text: no new row.
@@ -161,10 +163,8 @@ async fn resends_of_a_pending_firing_are_coalesced() {
     assert_eq!(pending[0].event, refreshed, "kept its place in the queue");
 }
 
-#[tokio::test]
-async fn silences_match_their_labels_and_expire() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn silences_match_their_labels_and_expire(fx: Fixture) {
+    let db = fx.open();
     let matchers = BTreeMap::from([
         ("journey".to_string(), "purchase".to_string()),
         ("severity".to_string(), "critical".to_string()),
@@ -317,10 +317,29 @@ async fn each_database_refuses_the_other() {
     );
 }
 
-#[tokio::test]
-async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+/// Ids of every stored silence, ended or not, read past the outbox.
+async fn silence_ids(fx: &Fixture) -> Vec<i64> {
+    const SQL: &str = "SELECT id FROM silences ORDER BY id";
+    match fx {
+        Fixture::Sqlite(dir) => {
+            let c = rusqlite::Connection::open(dir.path().join("alerts.db")).unwrap();
+            let mut stmt = c.prepare(SQL).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
+            rows.collect::<Result<Vec<i64>, _>>().unwrap()
+        }
+        Fixture::Pg(pg) => {
+            let (c, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let rows = c.query(SQL, &[]).await.unwrap();
+            rows.iter().map(|r| r.get::<_, i64>(0)).collect()
+        }
+    }
+}
+
+async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_added(fx: Fixture) {
+    let db = fx.open();
     let m = BTreeMap::from([("journey".to_string(), "purchase".to_string())]);
     let retention = SILENCE_RETENTION.num_minutes();
     let old = db
@@ -336,14 +355,8 @@ async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_add
         .add_silence(&m, at(0), at(2_000), "c", "ended recently")
         .await
         .unwrap();
-    let ids = || {
-        let c = rusqlite::Connection::open(dir.path().join("alerts.db")).unwrap();
-        let mut stmt = c.prepare("SELECT id FROM silences ORDER BY id").unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
-        rows.collect::<Result<Vec<i64>, _>>().unwrap()
-    };
     assert_eq!(
-        ids(),
+        silence_ids(&fx).await,
         [old, edge, recent],
         "nothing is pruned before a new silence"
     );
@@ -355,7 +368,7 @@ async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_add
         .add_silence(&m, now, at(61 + 2 * retention), "d", "new")
         .await
         .unwrap();
-    assert_eq!(ids(), [edge, recent, new]);
+    assert_eq!(silence_ids(&fx).await, [edge, recent, new]);
     let active: Vec<i64> = db
         .active_silences(now)
         .await

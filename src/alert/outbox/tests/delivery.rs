@@ -2,6 +2,14 @@
 //! metrics; backoff arithmetic.
 
 use super::*;
+
+on_both_backends!(
+    flaky_receiver_gets_every_notification_once_in_order,
+    failed_attempts_are_stored_with_their_error,
+    permanent_error_drops_the_row_and_the_next_proceeds,
+    pending_notifications_are_delivered_after_a_restart,
+    each_receiver_has_its_own_queue,
+);
 use crate::alert::outbox::delivery::{eval_backoff, eval_retry_delay};
 
 fn ids(notifications: &[Notification]) -> Vec<i64> {
@@ -12,10 +20,8 @@ fn events(notifications: &[Notification]) -> Vec<AlertEvent> {
     notifications.iter().map(|n| n.event.clone()).collect()
 }
 
-#[tokio::test]
-async fn flaky_receiver_gets_every_notification_once_in_order() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn flaky_receiver_gets_every_notification_once_in_order(fx: Fixture) {
+    let db = fx.open();
     let m = metrics();
     let failures = vec![
         retryable("connection refused", None),
@@ -108,10 +114,8 @@ async fn backoff_doubles_between_attempts_and_is_stored() {
     }
 }
 
-#[tokio::test]
-async fn failed_attempts_are_stored_with_their_error() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn failed_attempts_are_stored_with_their_error(fx: Fixture) {
+    let db = fx.open();
     let m = metrics();
     let (pager, _accepted) = Scripted::refusing("pager", retryable("HTTP 502", None));
     db.enqueue(&to("pager", &[firing("purchase")]))
@@ -138,10 +142,8 @@ async fn failed_attempts_are_stored_with_their_error() {
     assert_eq!(pager.calls().len(), 1, "retried before the backoff");
 }
 
-#[tokio::test]
-async fn permanent_error_drops_the_row_and_the_next_proceeds() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn permanent_error_drops_the_row_and_the_next_proceeds(fx: Fixture) {
+    let db = fx.open();
     let m = metrics();
     let (pager, mut accepted) =
         Scripted::new("pager", vec![permanent("HTTP 400: bad routing key")]);
@@ -163,12 +165,10 @@ async fn permanent_error_drops_the_row_and_the_next_proceeds() {
     );
 }
 
-#[tokio::test]
-async fn pending_notifications_are_delivered_after_a_restart() {
-    let dir = TempDir::new().unwrap();
+async fn pending_notifications_are_delivered_after_a_restart(fx: Fixture) {
     let sent = [firing("purchase"), firing("signup"), resolved("purchase")];
     {
-        let db = open(&dir);
+        let db = fx.open();
         db.commit("purchase", "firing", &to("pager", &sent[..2]))
             .await
             .unwrap();
@@ -186,7 +186,7 @@ async fn pending_notifications_are_delivered_after_a_restart() {
         assert_eq!(db.pending().await.unwrap()[0].attempts, 2);
     }
 
-    let db = open(&dir);
+    let db = fx.open();
     let m = metrics();
     let (pager, mut accepted) = Scripted::new("pager", Vec::new());
     let running = Running::start(&db, vec![pager], &m, fast());
@@ -202,10 +202,8 @@ async fn pending_notifications_are_delivered_after_a_restart() {
     assert!(!text.contains(r#"receiver="gone""#), "{text}");
 }
 
-#[tokio::test]
-async fn each_receiver_has_its_own_queue() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn each_receiver_has_its_own_queue(fx: Fixture) {
+    let db = fx.open();
     let m = metrics();
     let (down, _) = Scripted::refusing("pager", retryable("HTTP 503", None));
     let (chat, mut accepted) = Scripted::new("chat", Vec::new());

@@ -2,6 +2,11 @@
 
 use super::*;
 
+on_both_backends!(
+    deploys_survive_a_reopen_and_list_newest_first_within_the_range,
+    adding_a_deploy_deletes_those_past_the_retention,
+);
+
 fn deploy(version: &str) -> NewDeploy {
     NewDeploy {
         service: "checkout".into(),
@@ -12,16 +17,14 @@ fn deploy(version: &str) -> NewDeploy {
     }
 }
 
-#[tokio::test]
-async fn deploys_survive_a_reopen_and_list_newest_first_within_the_range() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn deploys_survive_a_reopen_and_list_newest_first_within_the_range(fx: Fixture) {
+    let db = fx.open();
     for (m, v) in [(0, "v1"), (10, "v2"), (20, "v3")] {
         let d = db.add_deploy(deploy(v), at(m)).await.unwrap();
         assert_eq!((d.version.as_str(), d.at), (v, at(m)));
     }
     drop(db);
-    let db = open(&dir);
+    let db = fx.open();
     let all = db.deploys_between(at(-1), at(30), 10).await.unwrap();
     let versions: Vec<&str> = all.iter().map(|d| d.version.as_str()).collect();
     assert_eq!(versions, ["v3", "v2", "v1"]);
@@ -37,10 +40,8 @@ async fn deploys_survive_a_reopen_and_list_newest_first_within_the_range() {
     );
 }
 
-#[tokio::test]
-async fn adding_a_deploy_deletes_those_past_the_retention() {
-    let dir = TempDir::new().unwrap();
-    let db = open(&dir);
+async fn adding_a_deploy_deletes_those_past_the_retention(fx: Fixture) {
+    let db = fx.open();
     db.add_deploy(deploy("old"), at(0)).await.unwrap();
     let later = at(0) + DEPLOY_RETENTION + TimeDelta::minutes(1);
     db.add_deploy(deploy("new"), later).await.unwrap();

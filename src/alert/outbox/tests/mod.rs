@@ -1,11 +1,35 @@
-//! Outbox tests on real SQLite files in temporary directories, with a scripted
-//! [`Receiver`] that reports what it accepted over a channel. Helpers shared
-//! by the test modules live here.
+//! Outbox tests on real SQLite files in temporary directories and on a real
+//! PostgreSQL (a throw-away cluster per test), with a scripted [`Receiver`]
+//! that reports what it accepted over a channel. The cases that do not
+//! depend on the backend take a [`Fixture`] and run on both
+//! ([`on_both_backends!`]); `pg` holds what only PostgreSQL has. Helpers
+//! shared by the test modules live here.
+
+/// Runs each `async fn name(fx: Fixture)` of the calling module twice, as
+/// the tests `name::sqlite` and `name::pg`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(crate::alert::outbox::tests::Fixture::sqlite()).await;
+            }
+
+            // Several threads: the outbox drives PostgreSQL from a blocking
+            // thread while the test's thread may wait on it.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn pg() {
+                super::$name(crate::alert::outbox::tests::Fixture::pg()).await;
+            }
+        }
+    )*};
+}
 
 mod crash;
 mod db;
 mod delivery;
 mod deploys;
+mod pg;
 mod spill;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -22,6 +46,8 @@ use super::*;
 use crate::alert::receivers::{DeliveryError, Notification, Receiver};
 use crate::alert::state::Alert;
 use crate::metrics::Metrics;
+use crate::store::PgTarget;
+use crate::store::postgres::testutil::TestPostgres;
 
 /// A fixed instant, `minutes` later.
 fn at(minutes: i64) -> DateTime<Utc> {
@@ -59,6 +85,38 @@ fn to(receiver: &str, events: &[AlertEvent]) -> Vec<(String, AlertEvent)> {
 
 fn open(dir: &TempDir) -> AlertDb {
     AlertDb::open(dir.path().join("alerts.db")).unwrap()
+}
+
+/// Where a case's alert database lives.
+enum Fixture {
+    Sqlite(TempDir),
+    Pg(TestPostgres),
+}
+
+impl Fixture {
+    fn sqlite() -> Fixture {
+        Fixture::Sqlite(TempDir::new().unwrap())
+    }
+
+    fn pg() -> Fixture {
+        Fixture::Pg(TestPostgres::start())
+    }
+
+    /// A new handle on the same database (a restart, or another replica).
+    fn open(&self) -> AlertDb {
+        match self {
+            Fixture::Sqlite(dir) => open(dir),
+            Fixture::Pg(pg) => AlertDb::open(Backend::Postgres(pg_target(pg))).unwrap(),
+        }
+    }
+}
+
+/// The alert tables of `pg`.
+fn pg_target(pg: &TestPostgres) -> PgTarget {
+    PgTarget {
+        url: pg.url(),
+        location: "unused".into(),
+    }
 }
 
 fn metrics() -> Arc<Metrics> {

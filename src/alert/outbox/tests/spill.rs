@@ -14,7 +14,10 @@ use crate::alert::receivers::{Webhook, WebhookTarget};
 /// Makes every write on the outbox's connection fail (`false`) or work again.
 fn set_writable(db: &AlertDb, writable: bool) {
     let mut slot = db.lock();
-    let conn = slot.conn.as_mut().unwrap();
+    let crate::alert::outbox::backend::Db::Sqlite(sqlite) = &mut slot.db else {
+        panic!("a SQLite outbox")
+    };
+    let conn = sqlite.conn.as_mut().unwrap();
     conn.pragma_update(None, "query_only", !writable).unwrap();
 }
 
