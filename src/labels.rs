@@ -1,7 +1,21 @@
 //! Label names: the one syntax check and the one list of names journeyd keeps
 //! for itself, used by the journey parser (journey `labels`), the daemon
 //! configuration (static `labels`) and the metrics registry, so a name that
-//! passes `journeyd check` never fails later at start-up.
+//! passes `journeyd check` never fails later at start-up. Also the rule for
+//! the plain names that become label values (locations, replicas), shared by
+//! the configuration (`fleet:`) and the journey parser (`locations:`).
+
+/// Location and replica names (`fleet.location`, `fleet.replica`, a journey's
+/// `locations:`): label values and log fields, so short and plain.
+pub fn is_plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// What a valid location name is, said where one is not (`fleet.location`, `locations:`).
+pub const LOCATION_RULE: &str = "a location is 1 to 64 letters, digits, `-`, `_` or `.`";
 
 /// Label names journeyd (or the Prometheus server scraping it) puts on metrics
 /// and alerts itself; neither a journey's nor the daemon's `labels` may use them.

@@ -9,6 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::{ConfigBuilder, loc};
 use crate::diagnostics::Location;
+use crate::labels::{LOCATION_RULE, is_plain_name};
 use crate::units::DurationRange;
 
 /// Where the run history lives.
@@ -68,14 +69,6 @@ pub(super) struct RawFleet {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub lease_ttl: Option<Spanned<String>>,
-}
-
-/// Location and replica names: label values and log fields, so short and plain.
-fn is_plain_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl ConfigBuilder<'_> {
@@ -152,11 +145,9 @@ impl ConfigBuilder<'_> {
                 "fleet.location",
                 "a fleet needs a `location`: replicas with the same one share its journeys",
             ),
-            Some(l) if !is_plain_name(&l.value) => self.err(
-                loc(l),
-                "fleet.location",
-                "a location is 1 to 64 letters, digits, `-`, `_` or `.`",
-            ),
+            Some(l) if !is_plain_name(&l.value) => {
+                self.err(loc(l), "fleet.location", LOCATION_RULE)
+            }
             Some(_) => {}
         }
         if *store == StoreConfig::Sqlite {

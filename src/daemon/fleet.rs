@@ -66,12 +66,23 @@ pub(super) async fn start(
         f.lease_ttl,
         metrics.clone(),
     );
-    fleet.set_journeys(journeys.iter().map(|j| j.name.clone()));
+    set_journeys(&fleet, journeys);
     // A failure is logged; the lease loop retries.
     let _ = fleet.round().await;
     tracing::info!(location = %f.location, replica = %fleet.replica(), owned = fleet.owned().len(),
         lease_ttl_seconds = f.lease_ttl.as_secs_f64(), "Joined the fleet.");
     Ok(Some(fleet))
+}
+
+/// Gives the fleet the journeys of its location: a journey restricted to
+/// other locations (`locations:`) gets no lease here, so it never runs here.
+pub(super) fn set_journeys(fleet: &Fleet, journeys: &[Journey]) {
+    fleet.set_journeys(
+        journeys
+            .iter()
+            .filter(|j| j.runs_in(fleet.location()))
+            .map(|j| j.name.clone()),
+    );
 }
 
 /// Starts the lease loop; it releases every lease when `stop` is cancelled.

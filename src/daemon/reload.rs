@@ -80,7 +80,7 @@ impl Daemon {
         }
         self.hooks.configured.store(Arc::new(names(&journeys)));
         if let Some(f) = &self.hooks.fleet {
-            f.set_journeys(journeys.iter().map(|j| j.name.clone()));
+            super::fleet::set_journeys(f, &journeys);
         }
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);

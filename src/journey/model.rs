@@ -60,6 +60,8 @@ pub struct Journey {
     pub labels: BTreeMap<String, String>,
     /// Link to the runbook for on-call.
     pub runbook: Option<String>,
+    /// The fleet locations that run it (`locations:`); `None`: every location.
+    pub locations: Option<Vec<String>>,
     /// Variables, rendered in order once at the start of each run; each may use the ones before it.
     pub vars: Vec<(String, Template)>,
     /// Names of the secrets the journey's templates read (`secret.NAME`), loaded per run.
@@ -78,6 +80,15 @@ pub struct Journey {
     pub steps: Vec<Step>,
     /// Steps that always run after `steps`, pass or fail.
     pub cleanup: Vec<Step>,
+}
+
+impl Journey {
+    /// Whether a replica in `location` runs it (`locations:` absent: every location).
+    pub fn runs_in(&self, location: &str) -> bool {
+        self.locations
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|n| n == location))
+    }
 }
 
 /// Which requests of a journey carry `traceparent` and `tracestate` (`trace:` key).

@@ -17,6 +17,7 @@ mod fleet;
 mod fleet_alerts;
 mod fleet_cleanup;
 mod fleet_faults;
+mod fleet_locations;
 mod fleet_view;
 mod full_disk;
 mod headers;

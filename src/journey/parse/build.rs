@@ -100,6 +100,7 @@ impl<'a> Builder<'a> {
             }
             r.value.clone()
         });
+        let locations = self.locations(raw.locations.as_ref());
         let max_body = self.max_body(raw.max_body.as_ref());
         let tls = raw.tls.as_ref().map(|t| self.tls(t)).unwrap_or_default();
         let trace = self.trace(raw.trace.as_ref());
@@ -140,6 +141,7 @@ impl<'a> Builder<'a> {
             timeout,
             labels,
             runbook,
+            locations,
             vars,
             secrets: std::mem::take(&mut self.secrets).into_iter().collect(),
             env: std::mem::take(&mut self.env).into_iter().collect(),

@@ -16,6 +16,7 @@ mod capture;
 mod diagnostics;
 mod eventually;
 mod expect;
+mod locations;
 mod raw;
 mod request;
 mod retry;

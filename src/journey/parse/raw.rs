@@ -38,6 +38,10 @@ pub(super) struct RawJourney {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub runbook: Option<S<String>>,
+    /// The fleet locations that run the journey (`locations.rs`); default: every one.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub locations: Option<S<Vec<S<String>>>>,
     #[serde(default)]
     #[schemars(schema_with = "super::shapes::scalar_map")]
     pub vars: IndexMap<String, S<Value>>,
