@@ -54,8 +54,11 @@
 //!   [`store::postgres`] keeps the run history, pending work and the alert tables in
 //!   PostgreSQL instead (`store:` in the configuration; the driver choice is in its module docs).
 //! - [`fleet`]: replicas sharing the journeys of a location through leases in
-//!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md);
-//!   [`fleet::view`] reads who runs what for `/fleet` and `/api/fleet`.
+//!   PostgreSQL (fencing terms, one slot grid for the fleet; docs/scaling.md),
+//!   the fleet's one alerting leader ([`fleet::leader`]) and its input, the
+//!   runs of every location ([`fleet::inbox`]); the leader's engine votes by
+//!   location (`alert/engine/consensus.rs`); [`fleet::view`] reads who runs
+//!   what for `/fleet` and `/api/fleet`.
 //! - [`metrics`]: every metric name is defined there once; daemon-wide series in the
 //!   Prometheus registry, per-journey series held by journeyd and streamed as text.
 //! - [`server`]: axum: `/metrics`, health, JSON API (deploys included), status page,

@@ -38,6 +38,28 @@ pub struct AlertingConfig {
     /// A journey that starts failing within this long after a deploy touching
     /// its back-ends names the deploy in its alert.
     pub deploy_window: Duration,
+    /// How a fleet's locations vote on a journey's alert.
+    pub consensus: Consensus,
+}
+
+/// Default `alerting.consensus.min_locations`.
+pub const DEFAULT_MIN_LOCATIONS: usize = 2;
+
+/// `alerting.consensus`: a journey pages when at least `min_locations` of
+/// the locations that report it (capped by their number) see it failing;
+/// see `crate::alert::engine::consensus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consensus {
+    /// Locations that must confirm a failure (default 2).
+    pub min_locations: usize,
+}
+
+impl Default for Consensus {
+    fn default() -> Self {
+        Self {
+            min_locations: DEFAULT_MIN_LOCATIONS,
+        }
+    }
 }
 
 impl Default for AlertingConfig {
@@ -52,6 +74,7 @@ impl Default for AlertingConfig {
             trace_url: None,
             backends: BackendGrouping::default(),
             deploy_window: DEFAULT_DEPLOY_WINDOW,
+            consensus: Consensus::default(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub(super) struct RawAlerting {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     deploy_window: Option<Spanned<String>>,
+    #[serde(default)]
+    consensus: Option<super::consensus::RawConsensus>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -176,6 +178,7 @@ impl ConfigBuilder<'_> {
         }
         AlertingConfig {
             backends: self.backend_grouping(raw),
+            consensus: self.consensus(raw.consensus.as_ref()),
             trace_url: raw.trace_url.as_ref().map(|t| t.value.clone()),
             external_url: raw
                 .external_url

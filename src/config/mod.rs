@@ -3,6 +3,7 @@
 //! `file:line:col: field.path: message` diagnostics as journeys, all at once.
 
 mod alerting;
+mod consensus;
 mod fleet;
 mod otlp;
 mod raw;

@@ -3,7 +3,6 @@
 //! (reminders, re-sends, holds that end, the connectivity check).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -12,28 +11,40 @@ use crate::alert::engine::AlertEngine;
 use crate::alert::outbox::{AlertDb, DeliveryHandle, spawn_delivery};
 use crate::alert::receivers::build_all;
 use crate::config::Config;
+use crate::fleet::Fleet;
+use crate::fleet::leader::{ALERTING, Leadership};
 use crate::journey::Journey;
 use crate::metrics::Metrics;
+use crate::status::board::StatusBoard;
 use crate::store::Backend;
 
-/// How often the connectivity check runs.
-const PROBE_EVERY: Duration = Duration::from_secs(30);
-
-/// Running alerting.
+/// Running alerting: on its own, or as a candidate for the fleet's leader.
 pub(super) struct Alerting {
-    pub engine: Arc<AlertEngine>,
     pub db: AlertDb,
-    delivery: DeliveryHandle,
-    stop: CancellationToken,
-    ticker: tokio::task::JoinHandle<()>,
+    mode: Mode,
+}
+
+enum Mode {
+    Solo {
+        engine: Arc<AlertEngine>,
+        delivery: DeliveryHandle,
+        stop: CancellationToken,
+        ticker: tokio::task::JoinHandle<()>,
+    },
+    /// Only the leader reconciles and delivers (`super::leader`).
+    Fleet(super::leader::Leader),
 }
 
 impl Alerting {
+    /// Starts alerting; in a fleet, the candidacy for the alerting role,
+    /// given up when `resign` is cancelled (SIGTERM).
     pub(super) async fn start(
         config: &Config,
         metrics: Arc<Metrics>,
         base_url: String,
         journeys: &[Journey],
+        fleet: Option<(&Arc<Fleet>, &Arc<StatusBoard>)>,
+        resign: &CancellationToken,
     ) -> anyhow::Result<Alerting> {
         let db = open_alert_db(config).await?;
         let receivers = build_all(
@@ -42,6 +53,26 @@ impl Alerting {
             Some(&base_url),
         )
         .map_err(|errors| anyhow::anyhow!(errors.join("; ")))?;
+        if let Some((fleet, board)) = fleet {
+            let owner = format!("{}/{}", fleet.location(), fleet.replica());
+            let leadership = Leadership::new(fleet.pool().clone(), ALERTING, owner, fleet.ttl());
+            let parts = super::leader::Parts {
+                config: config.alerting.clone(),
+                labels: config.labels.clone(),
+                metrics,
+                base_url,
+                db: db.clone(),
+                receivers,
+                pool: fleet.pool().clone(),
+                board: board.clone(),
+            };
+            let leader =
+                super::leader::Leader::start(parts, Arc::new(leadership), journeys, resign);
+            return Ok(Alerting {
+                db,
+                mode: Mode::Fleet(leader),
+            });
+        }
         let stop = CancellationToken::new();
         let delivery = spawn_delivery(db.clone(), receivers.clone(), metrics.clone(), stop.clone());
         let engine = Arc::new(
@@ -57,25 +88,54 @@ impl Alerting {
             .await,
         );
         engine.set_journeys(journeys).await;
-        let ticker = tokio::spawn(tick(
+        let ticker = tokio::spawn(super::tick::tick(
             engine.clone(),
             config.alerting.connectivity_check.clone(),
             stop.clone(),
         ));
         Ok(Alerting {
-            engine,
             db,
-            delivery,
-            stop,
-            ticker,
+            mode: Mode::Solo {
+                engine,
+                delivery,
+                stop,
+                ticker,
+            },
         })
+    }
+
+    /// The engine the scheduler feeds directly: none in a fleet, where every
+    /// run reaches the leader through the inbox.
+    pub(super) fn engine(&self) -> Option<Arc<AlertEngine>> {
+        match &self.mode {
+            Mode::Solo { engine, .. } => Some(engine.clone()),
+            Mode::Fleet(_) => None,
+        }
+    }
+
+    /// The journeys now configured (reload).
+    pub(super) async fn set_journeys(&self, journeys: &[Journey]) {
+        match &self.mode {
+            Mode::Solo { engine, .. } => engine.set_journeys(journeys).await,
+            Mode::Fleet(leader) => leader.set_journeys(journeys).await,
+        }
     }
 
     /// Stops the tick and the workers; undelivered notifications stay in the outbox.
     pub(super) async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.ticker.await;
-        self.delivery.join().await;
+        match self.mode {
+            Mode::Solo {
+                delivery,
+                stop,
+                ticker,
+                ..
+            } => {
+                stop.cancel();
+                let _ = ticker.await;
+                delivery.join().await;
+            }
+            Mode::Fleet(leader) => leader.stop().await,
+        }
     }
 }
 
@@ -103,45 +163,6 @@ async fn open_alert_db(config: &Config) -> anyhow::Result<AlertDb> {
                 .await
                 .with_context(|| format!("cannot open the alert tables in {location}"))?;
             Ok(db)
-        }
-    }
-}
-
-async fn tick(engine: Arc<AlertEngine>, check: Option<String>, stop: CancellationToken) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .user_agent(crate::USER_AGENT)
-        .build()
-        .ok();
-    let mut every = tokio::time::interval(engine.tick_interval());
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_probe: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        engine.tick().await;
-        super::supervise::debug_panic("alerting");
-        let due = last_probe.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
-        if let (Some(url), Some(client), true) = (&check, &client, due) {
-            last_probe = Some(tokio::time::Instant::now());
-            match client.get(url).send().await {
-                Ok(r) if r.status().is_success() => engine.set_probe(false, "").await,
-                Ok(r) => {
-                    engine
-                        .set_probe(true, &format!("connectivity check answered {}", r.status()))
-                        .await
-                }
-                Err(e) => {
-                    engine
-                        .set_probe(
-                            true,
-                            &format!("connectivity check failed: {}", e.without_url()),
-                        )
-                        .await
-                }
-            }
         }
     }
 }

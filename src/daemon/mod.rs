@@ -13,10 +13,12 @@ mod cleanup;
 mod deploys;
 mod fleet;
 mod hooks;
+mod leader;
 mod notify;
 mod obligation;
 mod reload;
 mod supervise;
+mod tick;
 mod traces;
 
 use std::collections::HashSet;
@@ -154,11 +156,18 @@ impl Daemon {
             .external_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
-        let alerting =
-            alerting::Alerting::start(&config, metrics.clone(), base_url, &journeys).await?;
+        let scheduler_stop = CancellationToken::new();
+        let alerting = alerting::Alerting::start(
+            &config,
+            metrics.clone(),
+            base_url,
+            &journeys,
+            fleet.as_ref().map(|f| (f, &board)),
+            &scheduler_stop,
+        )
+        .await?;
         deploys::restore_deploy_metric(&alerting.db, &metrics, &journeys).await;
         let traces = traces::Export::start(&config, metrics.clone())?;
-        let scheduler_stop = CancellationToken::new();
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
             options: ArcSwap::from_pointee(options),
@@ -168,7 +177,7 @@ impl Daemon {
             board: board.clone(),
             health: health.clone(),
             watchdog: notify::Watchdog::from_env(),
-            alerts: Some(alerting.engine.clone()),
+            alerts: alerting.engine(),
             confirm: (
                 config.alerting.policy.confirm,
                 config.alerting.policy.confirm_delay,

@@ -84,9 +84,7 @@ impl Daemon {
         }
         self.hooks.board.set_journeys(&journeys);
         self.hooks.metrics.set_journeys(&journeys);
-        if let Some(alerts) = &self.hooks.alerts {
-            alerts.set_journeys(&journeys).await;
-        }
+        self.alerting.set_journeys(&journeys).await;
         self.hooks.metrics.config_reloaded(true);
         let _ = self.scheduler_tx.send(Command::Replace(journeys)).await;
         tracing::info!(journeys = %summary, "Configuration reloaded.");

@@ -35,7 +35,15 @@
 //! `/metrics` (`journeyd_fleet_lease_renew_failures_total` grows,
 //! `journeyd_fleet_journeys_owned` falls to 0) and takes leases again when
 //! the database returns.
+//!
+//! # One alerting leader
+//!
+//! Across every location, one replica holds the `alerting` role
+//! ([`leader`]) and runs the alert engine on every run of the fleet, read
+//! from [`inbox`]; see docs/scaling.md.
 
+pub mod inbox;
+pub mod leader;
 pub mod lease;
 pub mod slot;
 #[cfg(test)]
@@ -139,6 +147,16 @@ impl Fleet {
     /// This replica's location.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The lease TTL (the alerting role uses the same).
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The fleet's own connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// The journeys configured here (start-up and every reload).

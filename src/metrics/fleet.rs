@@ -1,8 +1,10 @@
 //! Fleet series (docs/scaling.md): live replicas in this replica's location,
 //! journeys it owns, lease renewals that failed, and ownership changes. All
 //! exist from the start (0 without a fleet), so `increase()` sees the first.
+//! The alerting leader adds, per location, whether its network is up, and
+//! per journey, how many locations see it failing.
 
-use prometheus::{IntCounter, IntGauge, Opts, Registry};
+use prometheus::{IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
 use super::Metrics;
 use super::register::register;
@@ -13,6 +15,9 @@ pub(super) struct FleetFamilies {
     owned: IntGauge,
     renew_failures: IntCounter,
     ownership_changes: IntCounter,
+    location_up: IntGaugeVec,
+    locations_failing: IntGaugeVec,
+    leader: IntGauge,
 }
 
 impl FleetFamilies {
@@ -47,6 +52,33 @@ impl FleetFamilies {
                     "Journeys this replica took over, released or lost.",
                 ))?,
             )?,
+            leader: register(
+                r,
+                IntGauge::with_opts(Opts::new(
+                    "journeyd_fleet_alerting_leader",
+                    "1 while this replica holds the fleet's alerting role (runs the alert engine and delivers).",
+                ))?,
+            )?,
+            location_up: register(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "journeyd_location_up",
+                        "1 while a location's journeys do not all fail at DNS/connect (on the alerting leader).",
+                    ),
+                    &["location"],
+                )?,
+            )?,
+            locations_failing: register(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "journeyd_alert_locations_failing",
+                        "Voting locations whose own alert for the journey fires (on the alerting leader).",
+                    ),
+                    &["journey"],
+                )?,
+            )?,
         })
     }
 }
@@ -70,5 +102,36 @@ impl Metrics {
             .fleet
             .ownership_changes
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// `journeyd_fleet_alerting_leader`.
+    pub fn set_alerting_leader(&self, leads: bool) {
+        self.families.fleet.leader.set(i64::from(leads));
+    }
+
+    /// `journeyd_location_up{location}`: locations come from the fleet's
+    /// configuration, a handful.
+    pub fn set_location_up(&self, location: &str, up: bool) {
+        let f = &self.families.fleet;
+        f.location_up
+            .with_label_values(&[location])
+            .set(i64::from(up));
+    }
+
+    /// `journeyd_alert_locations_failing{journey}`.
+    pub fn set_alert_locations_failing(&self, journey: &str, n: usize) {
+        let f = &self.families.fleet;
+        f.locations_failing
+            .with_label_values(&[journey])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Drops a removed journey's `journeyd_alert_locations_failing`.
+    pub fn remove_alert_locations_failing(&self, journey: &str) {
+        let _ = self
+            .families
+            .fleet
+            .locations_failing
+            .remove_label_values(&[journey]);
     }
 }

@@ -61,6 +61,9 @@ pub struct JourneyView {
     pub failing_backend: Option<String>,
     /// Its failure class, when failing.
     pub failure_class: Option<FailureClass>,
+    /// In a fleet, on the alerting leader: each location's phase for it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub locations: BTreeMap<String, String>,
 }
 
 impl From<JourneyStatus> for JourneyView {
@@ -87,6 +90,7 @@ impl From<JourneyStatus> for JourneyView {
             failing_step: failing.as_ref().and_then(|r| r.failed_step.clone()),
             failing_backend: failing.as_ref().and_then(|r| r.failed_backend.clone()),
             failure_class: failing.and_then(|r| r.failure_class),
+            locations: s.locations,
         }
     }
 }

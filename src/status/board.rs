@@ -61,6 +61,10 @@ pub struct JourneyStatus {
     /// Recent runs the store failed to write: shown, but not linked.
     #[serde(skip)]
     pub unstored: BTreeSet<uuid::Uuid>,
+    /// In a fleet, on the alerting leader: each location's own alert phase
+    /// (`ok`, `pending`, `firing`), or `unknown` while its network is down.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub locations: BTreeMap<String, String>,
 }
 
 impl JourneyStatus {
@@ -83,6 +87,7 @@ impl JourneyStatus {
             running: false,
             recent: VecDeque::new(),
             unstored: BTreeSet::new(),
+            locations: BTreeMap::new(),
         }
     }
 

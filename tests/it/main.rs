@@ -14,6 +14,7 @@ mod docs;
 mod eventually;
 mod expect_parity;
 mod fleet;
+mod fleet_alerts;
 mod fleet_cleanup;
 mod fleet_faults;
 mod fleet_locations;

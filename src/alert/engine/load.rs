@@ -8,6 +8,7 @@ use chrono::Utc;
 use tokio::sync::Mutex;
 
 use super::backend::BACKEND_KEY;
+use super::locations::{probe_key, probe_location};
 use super::{AlertEngine, Inner, JourneyAlerts, PROBE};
 use crate::alert::config::AlertingConfig;
 use crate::alert::outbox::{AlertDb, DeliveryHandle};
@@ -30,11 +31,16 @@ impl AlertEngine {
         let mut journeys = BTreeMap::new();
         let mut backends = BTreeMap::new();
         let mut probe = JourneyAlerts::default();
+        let mut probes = BTreeMap::new();
         match db.load_states().await {
             Ok(states) => {
                 for (name, json) in states {
                     match serde_json::from_str::<JourneyAlerts>(&json) {
                         Ok(s) if name == PROBE => probe = s,
+                        Ok(s) if probe_location(&name).is_some() => {
+                            let loc = probe_location(&name).unwrap_or_default();
+                            probes.insert(loc.to_string(), s);
+                        }
                         Ok(s) if name.starts_with(BACKEND_KEY) => {
                             backends.insert(name[BACKEND_KEY.len()..].to_string(), s);
                         }
@@ -66,6 +72,9 @@ impl AlertEngine {
                 backends,
                 shared: BTreeMap::new(),
                 last_resend: BTreeMap::new(),
+                fleet: false,
+                probes,
+                intervals: BTreeMap::new(),
             }),
         }
     }
@@ -86,6 +95,10 @@ impl AlertEngine {
             .map(|j| (j.name.clone(), self.context(j)))
             .collect();
         inner.shared = super::backend::shared_backends(journeys);
+        inner.intervals = journeys
+            .iter()
+            .map(|j| (j.name.clone(), j.interval))
+            .collect();
         let removed: Vec<String> = inner
             .journeys
             .keys()
@@ -95,6 +108,7 @@ impl AlertEngine {
         let now = Utc::now();
         let mut notes = Vec::new();
         for name in removed {
+            self.metrics.remove_alert_locations_failing(&name);
             if let Some(state) = inner.journeys.remove(&name) {
                 for d in state.delivered.into_values() {
                     for r in d.receivers {
@@ -112,6 +126,7 @@ impl AlertEngine {
             .cloned()
             .chain([PROBE.to_string()])
             .chain(inner.backends.keys().map(|b| format!("{BACKEND_KEY}{b}")))
+            .chain(inner.probes.keys().map(|l| probe_key(l)))
             .collect();
         if let Err(e) = self.db.remove_journeys(&keep).await {
             tracing::error!(error = %e, "Cannot forget alert state of removed journeys.");

@@ -15,12 +15,15 @@
 //! (the daemon's own network health), `backend` (one `BackendFailing` page for
 //! journeys failing at one back-end, their own alerts held), `resend`
 //! (reminders and Alertmanager re-sends), `io` (the outbox calls) and `deploys`
-//! (naming the deploy a journey started failing after).
+//! (naming the deploy a journey started failing after), `locations` and
+//! `consensus` (a fleet's locations voting on each journey's alert).
 
 mod backend;
+pub mod consensus;
 pub mod deploys;
 mod io;
 mod load;
+mod locations;
 mod probe;
 mod reconcile;
 mod resend;
@@ -38,6 +41,8 @@ use super::receivers::Receiver;
 use super::state::{Alert, AlertContext, AlertTracker, RunFacts};
 use crate::metrics::Metrics;
 use crate::runner::{FailureClass, JourneyRun};
+use consensus::LocationVote;
+pub use locations::LocationState;
 
 /// Key under which the probe's own alert is tracked.
 const PROBE: &str = "__journeyd_probe__";
@@ -65,6 +70,9 @@ struct JourneyAlerts {
     /// Receivers fixed by the engine instead of the routes (`BackendFailing`).
     #[serde(default)]
     route_to: Option<Vec<String>>,
+    /// In a fleet: each location's own view, from which `tracker` is voted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    locations: BTreeMap<String, LocationVote>,
 }
 
 struct Inner {
@@ -78,6 +86,12 @@ struct Inner {
     shared: BTreeMap<String, usize>,
     /// Last Alertmanager re-send per receiver.
     last_resend: BTreeMap<String, DateTime<Utc>>,
+    /// Runs carry a location that votes (`locations`).
+    fleet: bool,
+    /// Location → its own probe alert (its network).
+    probes: BTreeMap<String, JourneyAlerts>,
+    /// Journey → its interval (how long a location's vote lasts).
+    intervals: BTreeMap<String, std::time::Duration>,
 }
 
 /// The daemon's alerting.
@@ -106,6 +120,16 @@ impl AlertEngine {
 
     /// [`observe`](Self::observe) at a given time (tests drive the clock).
     pub async fn observe_at(&self, run: &JourneyRun, now: DateTime<Utc>) {
+        self.observe_in(run, None, now).await;
+    }
+
+    /// One run, seen at `location` when the engine is a fleet's.
+    pub(super) async fn observe_in(
+        &self,
+        run: &JourneyRun,
+        location: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
         let mut inner = self.inner.lock().await;
         let Some(ctx) = inner.contexts.get(&run.journey).cloned() else {
             return;
@@ -124,16 +148,24 @@ impl AlertEngine {
             return;
         }
         let held_by_probe = inner.probe_failing;
+        let location = location.filter(|_| inner.fleet);
+        let mut regrouped = match location {
+            Some(loc) => self.observe_vote(&mut inner, &facts, &ctx, loc, now).await,
+            None => {
+                let state = inner.journeys.entry(run.journey.clone()).or_default();
+                state.tracker.observe(&facts, &self.config.policy, &ctx);
+                self.annotate_deploy(&run.journey, &mut state.tracker).await;
+                false
+            }
+        };
         let state = inner.journeys.entry(run.journey.clone()).or_default();
-        state.tracker.observe(&facts, &self.config.policy, &ctx);
-        self.annotate_deploy(&run.journey, &mut state.tracker).await;
         state.last_class = facts.class;
         state.last_backend = facts.backend.clone().filter(|_| !facts.passed);
         let phase = state.tracker.phase;
         self.metrics.set_alert_state(&run.journey, phase.into());
         let silences = self.silences(now).await;
         // The back-end page first: a journey it releases pages after it resolves.
-        let regrouped = self
+        regrouped |= self
             .reconcile_backends(&mut inner, now, held_by_probe, &silences)
             .await;
         let names: Vec<String> = if regrouped {
@@ -146,7 +178,8 @@ impl AlertEngine {
             self.reconcile_journey(&mut inner, &name, now, &silences, always)
                 .await;
         }
-        let all_down = self.network_looks_down(&inner);
+        // In a fleet each location has its own network check (`locations`).
+        let all_down = location.is_none() && self.network_looks_down(&inner);
         let probe_failing = inner.probe_failing;
         drop(inner);
         if all_down {
@@ -166,6 +199,10 @@ impl AlertEngine {
     pub async fn tick_at(&self, now: DateTime<Utc>) {
         let silences = self.silences(now).await;
         let mut inner = self.inner.lock().await;
+        if inner.fleet {
+            // A location that fell silent stops voting.
+            self.decide_all(&mut inner, now);
+        }
         let held_by_probe = inner.probe_failing;
         self.reconcile_backends(&mut inner, now, held_by_probe, &silences)
             .await;

@@ -34,7 +34,7 @@ impl AlertEngine {
         }
     }
 
-    fn probe_alert(&self, why: &str, now: DateTime<Utc>) -> Alert {
+    pub(super) fn probe_alert(&self, why: &str, now: DateTime<Utc>) -> Alert {
         let mut labels = self.daemon_labels.clone();
         labels.insert("alertname".into(), "JourneydProbeUnhealthy".into());
         labels.insert("severity".into(), "critical".into());

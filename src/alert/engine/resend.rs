@@ -34,6 +34,7 @@ impl AlertEngine {
         let mut out = Vec::new();
         for state in (inner.journeys.values())
             .chain(inner.backends.values())
+            .chain(inner.probes.values())
             .chain([&inner.probe])
         {
             for d in state.delivered.values() {

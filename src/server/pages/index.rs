@@ -289,6 +289,15 @@ fn write_facts(
         (false, Some(_)) => out.push_str("<span>next run due</span>"),
         (false, None) => {}
     }
+    // A fleet's locations, as the alerting leader sees them.
+    for (loc, phase) in &j.locations {
+        write!(
+            out,
+            "<span title=\"location\">{}: {}</span>",
+            Esc(loc),
+            Esc(phase)
+        )?;
+    }
     for (k, v) in &j.labels {
         views::write_chip(out, view, k, v)?;
     }

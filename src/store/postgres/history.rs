@@ -224,7 +224,8 @@ impl Writer {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
         };
-        client
+        let tx = client.transaction().await.map_err(pg)?;
+        let inserted = tx
             .execute(
                 &stmt,
                 &[
@@ -246,7 +247,17 @@ impl Writer {
             )
             .await
             .map_err(pg)?;
-        Ok(())
+        // A fenced run comes from a fleet member: the alerting leader reads
+        // it from the inbox, committed with the run (`crate::fleet::inbox`).
+        if inserted == 1 && row.fence.is_some() {
+            tx.execute(
+                "INSERT INTO alert_inbox (run_id) VALUES ($1)",
+                &[&s.run_id.to_string()],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        tx.commit().await.map_err(pg)
     }
 
     /// One retention pass for this location: too old, then beyond the per-journey cap.

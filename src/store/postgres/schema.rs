@@ -3,8 +3,8 @@
 //!
 //! One schema holds everything journeyd shares: the run history of every
 //! location (`runs`, with the replica and fencing term that wrote each run)
-//! and the fleet's coordination tables (`replicas`, `journey_leases`; see
-//! [`crate::fleet`]). The applied versions are rows of
+//! and the fleet's coordination tables (`replicas`, `journey_leases`,
+//! `fleet_roles`, `alert_inbox`; see [`crate::fleet`]). The applied versions are rows of
 //! `journeyd_schema_migrations`; entry `i` of [`MIGRATIONS`] brings the
 //! schema from version `i` to `i + 1` and is never edited once released.
 
@@ -151,6 +151,19 @@ const MIGRATIONS: &[&str] = &[
         owner      TEXT,
         term       BIGINT,
         expires_at TIMESTAMPTZ
+    );",
+    // 5: the fleet's alerting leader and its input (`crate::fleet::leader`,
+    // `crate::fleet::inbox`). `IF NOT EXISTS`: migration 4 creates
+    // `fleet_roles` with the same shape.
+    "CREATE TABLE IF NOT EXISTS fleet_roles (
+        role       TEXT PRIMARY KEY,
+        owner      TEXT,
+        term       BIGINT,
+        expires_at TIMESTAMPTZ
+    );
+    CREATE TABLE IF NOT EXISTS alert_inbox (
+        id     BIGSERIAL PRIMARY KEY,
+        run_id TEXT NOT NULL
     );",
 ];
 

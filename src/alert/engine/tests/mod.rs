@@ -371,4 +371,5 @@ async fn a_restart_neither_repages_nor_forgets_the_resolve() {
 }
 
 mod deploys;
+mod locations;
 mod probe;
