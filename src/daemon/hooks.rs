@@ -131,6 +131,11 @@ impl DaemonHooks {
         if let Some(alerts) = &self.alerts {
             alerts.observe(run).await;
         }
+        // In a fleet the alerting leader may be another replica: it reads this
+        // from the inbox (not a run of the history).
+        if self.fleet.is_some() {
+            self.store.record_for_alerts(run).await;
+        }
     }
 
     /// A breached or failed obligation: the journey failed at that step, reported like
@@ -144,7 +149,9 @@ impl DaemonHooks {
         if let Some(alerts) = &self.alerts {
             alerts.observe(run).await;
         }
-        self.store.record(run).await;
+        // Fenced in a fleet, so the alerting leader reads it from the inbox.
+        let fence = self.fleet.as_ref().map(|f| f.fence_of(&journey.name));
+        self.store.record_fenced(run, fence).await;
     }
 }
 

@@ -2,7 +2,9 @@
 //! per fenced run, written by the PostgreSQL history writer in the same
 //! transaction as the run itself, so alert input is exactly as durable as the
 //! history (buffered in the store's bounded queue while PostgreSQL is away,
-//! counted when dropped).
+//! counted when dropped). Alert input that is not a run of the history (a
+//! fulfilled obligation, [`crate::store::Store::record_for_alerts`]) carries
+//! its own location and JSON in the row.
 //!
 //! The leader takes the oldest rows in `id` order, joined to the run and its
 //! location, inside a transaction that commits only after every run was fed
@@ -45,9 +47,10 @@ where
             "WITH taken AS (
                DELETE FROM alert_inbox WHERE id IN (
                  SELECT id FROM alert_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-               RETURNING id, run_id)
-             SELECT t.id, r.location, r.run_json FROM taken t
-             JOIN runs r ON r.run_id = t.run_id ORDER BY t.id",
+               RETURNING id, run_id, location, run_json)
+             SELECT t.id, COALESCE(r.location, t.location), COALESCE(r.run_json, t.run_json)
+             FROM taken t LEFT JOIN runs r ON r.run_id = t.run_id
+             WHERE COALESCE(r.run_json, t.run_json) IS NOT NULL ORDER BY t.id",
             &[&n],
         )
         .await?;

@@ -43,6 +43,8 @@
 //! from [`inbox`]; see docs/scaling.md.
 
 pub mod inbox;
+#[cfg(test)]
+mod inbox_tests;
 pub mod leader;
 pub mod lease;
 pub mod slot;
@@ -324,6 +326,17 @@ impl Fleet {
         let changes = lost + taken.len();
         drop(held);
         self.metrics.fleet_ownership_changed(changes);
+    }
+
+    /// The fencing token for work of `journey` that is not a scheduled slot
+    /// (an obligation this replica finished): the term of its lease when it
+    /// holds one, else 0 (nobody holds it; pending work of such a journey may
+    /// be finished by any replica, `store::postgres::pending`).
+    pub fn fence_of(&self, journey: &str) -> Fence {
+        Fence {
+            replica: self.replica.clone(),
+            term: self.lock().get(journey).map_or(0, |h| h.term),
+        }
     }
 
     /// Whether this replica runs the journey's current slot now; the fencing

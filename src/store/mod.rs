@@ -428,8 +428,19 @@ impl Store {
 
     /// [`record`](Self::record) with the fleet's fencing token (kept by PostgreSQL).
     pub async fn record_fenced(&self, run: &JourneyRun, fence: Option<Fence>) {
+        self.enqueue(run, fence, false).await;
+    }
+
+    /// Hands `run` to the fleet's alerting leader without storing it as a run
+    /// of the history (a fulfilled obligation: `crate::fleet::inbox`). Queued
+    /// like a run, so it waits out a PostgreSQL outage; nothing on SQLite.
+    pub async fn record_for_alerts(&self, run: &JourneyRun) {
+        self.enqueue(run, None, true).await;
+    }
+
+    async fn enqueue(&self, run: &JourneyRun, fence: Option<Fence>, alert_only: bool) {
         let row = match RunRow::new(run, fence) {
-            Ok(row) => row,
+            Ok(row) => RunRow { alert_only, ..row },
             Err(e) => {
                 let why = format!("cannot serialize: {e}");
                 self.inner

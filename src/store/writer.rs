@@ -45,6 +45,9 @@ pub(super) struct RunRow {
     pub(super) json: String,
     /// Which replica ran it under which lease term (a fleet; PostgreSQL keeps it).
     pub(super) fence: Option<Fence>,
+    /// Input for the fleet's alerting leader only, not a run of the history
+    /// (PostgreSQL puts it in `alert_inbox`; SQLite, which has no fleet, skips it).
+    pub(super) alert_only: bool,
 }
 
 /// The fencing token of a run in a fleet: the replica and the lease term it held.
@@ -63,6 +66,7 @@ impl RunRow {
             summary: run.summary(),
             json: serde_json::to_string(run)?,
             fence,
+            alert_only: false,
         })
     }
 
@@ -255,6 +259,9 @@ impl Writer {
 
     fn handle(&mut self, cmd: Command) {
         match cmd {
+            Command::Write(row) if row.alert_only => {
+                self.counters.depth.fetch_sub(1, Ordering::Relaxed);
+            }
             Command::Write(row) => {
                 self.write(&row);
                 self.counters.depth.fetch_sub(1, Ordering::Relaxed);

@@ -209,6 +209,20 @@ impl Writer {
                 .map_err(|e| WriteError::Transient(e.to_string()))?;
             self.migrated = true;
         }
+        if row.alert_only {
+            client
+                .execute(
+                    "INSERT INTO alert_inbox (run_id, location, run_json) VALUES ($1, $2, $3)",
+                    &[
+                        &row.summary.run_id.to_string(),
+                        &self.target.location,
+                        &row.json,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            return Ok(());
+        }
         let stmt = client
             .prepare_cached(
                 "INSERT INTO runs (run_id, location, journey, started_at, duration_seconds,

@@ -154,7 +154,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: the fleet's alerting leader and its input (`crate::fleet::leader`,
     // `crate::fleet::inbox`). `IF NOT EXISTS`: migration 4 creates
-    // `fleet_roles` with the same shape.
+    // `fleet_roles` with the same shape. An inbox row points at a stored run,
+    // or carries its own (`location`, `run_json`) for alert input that is
+    // not a run of the history (a fulfilled obligation).
     "CREATE TABLE IF NOT EXISTS fleet_roles (
         role       TEXT PRIMARY KEY,
         owner      TEXT,
@@ -162,8 +164,10 @@ const MIGRATIONS: &[&str] = &[
         expires_at TIMESTAMPTZ
     );
     CREATE TABLE IF NOT EXISTS alert_inbox (
-        id     BIGSERIAL PRIMARY KEY,
-        run_id TEXT NOT NULL
+        id       BIGSERIAL PRIMARY KEY,
+        run_id   TEXT NOT NULL,
+        location TEXT,
+        run_json TEXT
     );",
 ];
 
