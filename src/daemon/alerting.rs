@@ -125,11 +125,14 @@ impl Alerting {
     pub(super) async fn stop(self) {
         match self.mode {
             Mode::Solo {
+                engine,
                 delivery,
                 stop,
                 ticker,
                 ..
             } => {
+                // Counters changed since the last tick (`AlertEngine::store_states`).
+                engine.store_states().await;
                 stop.cancel();
                 let _ = ticker.await;
                 delivery.join().await;

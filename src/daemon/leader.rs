@@ -146,10 +146,15 @@ async fn lead(
         tracing::info!(owner = %leadership.owner(), term, "Leading the fleet's alerting.");
         let check = parts.config.connectivity_check.clone();
         let ticker = tokio::spawn(super::tick::tick(engine.clone(), check, led.clone()));
-        let consumer = tokio::spawn(consume(engine, parts.clone(), led.clone()));
-        tokio::select! {
-            _ = changes.wait_for(|t| *t != Some(term)) => {}
-            () = stop.cancelled() => {}
+        let consumer = tokio::spawn(consume(engine.clone(), parts.clone(), led.clone()));
+        let resigning = tokio::select! {
+            _ = changes.wait_for(|t| *t != Some(term)) => false,
+            () = stop.cancelled() => true,
+        };
+        if resigning {
+            // Store the counters changed since the last tick while the fence
+            // may still be ours (refused, and logged, if not).
+            engine.store_states().await;
         }
         led.cancel();
         *current.lock().await = None;

@@ -129,7 +129,9 @@ impl AlertEngine {
     }
 
     /// Reconciles one journey (holding what a back-end page explains) and stores
-    /// its state when something was sent or `always`.
+    /// its state when something was sent, or, for `always` (the journey just
+    /// ran), when what the state says changed ([`super::io::Sig`]); a change
+    /// in counters only is stored at the next tick.
     pub(super) async fn reconcile_journey(
         &self,
         inner: &mut Inner,
@@ -144,9 +146,15 @@ impl AlertEngine {
             return;
         };
         let notes = self.reconcile(state, now, by_probe, silences, inhibit);
-        if always || !notes.is_empty() {
+        let sig = super::io::Sig::of(state);
+        let changed = inner.stored.get(name) != Some(&sig);
+        if !notes.is_empty() || (always && changed) {
             let json = serde_json::to_string(&*state).unwrap_or_default();
             self.commit(name, &json, &notes).await;
+            inner.stored.insert(name.to_string(), sig);
+            inner.dirty.remove(name);
+        } else if always {
+            inner.dirty.insert(name.to_string());
         }
     }
 

@@ -75,6 +75,8 @@ impl AlertEngine {
                 fleet: false,
                 probes,
                 intervals: BTreeMap::new(),
+                stored: BTreeMap::new(),
+                dirty: std::collections::BTreeSet::new(),
             }),
         }
     }

@@ -92,6 +92,11 @@ struct Inner {
     probes: BTreeMap<String, JourneyAlerts>,
     /// Journey → its interval (how long a location's vote lasts).
     intervals: BTreeMap<String, std::time::Duration>,
+    /// What the stored state of each journey says ([`io::Sig`]).
+    stored: BTreeMap<String, io::Sig>,
+    /// Journeys whose state changed only in counters since it was stored:
+    /// written together at the next tick ([`AlertEngine::store_states`]).
+    dirty: std::collections::BTreeSet<String>,
 }
 
 /// The daemon's alerting.
@@ -220,6 +225,7 @@ impl AlertEngine {
             }
             self.delivery.wake();
         }
+        self.store_dirty(&mut inner).await;
     }
 
     /// How often [`tick`](Self::tick) must run: often enough that Alertmanager

@@ -52,7 +52,11 @@
 //!
 //! # What a crash can lose
 //!
-//! With writes working: nothing committed (`synchronous=FULL`). During a full
+//! With writes working: nothing committed (`synchronous=FULL`). The engine
+//! commits a journey's state at once only when what it says changes (phase,
+//! alerts, streak) or notifications go with it; counters alone are written
+//! at the next tick ([`AlertDb::commit_states`]), so a crash can lose one
+//! tick of counters (a resolve may wait one more passing run). During a full
 //! disk: whatever waits only in memory, i.e. the alert states and the
 //! notifications committed since the failure (at most [`spill::MAX_ROWS`]
 //! notifications). After the restart the stored state is the last one written,
@@ -287,6 +291,18 @@ impl AlertDb {
         let rows = encode(notifications)?;
         let (journey, state) = (journey.to_string(), state_json.to_string());
         self.with_slot(move |slot| slot.commit(&journey, &state, rows, now_ms()))
+            .await
+    }
+
+    /// Writes several journeys' states in one transaction, without
+    /// notifications (the engine's deferred states: one write per tick instead
+    /// of one synchronous commit per run). Kept in memory like a commit when
+    /// the database cannot be written.
+    pub async fn commit_states(&self, states: BTreeMap<String, String>) -> Result<(), StoreError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        self.with_slot(move |slot| slot.commit_states(states, now_ms()))
             .await
     }
 

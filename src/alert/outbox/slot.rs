@@ -174,6 +174,28 @@ impl Slot {
         Ok(())
     }
 
+    /// Writes states without notifications in one transaction (through the
+    /// backend's flush, which writes states and rows together), or keeps them
+    /// in memory like a commit. Only a refused fence is an error.
+    pub fn commit_states(
+        &mut self,
+        states: BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if self.flush(true) {
+            match self.call(|db| db.flush(&[], &states, &[], now)) {
+                Ok(_) => return Ok(()),
+                Err(e @ StoreError::Fenced { .. }) => return Err(e),
+                Err(e) => self.failed(&e, 0),
+            }
+        } else {
+            self.failed_again(0);
+        }
+        self.spill.states.extend(states);
+        self.publish();
+        Ok(())
+    }
+
     /// Queues re-sends (coalesced), in the database or in memory; returns rows
     /// added. Only a refused fence is an error.
     pub fn enqueue(&mut self, rows: Vec<NewRow>, now: i64) -> Result<usize, StoreError> {

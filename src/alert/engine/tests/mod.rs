@@ -18,6 +18,7 @@ use crate::journey::template::Engine;
 use crate::runner::{Failure, PhaseTimings, StepOutcome, StepVerdict, Verdict};
 
 mod backend;
+mod deferred;
 
 fn journey(name: &str, team: &str) -> Journey {
     let src = format!(
