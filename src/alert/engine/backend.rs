@@ -147,7 +147,15 @@ impl AlertEngine {
         };
         let notes = self.reconcile(state, now, by_probe, silences, inhibit);
         let sig = super::io::Sig::of(state);
-        let changed = inner.stored.get(name) != Some(&sig);
+        // A journey with no stored state reads back as the default one. In a
+        // fleet every change is stored at once: leadership moves (a lease
+        // lost while PostgreSQL is away stores nothing more), and the next
+        // leader must see every location's vote as it was.
+        let changed = inner.fleet
+            || inner.stored.get(name).map_or_else(
+                || sig != super::io::Sig::of(&Default::default()),
+                |s| *s != sig,
+            );
         if !notes.is_empty() || (always && changed) {
             let json = serde_json::to_string(&*state).unwrap_or_default();
             self.commit(name, &json, &notes).await;

@@ -18,7 +18,8 @@ use crate::runner::FailureClass;
 /// the next tick with the others, in one transaction: `alerts.db` commits
 /// with `synchronous=FULL`, and an fsync per run was 12 % of the daemon's CPU
 /// in the peers benchmark's profile. A crash loses at most one tick of
-/// counters: a resolve may then wait one more passing run.
+/// counters: a resolve may then wait one more passing run. Not in a fleet:
+/// there the leader stores every change at once (see `reconcile_journey`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Sig {
     phase: Phase,

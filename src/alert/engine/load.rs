@@ -56,6 +56,10 @@ impl AlertEngine {
             Err(e) => tracing::error!(error = %e, "Cannot read alert state; starting fresh."),
         }
         let probe_failing = !probe.delivered.is_empty();
+        let stored = journeys
+            .iter()
+            .map(|(name, s)| (name.clone(), super::io::Sig::of(s)))
+            .collect();
         Self {
             config,
             db,
@@ -75,7 +79,7 @@ impl AlertEngine {
                 fleet: false,
                 probes,
                 intervals: BTreeMap::new(),
-                stored: BTreeMap::new(),
+                stored,
                 dirty: std::collections::BTreeSet::new(),
             }),
         }
