@@ -186,8 +186,12 @@ impl Writer {
         // A pass at start-up catches up after downtime, and gives the write
         // count a fixed origin.
         self.start_prune();
+        // A command that ended a group commit, handled in the next round.
+        let mut deferred = None;
         loop {
-            let next = if self.pruner.is_busy() {
+            let next = if deferred.is_some() {
+                deferred.take()
+            } else if self.pruner.is_busy() {
                 match self.rx.try_recv() {
                     Ok(cmd) => Some(cmd),
                     Err(mpsc::error::TryRecvError::Empty) => None,
@@ -206,8 +210,10 @@ impl Writer {
                     Err(_elapsed) => None,
                 }
             };
-            if let Some(cmd) = next {
-                self.handle(cmd);
+            match next {
+                Some(Command::Write(row)) if !row.alert_only => deferred = self.write_queued(row),
+                Some(cmd) => self.handle(cmd),
+                None => {}
             }
             self.reopen();
             if let Some(conn) = &self.conn
@@ -300,6 +306,44 @@ impl Writer {
         }
     }
 
+    /// Writes `first` and the runs queued behind it in one transaction (group
+    /// commit: when runs arrive faster than single commits go, each commit
+    /// carries more of them and rewrites the shared index pages once). Returns
+    /// the command that ended the batch, for the next round: retention
+    /// advances between the two, as between any two commands.
+    fn write_queued(&mut self, first: Box<RunRow>) -> Option<Command> {
+        let mut batch = vec![first];
+        let mut after = None;
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(Command::Write(row)) if !row.alert_only => batch.push(row),
+                Ok(other) => {
+                    after = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.reopen();
+        let together = match &mut self.conn {
+            Some(conn) if batch.len() > 1 => insert_all(conn, &batch).is_ok(),
+            _ => false,
+        };
+        for row in &batch {
+            // A batch that failed is written run by run, so only the runs that
+            // cannot be written are counted lost.
+            if !together {
+                self.write(row);
+            }
+            self.counters.depth.fetch_sub(1, Ordering::Relaxed);
+            self.writes_since_prune += 1;
+        }
+        if together {
+            self.counters.down.store(false, Ordering::Relaxed);
+        }
+        after
+    }
+
     /// Writes one run; a failure is the operator's problem (disk full,
     /// permissions), so it is logged at ERROR and counted, and the writer goes on.
     fn write(&mut self, row: &RunRow) {
@@ -319,11 +363,24 @@ impl Writer {
     }
 }
 
-/// Inserts one run in its own transaction. A repeated run id keeps the first copy.
+/// Most runs one group commit carries ([`Writer::write_queued`]).
+const MAX_BATCH: usize = 64;
+
+/// Inserts runs in one transaction.
+fn insert_all(conn: &mut Connection, rows: &[Box<RunRow>]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for row in rows {
+        insert(&tx, row)?;
+    }
+    tx.commit()
+}
+
+/// Inserts one run (its own transaction, unless in a batch). A repeated run id
+/// keeps the first copy.
 ///
 /// One statement is its own transaction in SQLite: an explicit `BEGIN` and
 /// `COMMIT` would only add two statements to parse per run.
-fn insert(conn: &mut Connection, row: &RunRow) -> rusqlite::Result<()> {
+fn insert(conn: &Connection, row: &RunRow) -> rusqlite::Result<()> {
     let s = &row.summary;
     conn.prepare_cached(
         "INSERT INTO runs (run_id, journey, started_at, duration_seconds, verdict, degraded,

@@ -130,3 +130,30 @@ async fn dropping_the_last_handle_lets_the_writer_drain_the_queue() {
         assert!(store.get_run(run.run_id).await.unwrap().is_some());
     }
 }
+
+/// Runs queued while the writer was busy go in one transaction (group
+/// commit); a flush queued behind them still waits for all of them, and a
+/// repeated run id keeps its first copy inside a batch too.
+#[tokio::test]
+async fn runs_queued_behind_a_busy_writer_are_stored_together_and_a_flush_waits_for_them() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(options(&dir)).unwrap();
+    let resume = pause_writer(&store).await;
+    let runs: Vec<_> = (0..10)
+        .map(|m| sample_run("purchase", at(m), Verdict::Pass))
+        .collect();
+    for run in &runs {
+        store.record(run).await;
+    }
+    let mut again = sample_run("purchase", at(99), Verdict::Fail);
+    again.run_id = runs[0].run_id;
+    store.record(&again).await;
+    assert_eq!(store.queue_depth(), 11);
+    drop(resume);
+    store.flush().await;
+    assert_eq!((store.queue_depth(), store.write_errors_total()), (0, 0));
+    for run in &runs {
+        let stored = store.get_run(run.run_id).await.unwrap().expect("stored");
+        assert_eq!(stored.verdict, Verdict::Pass, "the first copy is kept");
+    }
+}
