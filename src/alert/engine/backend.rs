@@ -57,17 +57,48 @@ fn firing_backend(a: Option<&Alert>) -> Option<&String> {
         .and_then(|a| a.labels.get("backend"))
 }
 
+/// The journeys that may be failing: all of them in a fleet (a location that
+/// falls silent can tip a journey without a run) or when not known yet (start,
+/// reload, a new leader's term), else those that failed a run since they were
+/// last seen passing ([`Inner::suspects`]). The set is pruned here of journeys
+/// that pass again, so the back-end scan after every run looks at the failing
+/// few, not at every journey (it cost in proportion to the journeys).
+fn suspects(inner: &mut Inner) -> Vec<String> {
+    let failing =
+        |s: &super::JourneyAlerts| s.tracker.phase != Phase::Ok || s.tracker.firing.is_some();
+    match &mut inner.suspects {
+        Some(set) if !inner.fleet => {
+            set.retain(|n| inner.journeys.get(n).is_some_and(failing));
+            set.iter().cloned().collect()
+        }
+        _ => {
+            let all: Vec<String> = inner.journeys.keys().cloned().collect();
+            if !inner.fleet {
+                let now_failing = (inner.journeys.iter())
+                    .filter(|(_, s)| failing(s))
+                    .map(|(n, _)| n.clone());
+                inner.suspects = Some(now_failing.collect());
+            }
+            all
+        }
+    }
+}
+
 impl AlertEngine {
     /// Back-ends with a group: enough journeys failing at them (firing there, or
     /// pending with their last failure there), at least one of them firing; a
     /// back-end already paged keeps its group while one journey still fails there.
-    fn backend_groups(&self, inner: &Inner) -> BTreeMap<String, Vec<String>> {
+    fn backend_groups(&self, inner: &mut Inner) -> BTreeMap<String, Vec<String>> {
         let g = self.config.backends;
         if !g.enabled {
             return BTreeMap::new();
         }
+        let suspects = suspects(inner);
         let mut groups: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
-        for (name, s) in &inner.journeys {
+        for (name, s) in suspects
+            .iter()
+            .filter_map(|n| Some((n, inner.journeys.get(n)?)))
+        {
             let firing = firing_backend(s.tracker.firing.as_ref());
             let pending = (s.tracker.phase == Phase::Pending)
                 .then_some(s.last_backend.as_ref())
@@ -101,18 +132,22 @@ impl AlertEngine {
 
     /// Whether `journey`'s `JourneyFailing` is held: a back-end page explains it,
     /// or it is new and still waits for other journeys of its back-end.
-    fn inhibited(&self, inner: &Inner, journey: &str, now: DateTime<Utc>) -> bool {
+    fn inhibited(&self, inner: &mut Inner, journey: &str, now: DateTime<Utc>) -> bool {
         let Some(state) = inner.journeys.get(journey) else {
             return false;
         };
-        let alert = state.tracker.firing.as_ref();
-        let Some(b) = firing_backend(alert) else {
+        let Some(b) = firing_backend(state.tracker.firing.as_ref()).cloned() else {
             return false;
         };
+        let b = &b;
         // Only a firing journey needs the groups: scanning every journey for a
         // passing one made each run (and each tick, once per journey) cost in
         // proportion to the number of journeys.
         let groups = self.backend_groups(inner);
+        let Some(state) = inner.journeys.get(journey) else {
+            return false;
+        };
+        let alert = state.tracker.firing.as_ref();
         if groups
             .get(b)
             .is_some_and(|m| m.iter().any(|j| j == journey))

@@ -81,6 +81,7 @@ impl AlertEngine {
                 intervals: BTreeMap::new(),
                 stored,
                 dirty: std::collections::BTreeSet::new(),
+                suspects: None,
             }),
         }
     }
@@ -88,6 +89,8 @@ impl AlertEngine {
     /// The journeys now configured; alerts of removed journeys are resolved.
     pub async fn set_journeys(&self, journeys: &[Journey]) {
         let mut inner = self.inner.lock().await;
+        // Journeys come and go: the next back-end scan looks at all of them.
+        inner.suspects = None;
         // Restored state shows in /metrics at once, not only after the next run.
         for j in journeys {
             let phase = inner

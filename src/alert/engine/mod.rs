@@ -97,6 +97,10 @@ struct Inner {
     /// Journeys whose state changed only in counters since it was stored:
     /// written together at the next tick ([`AlertEngine::store_states`]).
     dirty: std::collections::BTreeSet<String>,
+    /// Journeys that failed a run since they were last seen passing (a
+    /// superset of the failing ones), or `None` until a scan of all of them
+    /// ([`backend::suspects`]). Outside a fleet only.
+    suspects: Option<std::collections::BTreeSet<String>>,
 }
 
 /// The daemon's alerting.
@@ -153,6 +157,11 @@ impl AlertEngine {
             return;
         }
         let held_by_probe = inner.probe_failing;
+        if !facts.passed
+            && let Some(suspects) = &mut inner.suspects
+        {
+            suspects.insert(run.journey.clone());
+        }
         let location = location.filter(|_| inner.fleet);
         let mut regrouped = match location {
             Some(loc) => self.observe_vote(&mut inner, &facts, &ctx, loc, now).await,

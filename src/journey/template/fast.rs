@@ -106,8 +106,7 @@ pub(super) fn render(source: &str, scope: &Scope) -> Option<String> {
 
 /// Names minijinja reads as literals or operators, never as variables.
 const KEYWORDS: &[&str] = &[
-    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
-    "else",
+    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else",
 ];
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: what minijinja reads as a plain name or attribute.

@@ -240,7 +240,9 @@ impl Engine {
             J::String(s) => match single_expression(s) {
                 Some(expr) => match fast::lookup(expr, scope) {
                     Some(found) => found.to_json(),
-                    None => self.eval_expression(s, expr, ctx.get_or_init(|| context(scope)), scope)?,
+                    None => {
+                        self.eval_expression(s, expr, ctx.get_or_init(|| context(scope)), scope)?
+                    }
                 },
                 None => J::String(self.render_leaf(s, ctx, scope)?),
             },
@@ -516,9 +518,7 @@ fn has_template(v: &serde_json::Value) -> bool {
     match v {
         J::String(s) => !is_literal(s),
         J::Array(items) => items.iter().any(has_template),
-        J::Object(map) => map
-            .iter()
-            .any(|(k, v)| !is_literal(k) || has_template(v)),
+        J::Object(map) => map.iter().any(|(k, v)| !is_literal(k) || has_template(v)),
         _ => false,
     }
 }

@@ -361,8 +361,11 @@ fn the_fast_path_renders_what_minijinja_renders_and_declines_the_rest() {
         "trailing newline {{ q }}\n",
     ];
     for source in taken {
-        let fast = fast::render(source, &s).unwrap_or_else(|| panic!("fast path declined {source}"));
-        let slow = engine.render_str(source, &context(&s), &s).expect("renders");
+        let fast =
+            fast::render(source, &s).unwrap_or_else(|| panic!("fast path declined {source}"));
+        let slow = engine
+            .render_str(source, &context(&s), &s)
+            .expect("renders");
         assert_eq!(fast, slow, "{source}");
     }
     let declined = [
@@ -393,10 +396,19 @@ fn the_fast_path_renders_what_minijinja_renders_and_declines_the_rest() {
         ("{{ secret.test_card }}", json!("4242")),
     ] {
         let doc = json!({ "k": leaf });
-        assert_eq!(engine.render_json(&doc, &s).expect("renders")["k"], want, "{leaf}");
+        assert_eq!(
+            engine.render_json(&doc, &s).expect("renders")["k"],
+            want,
+            "{leaf}"
+        );
         let expr = single_expression(leaf).expect("one expression");
-        assert_eq!(fast::lookup(expr, &s).map(|l| l.to_json()), Some(want.clone()));
-        let slow = engine.eval_expression(leaf, expr, &context(&s), &s).expect("evaluates");
+        assert_eq!(
+            fast::lookup(expr, &s).map(|l| l.to_json()),
+            Some(want.clone())
+        );
+        let slow = engine
+            .eval_expression(leaf, expr, &context(&s), &s)
+            .expect("evaluates");
         assert_eq!(slow, want, "{leaf}");
     }
 }

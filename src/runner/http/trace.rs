@@ -142,15 +142,16 @@ fn plain_host(url: &str) -> Option<String> {
         // Punycode labels are checked by `Url`; a trailing dot is kept by both.
         // A numeric last label (`0x7f.0.0.1`, `1.2.0x3`) makes
         // the whole host an IPv4 address for `Url`.
-        let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
+        let last = host
+            .trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
         let numeric = last.bytes().all(|b| b.is_ascii_digit())
             || (last.len() >= 2
                 && last[..2].eq_ignore_ascii_case("0x")
                 && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit()));
-        host.bytes().all(name_char)
-            && !host.starts_with('.')
-            && !host.contains("xn--")
-            && !numeric
+        host.bytes().all(name_char) && !host.starts_with('.') && !host.contains("xn--") && !numeric
     } else {
         is_dotted_quad(host)
     };
@@ -234,8 +235,14 @@ mod tests {
             }
             assert_eq!(host_of(url), by_url, "{url}");
         }
-        assert_eq!(plain_host("http://127.0.0.1:8080/api").as_deref(), Some("127.0.0.1"));
-        assert_eq!(plain_host("https://Shop.Example.COM/x").as_deref(), Some("shop.example.com"));
+        assert_eq!(
+            plain_host("http://127.0.0.1:8080/api").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            plain_host("https://Shop.Example.COM/x").as_deref(),
+            Some("shop.example.com")
+        );
     }
 
     fn req(url: &str) -> PreparedRequest {
