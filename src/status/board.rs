@@ -3,6 +3,7 @@
 //! snapshot. It is rebuilt from the store at start-up, so a restart shows the
 //! same states.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::RwLock;
 
@@ -139,10 +140,11 @@ impl StatusBoard {
     }
 
     /// Replaces the set of journeys (after a reload), keeping the state of those that stay.
-    pub fn set_journeys(&self, journeys: &[Journey]) {
+    pub fn set_journeys<J: Borrow<Journey>>(&self, journeys: &[J]) {
         self.write(|m| {
             let mut next = BTreeMap::new();
             for j in journeys {
+                let j = j.borrow();
                 let mut fresh = JourneyStatus::new(j);
                 if let Some(old) = m.remove(&j.name) {
                     fresh.state = old.state;
