@@ -66,6 +66,36 @@ mod tests {
         assert!(b.is_match("interned-42") && !b.is_match("interned-x"));
     }
 
+    /// The `matches:` regex of a parsed journey's only JSON predicate.
+    fn matches_regex(name: &str) -> Arc<Regex> {
+        use crate::journey::model::{Expectation, Predicate};
+        let src = format!(
+            "name: {name}\nsteps:\n  - name: s\n    request: {{ url: \"http://h/\" }}\n    expect: {{ json: {{ \"$.status\": {{ matches: \"^shared-confirmed$\" }} }} }}\n"
+        );
+        let j = super::super::parse_journey(
+            std::path::Path::new("j.yaml"),
+            &src,
+            &crate::journey::template::Engine::new(),
+        )
+        .unwrap();
+        match &j.steps[0].expect[..] {
+            [
+                Expectation::Json {
+                    predicate: Predicate::Matches(re),
+                    ..
+                },
+            ] => re.clone(),
+            other => panic!("unexpected expectations: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_journeys_with_one_pattern_share_one_compiled_regex() {
+        let (a, b) = (matches_regex("a"), matches_regex("b"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(a.is_match("shared-confirmed"));
+    }
+
     #[test]
     fn a_pattern_no_journey_uses_is_compiled_again() {
         let first = compile("^dropped-pattern$").unwrap();
