@@ -52,11 +52,15 @@ def machine():
 
 def cpu_seconds(pid):
     """User + system CPU time of a running process, in seconds (all its threads)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid):
+    """(user, system) CPU time of a running process, in seconds (all its threads)."""
     with open(f"/proc/{pid}/stat") as f:
         # The command name may hold spaces; fields after it are fixed.
         rest = f.read().rsplit(")", 1)[1].split()
-    utime, stime = int(rest[11]), int(rest[12])
-    return (utime + stime) / CLK_TCK
+    return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK
 
 
 def status_kib(pid, field):

@@ -248,11 +248,12 @@ def measure_hurl(a, work, base):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"hurl failed ({proc.returncode}):\n{common.tail(out.name)}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    sys_cpu = after.ru_stime - before.ru_stime
+    cpu = (after.ru_utime - before.ru_utime) + sys_cpu
     requests, conns = connections(work)
     return {"name": "Hurl " + version.split("\n")[0].split()[1] if version else "Hurl",
             "runs": a.runs, "requests": requests, "connections": conns, "cpu": cpu,
-            "wall": wall, "peak_kib": after.ru_maxrss, "series": 0}
+            "sys": sys_cpu, "wall": wall, "peak_kib": after.ru_maxrss, "series": 0}
 
 
 def measure_journeyd(a, work, base):
@@ -269,9 +270,9 @@ def measure_journeyd(a, work, base):
     daemon, url, _ = common.start_daemon(a.bin, config, work, env)
     perf = None
     if a.perf:
-        perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", a.perf, "-p", str(daemon.pid)],
+        perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("PERF_CALLGRAPH", "fp"), "-q", "-o", a.perf, "-p", str(daemon.pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ready_cpu, ready_kib = common.cpu_seconds(daemon.pid), common.status_kib(daemon.pid, "VmRSS")
+    ready_cpu, ready_kib = common.cpu_split(daemon.pid), common.status_kib(daemon.pid, "VmRSS")
     t0 = time.monotonic()
     runs, polls = 0, 0
     while time.monotonic() - t0 < a.max_seconds:
@@ -279,7 +280,9 @@ def measure_journeyd(a, work, base):
         runs, polls = run_count(url), polls + 1
         if runs >= a.runs:
             break
-    cpu = common.cpu_seconds(daemon.pid) - ready_cpu
+    end_cpu = common.cpu_split(daemon.pid)
+    cpu = sum(end_cpu) - sum(ready_cpu)
+    sys_cpu = end_cpu[1] - ready_cpu[1]
     wall = time.monotonic() - t0
     if perf is not None:
         perf.send_signal(signal.SIGINT)
@@ -300,7 +303,7 @@ def measure_journeyd(a, work, base):
         raise RuntimeError(f"journeyd made {runs} of {a.runs} runs in {a.max_seconds}s")
     requests, conns = connections(work)
     return {"name": "journeyd run", "runs": runs, "requests": requests, "connections": conns,
-            "cpu": cpu, "wall": wall, "peak_kib": peak, "series": series,
+            "cpu": cpu, "sys": sys_cpu, "wall": wall, "peak_kib": peak, "series": series,
             "ready_kib": ready_kib, "polls": polls, "scrape_cpu": scrape_cpu}
 
 
@@ -328,7 +331,7 @@ def measure_blackbox(a, work, base):
     body = conn.getresponse().read().decode()
     series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
     connections(work)
-    cpu0, t0 = common.cpu_seconds(proc.pid), time.monotonic()
+    cpu0, t0 = common.cpu_split(proc.pid), time.monotonic()
     ok = 0
     for _ in range(a.runs):
         conn.request("GET", path)
@@ -336,7 +339,8 @@ def measure_blackbox(a, work, base):
         ok += "probe_success 1" in text
         if time.monotonic() - t0 > a.max_seconds:
             break
-    cpu, wall = common.cpu_seconds(proc.pid) - cpu0, time.monotonic() - t0
+    cpu1, wall = common.cpu_split(proc.pid), time.monotonic() - t0
+    cpu, sys_cpu = sum(cpu1) - sum(cpu0), cpu1[1] - cpu0[1]
     peak = common.status_kib(proc.pid, "VmHWM")
     conn.close()
     common.stop(proc)
@@ -344,8 +348,8 @@ def measure_blackbox(a, work, base):
     if ok < a.runs:
         raise RuntimeError(f"blackbox: {ok} of {a.runs} probes succeeded")
     return {"name": "blackbox_exporter", "runs": ok, "requests": requests,
-            "connections": conns, "cpu": cpu, "wall": wall, "peak_kib": peak,
-            "series": series}
+            "connections": conns, "cpu": cpu, "sys": sys_cpu, "wall": wall,
+            "peak_kib": peak, "series": series}
 
 
 def report(a, sides):
@@ -359,11 +363,12 @@ def report(a, sides):
         rows.append([
             s["name"], str(s["runs"]), str(s["requests"]), str(s["connections"]),
             f"{s['wall']:.2f}", f"{s['cpu']:.2f}", f"{1000 * s['cpu'] / s['runs']:.3f}",
+            f"{1000 * s['sys'] / s['runs']:.3f}",
             f"{1e6 * s['cpu'] / max(1, s['requests']):.0f}",
             f"{s['peak_kib'] / 1024:.1f}", str(s["series"]),
         ])
     print(common.table(["", "runs", "requests", "connections", "wall s", "CPU s",
-                        "CPU/run ms", "CPU/request µs", "peak RSS MiB", "series"], rows))
+                        "CPU/run ms", "of which kernel ms", "CPU/request µs", "peak RSS MiB", "series"], rows))
     by = {s["name"].split()[0]: s for s in sides if "skipped" not in s}
     j = by.get("journeyd")
     if j is None:

@@ -18,7 +18,7 @@ use super::obligation::owed_obligation;
 use super::options::{RunEvent, RunOptions, base_scope, render_vars};
 use super::result::*;
 use super::step::{StepCtx, run_step};
-use crate::journey::model::{Journey, Step};
+use crate::journey::model::{Journey, Step, TraceScope};
 use crate::journey::secrets::{self, SecretError};
 use crate::journey::template::{Engine, Scope};
 use crate::runner::redact::Redactor;
@@ -142,9 +142,10 @@ async fn on_failure(
 /// The run's trace: the default own host is the first step's, rendered with the
 /// run's vars (it cannot use captures, nothing was captured yet).
 fn trace_context(journey: &Journey, engine: &Engine, scope: &Scope) -> Option<TraceContext> {
-    let first = journey
-        .steps
-        .first()
+    // Only the own-host scope needs the first URL: do not render it for nothing.
+    let first = matches!(journey.trace, TraceScope::OwnHost)
+        .then(|| journey.steps.first())
+        .flatten()
         .and_then(|s| engine.render(&s.request.url, scope).ok());
     TraceContext::new(&journey.trace, first.as_deref())
 }

@@ -122,6 +122,8 @@ struct Inner {
     path: PathBuf,
     slot: Mutex<Slot>,
     status: Arc<slot::Status>,
+    /// Silences in force, kept between reads ([`silences::Cache`]).
+    silences: std::sync::Mutex<silences::Cache>,
 }
 
 /// Which notification: a stored row, or one waiting in memory ([`spill`]).
@@ -215,6 +217,7 @@ impl AlertDb {
                 status: Arc::clone(&slot.status),
                 slot: Mutex::new(slot),
                 path,
+                silences: std::sync::Mutex::new(silences::Cache::new()),
             }),
         }
     }

@@ -244,6 +244,7 @@ pub(super) fn start(target: &PgTarget) -> Result<AlertDb, OpenError> {
             path: PathBuf::from(target.describe()),
             status: Arc::clone(&slot.status),
             slot: Mutex::new(slot),
+            silences: std::sync::Mutex::new(super::silences::Cache::new()),
         }),
     })
 }

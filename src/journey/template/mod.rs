@@ -11,6 +11,7 @@
 //! grows with the number of distinct templates ever rendered, which is bounded
 //! by the journeys loaded over the daemon's life.
 
+mod fast;
 mod filters;
 mod generators;
 
@@ -166,7 +167,7 @@ impl Engine {
     /// Syntax-checks `source` and lists the variables it reads, ordered by first
     /// appearance. Generators and builtin functions are not listed.
     pub fn references(&self, source: &str) -> Result<Vec<Reference>, TemplateError> {
-        if Template::new(source).is_literal() {
+        if is_literal(source) {
             return Ok(Vec::new());
         }
         let names = self.with_template(source, |t| t.undeclared_variables(true))?;
@@ -203,6 +204,9 @@ impl Engine {
         if t.is_literal() {
             return Ok(t.source.clone());
         }
+        if let Some(text) = fast::render(&t.source, scope) {
+            return Ok(text);
+        }
         self.render_str(&t.source, &context(scope), scope)
     }
 
@@ -219,20 +223,26 @@ impl Engine {
         if !has_template(v) {
             return Ok(v.clone());
         }
-        self.render_json_with(v, &context(scope), scope)
+        // The minijinja context is built only if a leaf needs it (most leaves are
+        // plain names, rendered by `fast`); generators keep one value per document.
+        let ctx = std::cell::OnceCell::new();
+        self.render_json_with(v, &ctx, scope)
     }
 
     fn render_json_with(
         &self,
         v: &serde_json::Value,
-        ctx: &Value,
+        ctx: &std::cell::OnceCell<Value>,
         scope: &Scope,
     ) -> Result<serde_json::Value, TemplateError> {
         use serde_json::Value as J;
         Ok(match v {
             J::String(s) => match single_expression(s) {
-                Some(expr) => self.eval_expression(s, expr, ctx, scope)?,
-                None => J::String(self.render_str(s, ctx, scope)?),
+                Some(expr) => match fast::lookup(expr, scope) {
+                    Some(found) => found.to_json(),
+                    None => self.eval_expression(s, expr, ctx.get_or_init(|| context(scope)), scope)?,
+                },
+                None => J::String(self.render_leaf(s, ctx, scope)?),
             },
             J::Array(items) => J::Array(
                 items
@@ -244,7 +254,7 @@ impl Engine {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (key, value) in map {
                     out.insert(
-                        self.render_str(key, ctx, scope)?,
+                        self.render_leaf(key, ctx, scope)?,
                         self.render_json_with(value, ctx, scope)?,
                     );
                 }
@@ -254,6 +264,22 @@ impl Engine {
         })
     }
 
+    /// Renders a string leaf or key of a JSON document.
+    fn render_leaf(
+        &self,
+        source: &str,
+        ctx: &std::cell::OnceCell<Value>,
+        scope: &Scope,
+    ) -> Result<String, TemplateError> {
+        if is_literal(source) {
+            return Ok(source.to_string());
+        }
+        match fast::render(source, scope) {
+            Some(text) => Ok(text),
+            None => self.render_str(source, ctx.get_or_init(|| context(scope)), scope),
+        }
+    }
+
     /// Renders `source` with a prepared context.
     fn render_str(
         &self,
@@ -261,7 +287,7 @@ impl Engine {
         ctx: &Value,
         scope: &Scope,
     ) -> Result<String, TemplateError> {
-        if Template::new(source).is_literal() {
+        if is_literal(source) {
             return Ok(source.to_string());
         }
         self.with_template(source, |t| t.render(ctx))?
@@ -465,6 +491,12 @@ fn error_range(err: &minijinja::Error, shift: usize) -> Option<std::ops::Range<u
     err.range().map(|r| r.start + shift..r.end + shift)
 }
 
+/// True when `s` holds no template syntax (as [`Template::is_literal`], without
+/// making a `Template`).
+fn is_literal(s: &str) -> bool {
+    !s.contains("{{") && !s.contains("{%") && !s.contains("{#")
+}
+
 /// The expression of a string that is exactly one `{{ expression }}`.
 fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
@@ -482,11 +514,11 @@ fn single_expression(s: &str) -> Option<&str> {
 fn has_template(v: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match v {
-        J::String(s) => !Template::new(s.as_str()).is_literal(),
+        J::String(s) => !is_literal(s),
         J::Array(items) => items.iter().any(has_template),
         J::Object(map) => map
             .iter()
-            .any(|(k, v)| !Template::new(k.as_str()).is_literal() || has_template(v)),
+            .any(|(k, v)| !is_literal(k) || has_template(v)),
         _ => false,
     }
 }

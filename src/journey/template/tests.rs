@@ -341,3 +341,62 @@ fn cached_template_renders_with_each_scope() {
     s.vars.remove("order_id");
     assert!(engine.render(&t, &s).is_err());
 }
+
+/// The fast path (`fast`) and minijinja agree on every template the fast path
+/// takes, and it declines what it cannot print exactly as minijinja does.
+#[test]
+fn the_fast_path_renders_what_minijinja_renders_and_declines_the_rest() {
+    let engine = Engine::new();
+    let mut s = scope();
+    s.vars.insert("big".into(), json!(u64::MAX));
+    s.vars.insert("none".into(), json!("shadowed?"));
+    s.vars.insert("nested".into(), json!({"a": {"b": "deep"}}));
+    let taken = [
+        "{{ base }}/orders/{{ order_id }}",
+        "{{base}}{{order_id}}",
+        "x {{  order.id  }} y }} z",
+        "{{ env.SHOP_URL }}/{{ secret.test_card }}",
+        "{{ big }}",
+        "{{ nested.a.b }}",
+        "trailing newline {{ q }}\n",
+    ];
+    for source in taken {
+        let fast = fast::render(source, &s).unwrap_or_else(|| panic!("fast path declined {source}"));
+        let slow = engine.render_str(source, &context(&s), &s).expect("renders");
+        assert_eq!(fast, slow, "{source}");
+    }
+    let declined = [
+        "{{ price }}",
+        "{{ paid }}",
+        "{{ order }}",
+        "{{ none }}",
+        "{{ order.lines }}",
+        "{{ missing }}",
+        "{{ order.nope }}",
+        "{{ env.NOPE }}",
+        "{{ uuid }}",
+        "{{ q | upper }}",
+        "{{- q }}",
+        "{% if paid %}x{% endif %}",
+        "{# note #}{{ q }}",
+        "{{ base",
+        "{{ order_id.x }}",
+    ];
+    for source in declined {
+        assert_eq!(fast::render(source, &s), None, "{source}");
+    }
+    // A one-expression JSON leaf keeps its type on the fast path, as through minijinja.
+    for (leaf, want) in [
+        ("{{ order_id }}", json!(42)),
+        ("{{ price }}", json!(1.5)),
+        ("{{ order }}", json!({"id": "ord_1", "lines": [1, 2]})),
+        ("{{ secret.test_card }}", json!("4242")),
+    ] {
+        let doc = json!({ "k": leaf });
+        assert_eq!(engine.render_json(&doc, &s).expect("renders")["k"], want, "{leaf}");
+        let expr = single_expression(leaf).expect("one expression");
+        assert_eq!(fast::lookup(expr, &s).map(|l| l.to_json()), Some(want.clone()));
+        let slow = engine.eval_expression(leaf, expr, &context(&s), &s).expect("evaluates");
+        assert_eq!(slow, want, "{leaf}");
+    }
+}

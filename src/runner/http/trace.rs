@@ -113,7 +113,13 @@ fn random_hex<const N: usize>() -> String {
     loop {
         let bytes: [u8; N] = rng.random();
         if bytes.iter().any(|b| *b != 0) {
-            return bytes.iter().map(|b| format!("{b:02x}")).collect();
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut out = String::with_capacity(2 * N);
+            for b in bytes {
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+            return out;
         }
     }
 }

@@ -378,3 +378,24 @@ async fn silences_ended_longer_ago_than_the_retention_are_pruned_when_one_is_add
         .collect();
     assert_eq!(active, [new], "pruning never touches a silence in force");
 }
+
+/// The engine asks for the silences after every run; they are read again at
+/// least every second, at once after an add or an end, and never used past
+/// the end of one of them.
+#[tokio::test]
+async fn silences_in_force_are_read_again_after_a_change_an_end_or_a_second() {
+    let dir = TempDir::new().unwrap();
+    let db = AlertDb::open(dir.path().join("alerts.db")).unwrap();
+    let matchers = BTreeMap::from([("journey".to_string(), "purchase".to_string())]);
+    let ids = |v: Vec<crate::alert::outbox::Silence>| v.iter().map(|s| s.id).collect::<Vec<_>>();
+    assert!(db.active_silences(at(0)).await.unwrap().is_empty());
+    let id = db.add_silence(&matchers, at(0), at(10), "x", "now").await.unwrap();
+    assert_eq!(ids(db.active_silences(at(0)).await.unwrap()), [id], "an add shows at once");
+    // One starting later than it was added shows within a second of its start.
+    let later = db.add_silence(&matchers, at(5), at(8), "x", "later").await.unwrap();
+    assert_eq!(ids(db.active_silences(at(4)).await.unwrap()), [id]);
+    assert_eq!(ids(db.active_silences(at(5)).await.unwrap()), [id, later]);
+    assert_eq!(ids(db.active_silences(at(9)).await.unwrap()), [id], "ended at 8");
+    assert!(db.expire_silence(id, at(9)).await.unwrap());
+    assert!(db.active_silences(at(9)).await.unwrap().is_empty(), "an end shows at once");
+}
