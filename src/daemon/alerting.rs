@@ -42,7 +42,7 @@ impl Alerting {
         config: &Config,
         metrics: Arc<Metrics>,
         base_url: String,
-        journeys: &[Journey],
+        journeys: &[Arc<Journey>],
         fleet: Option<(&Arc<Fleet>, &Arc<StatusBoard>)>,
         resign: &CancellationToken,
     ) -> anyhow::Result<Alerting> {
@@ -114,7 +114,7 @@ impl Alerting {
     }
 
     /// The journeys now configured (reload).
-    pub(super) async fn set_journeys(&self, journeys: &[Journey]) {
+    pub(super) async fn set_journeys(&self, journeys: &[Arc<Journey>]) {
         match &self.mode {
             Mode::Solo { engine, .. } => engine.set_journeys(journeys).await,
             Mode::Fleet(leader) => leader.set_journeys(journeys).await,

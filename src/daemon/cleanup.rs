@@ -9,11 +9,9 @@
 //! holds) and of runs whose replica died, so no ownership check is needed
 //! here (`store::postgres::pending`; docs/scaling.md).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use super::hooks::DaemonHooks;
 use crate::config::Config;
 use crate::fleet::Fleet;
-use crate::journey::Journey;
 use crate::runner::handoff::{HandOff, Obligation, OwedCleanup};
 use crate::runner::{StepOutcome, run_owed_cleanup, still_owed};
 use crate::store::{Backend, DueCleanup, PendingWork, Replica};
@@ -134,22 +131,12 @@ impl HandOff for StoreHandOff {
 pub(super) struct Cleanups {
     pub pending: PendingWork,
     pub hooks: Arc<DaemonHooks>,
-    /// Journeys by name, swapped on reload: a retry runs the current definition.
-    pub journeys: ArcSwap<HashMap<String, Arc<Journey>>>,
     /// How long an owed cleanup is retried before it is abandoned.
     pub retention: Duration,
     pub wake: Arc<Notify>,
 }
 
 impl Cleanups {
-    /// Replaces the journeys retries run against.
-    pub fn set_journeys(&self, journeys: &[Journey]) {
-        let map = (journeys.iter())
-            .map(|j| (j.name.clone(), Arc::new(j.clone())))
-            .collect();
-        self.journeys.store(Arc::new(map));
-    }
-
     /// At start-up, before the first run: cleanups of runs cut by the last stop are due now.
     pub async fn release(&self) {
         match self.pending.release_cleanups().await {
@@ -208,7 +195,8 @@ impl Cleanups {
                 "Cleanup abandoned after the retention limit: test data is left in the target.");
             return;
         }
-        let (remaining, error) = match self.journeys.load().get(journey).cloned() {
+        // The current definition (`DaemonHooks::configured`, swapped on reload).
+        let (remaining, error) = match self.hooks.configured.load().get(journey).cloned() {
             Some(j) => {
                 let options = self.hooks.options.load_full();
                 let outcomes = run_owed_cleanup(&j, &self.hooks.engine, &options, &d.owed).await;

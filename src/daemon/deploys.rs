@@ -3,6 +3,7 @@
 //! annotations (and the metric agrees with `GET /api/deploys`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -13,7 +14,11 @@ use crate::server::deploys::ALL_BACKENDS;
 
 /// Sets the metric for every back-end a stored deploy named (and some journey
 /// uses, as `POST /api/deploys` does), plus `*` for deploys naming none.
-pub(super) async fn restore_deploy_metric(db: &AlertDb, metrics: &Metrics, journeys: &[Journey]) {
+pub(super) async fn restore_deploy_metric(
+    db: &AlertDb,
+    metrics: &Metrics,
+    journeys: &[Arc<Journey>],
+) {
     let limit = u32::try_from(MAX_DEPLOYS).unwrap_or(u32::MAX);
     match db
         .deploys_between(DateTime::UNIX_EPOCH, Utc::now(), limit)
@@ -30,7 +35,10 @@ pub(super) async fn restore_deploy_metric(db: &AlertDb, metrics: &Metrics, journ
 }
 
 /// The last deploy time (Unix seconds) per back-end label; `deploys` newest first.
-pub(super) fn eval_last_deploys(deploys: &[Deploy], journeys: &[Journey]) -> BTreeMap<String, f64> {
+pub(super) fn eval_last_deploys(
+    deploys: &[Deploy],
+    journeys: &[Arc<Journey>],
+) -> BTreeMap<String, f64> {
     let known: BTreeSet<&str> = journeys
         .iter()
         .flat_map(|j| &j.steps)
@@ -85,7 +93,7 @@ mod tests {
             deploy(100, &["payment"]),
             deploy(50, &[]),
         ];
-        let last = eval_last_deploys(&deploys, &[j]);
+        let last = eval_last_deploys(&deploys, &[Arc::new(j)]);
         assert_eq!(
             last,
             BTreeMap::from([("*".to_string(), 200.0), ("payment".to_string(), 300.0)])

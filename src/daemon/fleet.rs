@@ -49,7 +49,7 @@ pub(super) async fn start(
     config: &Config,
     backend: &Backend,
     metrics: &Arc<Metrics>,
-    journeys: &[Journey],
+    journeys: &[Arc<Journey>],
 ) -> anyhow::Result<Option<Arc<Fleet>>> {
     let (Some(f), Backend::Postgres(target)) = (&config.fleet, backend) else {
         return Ok(None);
@@ -76,7 +76,7 @@ pub(super) async fn start(
 
 /// Gives the fleet the journeys of its location: a journey restricted to
 /// other locations (`locations:`) gets no lease here, so it never runs here.
-pub(super) fn set_journeys(fleet: &Fleet, journeys: &[Journey]) {
+pub(super) fn set_journeys(fleet: &Fleet, journeys: &[Arc<Journey>]) {
     fleet.set_journeys(
         journeys
             .iter()

@@ -2,7 +2,6 @@
 //! one [`JourneyRun`](crate::runner::JourneyRun) to the store, the metrics and
 //! the status board, and log state changes.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,9 +27,10 @@ pub struct DaemonHooks {
     pub engine: Arc<Engine>,
     /// Run options; swapped on reload.
     pub options: ArcSwap<RunOptions>,
-    /// Names of the journeys currently configured; runs of journeys removed by a
-    /// reload while they ran are stored but no longer exported or shown.
-    pub configured: ArcSwap<HashSet<String>>,
+    /// The journeys currently configured, by name (the same `Arc`s the scheduler
+    /// holds); runs of journeys removed by a reload while they ran are stored but no
+    /// longer exported or shown. Owed cleanups and obligations run the current definition.
+    pub configured: ArcSwap<super::ByName>,
     /// History.
     pub store: Store,
     /// Metrics.
@@ -85,7 +85,7 @@ impl DaemonHooks {
                 || sustained
                 || confirmations >= confirm
                 || stopping
-                || !self.configured.load().contains(&journey.name)
+                || !self.configured.load().contains_key(&journey.name)
             {
                 break;
             }
@@ -108,7 +108,7 @@ impl DaemonHooks {
     ) {
         let before = self.board.state(&journey.name);
         log_run(run, before);
-        if self.configured.load().contains(&journey.name) {
+        if self.configured.load().contains_key(&journey.name) {
             self.metrics.observe_run(journey, run);
             let summary = run.summary();
             self.board.update(&journey.name, |s| s.record(summary));

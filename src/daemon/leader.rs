@@ -44,7 +44,7 @@ pub(super) struct Parts {
 
 /// A replica's candidacy and, while it leads, its engine.
 pub(super) struct Leader {
-    journeys: Arc<ArcSwap<Vec<Journey>>>,
+    journeys: Arc<ArcSwap<Vec<Arc<Journey>>>>,
     current: Arc<Mutex<Option<Arc<AlertEngine>>>>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -57,7 +57,7 @@ impl Leader {
     pub(super) fn start(
         parts: Parts,
         leadership: Arc<Leadership>,
-        journeys: &[Journey],
+        journeys: &[Arc<Journey>],
         resign: &CancellationToken,
     ) -> Leader {
         let journeys = Arc::new(ArcSwap::from_pointee(journeys.to_vec()));
@@ -84,7 +84,7 @@ impl Leader {
     }
 
     /// The journeys now configured (reload).
-    pub(super) async fn set_journeys(&self, journeys: &[Journey]) {
+    pub(super) async fn set_journeys(&self, journeys: &[Arc<Journey>]) {
         self.journeys.store(Arc::new(journeys.to_vec()));
         if let Some(engine) = self.current.lock().await.clone() {
             engine.set_journeys(journeys).await;
@@ -102,7 +102,7 @@ impl Leader {
 async fn lead(
     parts: Arc<Parts>,
     leadership: Arc<Leadership>,
-    journeys: Arc<ArcSwap<Vec<Journey>>>,
+    journeys: Arc<ArcSwap<Vec<Arc<Journey>>>>,
     current: Arc<Mutex<Option<Arc<AlertEngine>>>>,
     stop: CancellationToken,
 ) {
@@ -140,7 +140,7 @@ async fn lead(
             .await,
         );
         engine.enable_locations().await;
-        engine.set_journeys(&journeys.load()).await;
+        engine.set_journeys(journeys.load().as_slice()).await;
         *current.lock().await = Some(engine.clone());
         parts.metrics.set_alerting_leader(true);
         tracing::info!(owner = %leadership.owner(), term, "Leading the fleet's alerting.");

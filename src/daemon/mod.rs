@@ -21,7 +21,7 @@ mod supervise;
 mod tick;
 mod traces;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,6 +58,9 @@ pub enum StartError {
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), StartError> {
     let engine = Arc::new(Engine::new());
     let (config, journeys) = config::load_all(config_path, &engine).map_err(StartError::Config)?;
+    // One copy of each journey, shared (not cloned) by the scheduler, the owed-cleanup
+    // retries and the obligation polls.
+    let journeys = journeys.into_iter().map(Arc::new).collect();
     let daemon = Daemon::start(config_path.to_path_buf(), config, journeys, engine, stop).await?;
     match daemon.serve().await {
         None => Ok(()),
@@ -81,14 +84,10 @@ struct Daemon {
     alerting: alerting::Alerting,
     /// Cancelled when a long-lived task panics.
     died: CancellationToken,
-    /// Background retries of owed cleanup (none when its table cannot be opened).
-    cleanups: Option<Arc<cleanup::Cleanups>>,
     /// The lease loop of a fleet member; it releases every lease when stopped.
     fleet_task: Option<tokio::task::JoinHandle<()>>,
     /// The OTLP span export, when configured.
     traces: Option<traces::Export>,
-    /// Background polls of obligations (none when their table cannot be opened).
-    obligations: Option<Arc<obligation::Obligations>>,
 }
 
 fn run_options(config: &Config) -> RunOptions {
@@ -97,15 +96,23 @@ fn run_options(config: &Config) -> RunOptions {
     o
 }
 
-fn names(journeys: &[Journey]) -> HashSet<String> {
-    journeys.iter().map(|j| j.name.clone()).collect()
+/// The configured journeys by name; the values are the scheduler's own `Arc`s.
+pub(crate) type ByName = HashMap<String, Arc<Journey>>;
+
+fn by_name(journeys: &[Arc<Journey>]) -> Arc<ByName> {
+    Arc::new(
+        journeys
+            .iter()
+            .map(|j| (j.name.clone(), j.clone()))
+            .collect(),
+    )
 }
 
 impl Daemon {
     async fn start(
         config_path: PathBuf,
         config: Config,
-        journeys: Vec<Journey>,
+        journeys: Vec<Arc<Journey>>,
         engine: Arc<Engine>,
         stop: CancellationToken,
     ) -> anyhow::Result<Daemon> {
@@ -171,7 +178,7 @@ impl Daemon {
         let hooks = Arc::new(DaemonHooks {
             engine: engine.clone(),
             options: ArcSwap::from_pointee(options),
-            configured: ArcSwap::from_pointee(names(&journeys)),
+            configured: ArcSwap::new(by_name(&journeys)),
             store: store.clone(),
             metrics: metrics.clone(),
             board: board.clone(),
@@ -191,26 +198,22 @@ impl Daemon {
             Arc::new(obligation::Obligations {
                 pending,
                 hooks: hooks.clone(),
-                journeys: ArcSwap::default(),
                 wake: obligation_wake,
                 cleanup_wake: wake.clone(),
             })
         });
         if let Some(o) = &obligations {
-            o.set_journeys(&journeys);
             tokio::spawn(o.clone().run(scheduler_stop.clone()));
         }
         let cleanups = pending.clone().map(|pending| {
             Arc::new(cleanup::Cleanups {
                 pending,
                 hooks: hooks.clone(),
-                journeys: ArcSwap::default(),
                 retention: config.retention.cleanup_max_age,
                 wake,
             })
         });
         if let Some(c) = &cleanups {
-            c.set_journeys(&journeys);
             // Before the scheduler starts: a row still marked live is from a cut run.
             c.release().await;
             tokio::spawn(c.clone().run(scheduler_stop.clone()));
@@ -269,10 +272,8 @@ impl Daemon {
             scheduler_stop,
             alerting,
             died,
-            cleanups,
             fleet_task,
             traces,
-            obligations,
         })
     }
 

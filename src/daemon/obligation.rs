@@ -32,17 +32,14 @@
 //!   obligation and the journey's owner (the new one after a takeover) polls
 //!   it (`store::postgres::pending`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use chrono::Utc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::hooks::DaemonHooks;
-use crate::journey::Journey;
 use crate::runner::{
     Failure, FailureClass, JourneyRun, PollResult, StepOutcome, StepVerdict, Verdict,
     poll_obligation, poll_summary,
@@ -84,8 +81,6 @@ pub(super) fn eval_poll(
 pub(super) struct Obligations {
     pub pending: PendingWork,
     pub hooks: Arc<DaemonHooks>,
-    /// Journeys by name, swapped on reload: a poll uses the current definition.
-    pub journeys: ArcSwap<HashMap<String, Arc<Journey>>>,
     /// Woken when a run leaves an obligation.
     pub wake: Arc<Notify>,
     /// Wakes the cleanup retries: a held cleanup may be due once an obligation ends.
@@ -93,14 +88,6 @@ pub(super) struct Obligations {
 }
 
 impl Obligations {
-    /// Replaces the journeys polls run against.
-    pub fn set_journeys(&self, journeys: &[Journey]) {
-        let map = (journeys.iter())
-            .map(|j| (j.name.clone(), Arc::new(j.clone())))
-            .collect();
-        self.journeys.store(Arc::new(map));
-    }
-
     /// Reports what the last process finished but did not report, then polls until `stop`.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         match self.pending.unobserved_obligations().await {
@@ -163,7 +150,8 @@ impl Obligations {
 
     async fn poll(&self, d: DueObligation) {
         let ob = &d.obligation;
-        let result = match self.journeys.load().get(&ob.journey).cloned() {
+        // The current definition (`DaemonHooks::configured`, swapped on reload).
+        let result = match self.hooks.configured.load().get(&ob.journey).cloned() {
             Some(j) => {
                 let options = self.hooks.options.load_full();
                 poll_obligation(&j, &self.hooks.engine, &options, ob).await
@@ -226,7 +214,7 @@ impl Obligations {
             .last_poll
             .clone()
             .unwrap_or_else(|| row.first_poll.clone());
-        let configured = self.hooks.configured.load().contains(&row.journey);
+        let configured = self.hooks.configured.load().contains_key(&row.journey);
         match row.state {
             ObligationState::Fulfilled | ObligationState::Pending => {
                 tracing::info!(journey = %row.journey, step = %row.step, obligation = %row.id,
@@ -240,7 +228,7 @@ impl Obligations {
             }
             ObligationState::Failed | ObligationState::Breached => {
                 let run = failed_run(&row, last);
-                let journey = self.journeys.load().get(&row.journey).cloned();
+                let journey = self.hooks.configured.load().get(&row.journey).cloned();
                 if let (true, Some(j)) = (configured, journey) {
                     let step = &run.steps[..];
                     if let Some(s) = step.first() {

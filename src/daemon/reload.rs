@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Daemon, names, notify, run_options};
+use super::{Daemon, by_name, notify, run_options};
 use crate::config::{self, Config};
 use crate::journey::Journey;
 use crate::schedule::Command;
@@ -30,6 +30,8 @@ impl Daemon {
     }
 
     async fn apply(&mut self, config: Config, journeys: Vec<Journey>) -> String {
+        // One copy of each journey, shared by every part of the daemon.
+        let journeys: Vec<Arc<Journey>> = journeys.into_iter().map(Arc::new).collect();
         for (what, changed) in [
             ("listen", config.listen != self.config.listen),
             ("state_dir", config.state_dir != self.config.state_dir),
@@ -72,13 +74,7 @@ impl Daemon {
         let mut options = run_options(&config);
         options.handoff = self.hooks.options.load().handoff.clone();
         self.hooks.options.store(Arc::new(options));
-        if let Some(c) = &self.cleanups {
-            c.set_journeys(&journeys);
-        }
-        if let Some(o) = &self.obligations {
-            o.set_journeys(&journeys);
-        }
-        self.hooks.configured.store(Arc::new(names(&journeys)));
+        self.hooks.configured.store(by_name(&journeys));
         if let Some(f) = &self.hooks.fleet {
             super::fleet::set_journeys(f, &journeys);
         }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -256,8 +257,8 @@ pub enum Expectation {
     },
     /// The body contains this text.
     BodyContains(Template),
-    /// The body matches this regex.
-    BodyMatches(Regex),
+    /// The body matches this regex (shared by every journey with the same pattern).
+    BodyMatches(Arc<Regex>),
     /// A JSONPath predicate on the (JSON) body.
     Json {
         /// The path as written.
@@ -281,7 +282,7 @@ pub struct BodySchema {
     /// The file as written in the journey (shown in mismatches).
     pub source: String,
     /// The compiled schema (shared: steps are cloned per run).
-    pub validator: std::sync::Arc<jsonschema::Validator>,
+    pub validator: Arc<jsonschema::Validator>,
 }
 
 /// One accepted status: an exact code or a class like `2xx`.
@@ -298,8 +299,8 @@ pub enum StatusMatch {
 pub enum HeaderCheck {
     /// Header value equals (after rendering).
     Equals(Template),
-    /// Header value matches.
-    Matches(Regex),
+    /// Header value matches (the regex is shared by pattern).
+    Matches(Arc<Regex>),
     /// Header is present (`true`) or absent (`false`).
     Exists(bool),
     /// `contains`, `one_of` or a numeric comparison, evaluated on the header
@@ -355,8 +356,8 @@ pub enum Predicate {
     Lte(f64),
     /// String contains substring, or array contains element.
     Contains(serde_json::Value),
-    /// String matches regex.
-    Matches(Regex),
+    /// String matches regex (shared by every journey with the same pattern).
+    Matches(Arc<Regex>),
     /// The path selects something (`true`) or nothing (`false`).
     Exists(bool),
     /// Array/string/object length equals.
@@ -398,8 +399,8 @@ pub enum CaptureSource {
     Cookie(String),
     /// A regex group on the body.
     Regex {
-        /// The regex.
-        regex: Regex,
+        /// The regex (shared by pattern).
+        regex: Arc<Regex>,
         /// Group number (0 = whole match) or name.
         group: RegexGroup,
     },

@@ -14,10 +14,13 @@ use crate::journey::Journey;
 
 /// The info label names: every journey label key except the daemon's static labels and
 /// journeyd's own, sorted.
-pub(super) fn keys(journeys: &[Journey], reserved: &BTreeSet<String>) -> Vec<String> {
+pub(super) fn keys<J: std::borrow::Borrow<Journey>>(
+    journeys: &[J],
+    reserved: &BTreeSet<String>,
+) -> Vec<String> {
     journeys
         .iter()
-        .flat_map(|j| j.labels.keys())
+        .flat_map(|j| j.borrow().labels.keys())
         .filter(|k| !reserved.contains(*k) && !OWN_LABELS.contains(&k.as_str()))
         .collect::<BTreeSet<_>>()
         .into_iter()

@@ -126,7 +126,7 @@ impl Metrics {
 
     /// Declares the journeys currently configured: creates their series, and deletes
     /// the series of journeys (and steps, backends) no longer present.
-    pub fn set_journeys(&self, journeys: &[Journey]) {
+    pub fn set_journeys<J: std::borrow::Borrow<Journey>>(&self, journeys: &[J]) {
         let declared = state::declare(journeys);
         let info_keys = info::keys(journeys, &self.static_labels);
         let mut guard = self.lock();
@@ -137,6 +137,7 @@ impl Metrics {
         state.series = journeys
             .iter()
             .map(|j| {
+                let j = j.borrow();
                 let row = info::values(j, &info_keys);
                 let kept = old.remove(&j.name);
                 (j.name.clone(), JourneySeries::declare(j, kept, row))

@@ -40,10 +40,11 @@ pub(super) struct State {
 }
 
 /// The shape of `journeys`, by name.
-pub(super) fn declare(journeys: &[Journey]) -> Declared {
+pub(super) fn declare<J: std::borrow::Borrow<Journey>>(journeys: &[J]) -> Declared {
     journeys
         .iter()
         .map(|j| {
+            let j = j.borrow();
             let steps = j
                 .steps
                 .iter()

@@ -99,7 +99,7 @@ mod tests {
 
     fn regex(re: &str, group: RegexGroup) -> CaptureSource {
         CaptureSource::Regex {
-            regex: Regex::new(re).expect("regex"),
+            regex: Regex::new(re).expect("regex").into(),
             group,
         }
     }

@@ -53,7 +53,7 @@ pub trait Hooks: Send + Sync + 'static {
 #[derive(Debug)]
 pub enum Command {
     /// Replace the journey set (reload); unchanged journeys keep their rhythm.
-    Replace(Vec<Journey>),
+    Replace(Vec<Arc<Journey>>),
     /// Run a journey now; `Err` when unknown or already running.
     RunNow(String, oneshot::Sender<Result<(), RunNowError>>),
 }
@@ -111,7 +111,7 @@ impl<H: Hooks> Scheduler<H> {
     /// arrival (still spread by name) instead of within its interval.
     pub fn new(
         hooks: Arc<H>,
-        journeys: Vec<Journey>,
+        journeys: Vec<Arc<Journey>>,
         concurrency: usize,
         shutdown: CancellationToken,
         first_within: Option<Duration>,
@@ -137,13 +137,14 @@ impl<H: Hooks> Scheduler<H> {
         self.first_start = Some(first);
         let journeys = std::mem::take(&mut self.entries)
             .into_values()
-            .map(|e| Arc::unwrap_or_clone(e.journey))
+            .map(|e| e.journey)
             .collect();
         self.replace(journeys);
         self
     }
 
-    fn replace(&mut self, journeys: Vec<Journey>) {
+    /// The journeys are shared (`Arc`) with the rest of the daemon, not copied.
+    fn replace(&mut self, journeys: Vec<Arc<Journey>>) {
         let now = Instant::now();
         let mut next = BTreeMap::new();
         for j in journeys {
@@ -162,7 +163,7 @@ impl<H: Hooks> Scheduler<H> {
             next.insert(
                 j.name.clone(),
                 Entry {
-                    journey: Arc::new(j),
+                    journey: j,
                     next: at,
                 },
             );

@@ -7,11 +7,11 @@ use super::*;
 use crate::journey::parse::parse_journey;
 use crate::journey::template::Engine;
 
-fn journey(name: &str, interval: &str) -> Journey {
+fn journey(name: &str, interval: &str) -> Arc<Journey> {
     let src = format!(
         "name: {name}\ninterval: {interval}\nsteps:\n  - name: s\n    request: {{ url: \"http://127.0.0.1:1/\" }}\n"
     );
-    parse_journey(Path::new("t.yaml"), &src, &Engine::new()).unwrap()
+    Arc::new(parse_journey(Path::new("t.yaml"), &src, &Engine::new()).unwrap())
 }
 
 /// Records what the scheduler asked for; each run takes `run_for` of (paused) time.
@@ -85,7 +85,7 @@ struct Running {
 
 fn start(
     hooks: Arc<Recorder>,
-    journeys: Vec<Journey>,
+    journeys: Vec<Arc<Journey>>,
     concurrency: usize,
     grace: Duration,
 ) -> Running {
@@ -94,7 +94,7 @@ fn start(
 
 fn start_within(
     hooks: Arc<Recorder>,
-    journeys: Vec<Journey>,
+    journeys: Vec<Arc<Journey>>,
     concurrency: usize,
     grace: Duration,
     first_within: Option<Duration>,
@@ -308,7 +308,7 @@ async fn shutdown_waits_for_running_journeys_up_to_the_grace() {
 async fn many_journeys_with_mixed_intervals_each_run_on_their_own_rhythm() {
     // The due-heap must hand out every journey at its own slot, whatever the mix.
     let rec = Recorder::new(Duration::from_millis(10));
-    let journeys: Vec<Journey> = (0..300)
+    let journeys: Vec<Arc<Journey>> = (0..300)
         .map(|n| journey(&format!("j{n}"), if n % 3 == 0 { "5s" } else { "20s" }))
         .collect();
     let r = start(rec.clone(), journeys, 64, Duration::from_secs(5));
@@ -319,7 +319,7 @@ async fn many_journeys_with_mixed_intervals_each_run_on_their_own_rhythm() {
         let expected = if n % 3 == 0 { 7..=8 } else { 1..=2 };
         assert!(expected.contains(&runs), "j{n}: {runs} runs");
     }
-    let reloaded: Vec<Journey> = (0..300)
+    let reloaded: Vec<Arc<Journey>> = (0..300)
         .map(|n| journey(&format!("j{n}"), if n % 3 == 0 { "5s" } else { "20s" }))
         .collect();
     r.commands.send(Command::Replace(reloaded)).await.unwrap();

@@ -3,6 +3,7 @@
 //! snapshot. It is rebuilt from the store at start-up, so a restart shows the
 //! same states.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::RwLock;
 
@@ -106,8 +107,15 @@ impl JourneyStatus {
         if run.verdict == Verdict::Pass {
             self.last_success = Some(run.started_at);
         }
+        // Grown in exact steps up to RECENT_RUNS and trimmed before the push, so the
+        // ring never holds unused slots past its bound (a summary is ~150 bytes, per
+        // journey for the daemon's life).
+        self.recent.truncate(RECENT_RUNS.saturating_sub(1));
+        if self.recent.len() == self.recent.capacity() {
+            let more = self.recent.len().clamp(1, RECENT_RUNS - self.recent.len());
+            self.recent.reserve_exact(more);
+        }
         self.recent.push_front(run.clone());
-        self.recent.truncate(RECENT_RUNS);
         let recent = &self.recent;
         self.unstored
             .retain(|id| recent.iter().any(|r| r.run_id == *id));
@@ -139,10 +147,11 @@ impl StatusBoard {
     }
 
     /// Replaces the set of journeys (after a reload), keeping the state of those that stay.
-    pub fn set_journeys(&self, journeys: &[Journey]) {
+    pub fn set_journeys<J: Borrow<Journey>>(&self, journeys: &[J]) {
         self.write(|m| {
             let mut next = BTreeMap::new();
             for j in journeys {
+                let j = j.borrow();
                 let mut fresh = JourneyStatus::new(j);
                 if let Some(old) = m.remove(&j.name) {
                     fresh.state = old.state;
@@ -185,5 +194,43 @@ impl StatusBoard {
     fn write(&self, f: impl FnOnce(&mut BTreeMap<String, JourneyStatus>)) {
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         f(&mut guard);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::parse::parse_journey;
+    use crate::journey::template::Engine;
+
+    fn summary(n: i64) -> RunSummary {
+        RunSummary {
+            run_id: uuid::Uuid::new_v4(),
+            journey: "j".to_string(),
+            started_at: DateTime::from_timestamp(n, 0).unwrap_or_default(),
+            duration_seconds: 0.1,
+            verdict: Verdict::Pass,
+            degraded: false,
+            failed_step: None,
+            failed_backend: None,
+            failure_class: None,
+            failure_message: None,
+        }
+    }
+
+    #[test]
+    fn the_recent_ring_keeps_the_newest_runs_without_spare_slots() {
+        let src = "name: j\nsteps:\n  - name: s\n    request: { url: \"http://h/\" }\n";
+        let j = parse_journey(std::path::Path::new("j.yaml"), src, &Engine::new()).unwrap();
+        let mut s = JourneyStatus::new(&j);
+        s.record(summary(0));
+        assert_eq!(s.recent.capacity(), 1);
+        for n in 1..100 {
+            s.record(summary(n));
+        }
+        assert_eq!(s.recent.len(), RECENT_RUNS);
+        assert_eq!(s.recent.capacity(), RECENT_RUNS);
+        assert_eq!(s.recent.front().map(|r| r.started_at.timestamp()), Some(99));
+        assert_eq!(s.recent.back().map(|r| r.started_at.timestamp()), Some(70));
     }
 }

@@ -40,9 +40,12 @@ pub(super) fn is_journey_failing(a: &Alert) -> bool {
 }
 
 /// Back-end → number of configured journeys with a step at it.
-pub(super) fn shared_backends(journeys: &[Journey]) -> BTreeMap<String, usize> {
+pub(super) fn shared_backends<J: std::borrow::Borrow<Journey>>(
+    journeys: &[J],
+) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for j in journeys {
+        let j = j.borrow();
         let mine: BTreeSet<&String> = j.steps.iter().filter_map(|s| s.backend.as_ref()).collect();
         for b in mine {
             *out.entry(b.clone()).or_insert(0) += 1;

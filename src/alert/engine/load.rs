@@ -87,12 +87,13 @@ impl AlertEngine {
     }
 
     /// The journeys now configured; alerts of removed journeys are resolved.
-    pub async fn set_journeys(&self, journeys: &[Journey]) {
+    pub async fn set_journeys<J: std::borrow::Borrow<Journey>>(&self, journeys: &[J]) {
         let mut inner = self.inner.lock().await;
         // Journeys come and go: the next back-end scan looks at all of them.
         inner.suspects = None;
         // Restored state shows in /metrics at once, not only after the next run.
         for j in journeys {
+            let j = j.borrow();
             let phase = inner
                 .journeys
                 .get(&j.name)
@@ -101,12 +102,12 @@ impl AlertEngine {
         }
         inner.contexts = journeys
             .iter()
-            .map(|j| (j.name.clone(), self.context(j)))
+            .map(|j| (j.borrow().name.clone(), self.context(j.borrow())))
             .collect();
         inner.shared = super::backend::shared_backends(journeys);
         inner.intervals = journeys
             .iter()
-            .map(|j| (j.name.clone(), j.interval))
+            .map(|j| (j.borrow().name.clone(), j.borrow().interval))
             .collect();
         let removed: Vec<String> = inner
             .journeys

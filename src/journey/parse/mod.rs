@@ -17,6 +17,7 @@ mod diagnostics;
 mod eventually;
 mod expect;
 mod locations;
+mod patterns;
 mod raw;
 mod request;
 mod retry;

@@ -1,6 +1,8 @@
 //! Decoding helpers shared by the step parts: keyed maps with "did you mean",
 //! regexes, booleans, and scalars shown back to the author.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
 use super::build::Builder;
@@ -32,9 +34,10 @@ impl Builder<'_> {
         out
     }
 
-    pub(super) fn regex(&mut self, v: &Value, at: Location, path: &str) -> Option<Regex> {
+    /// A compiled regex, shared with every journey using the same pattern text.
+    pub(super) fn regex(&mut self, v: &Value, at: Location, path: &str) -> Option<Arc<Regex>> {
         let src = scalar_text(v);
-        match Regex::new(&src) {
+        match super::patterns::compile(&src) {
             Ok(r) => Some(r),
             Err(e) => {
                 let first = e

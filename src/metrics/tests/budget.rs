@@ -121,7 +121,7 @@ fn every_series_of_a_removed_journey_goes_in_both_modes() {
     for m in [default_metrics(), metrics()] {
         let five = journey(FIVE_STEPS);
         assert!(!series_of(&m, &five).is_empty());
-        m.set_journeys(&[]);
+        m.set_journeys::<crate::journey::Journey>(&[]);
         let left: Vec<String> = m
             .render()
             .lines()

@@ -156,6 +156,6 @@ fn retries_are_counted_by_reason_and_deleted_with_the_step() {
             r#"journeyd_step_retries_total{journey="purchase",location="lab",reason="http_status",step="place order"} 2"#,
         ],
     );
-    m.set_journeys(&[]);
+    m.set_journeys::<crate::journey::Journey>(&[]);
     assert!(!m.render().contains("journeyd_step_retries_total{"));
 }

@@ -94,8 +94,8 @@ fn json_exp(path: &str, predicate: Predicate) -> Expectation {
     }
 }
 
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("regex")
+fn re(s: &str) -> std::sync::Arc<Regex> {
+    Regex::new(s).expect("regex").into()
 }
 
 fn pair(expected: &str, actual: &str) -> Option<(String, String)> {
