@@ -55,7 +55,8 @@
 //!
 //! - One writer thread ([`writer`]) owns the only read-write connection and is
 //!   fed by a bounded queue; [`Store::record`] never stalls the scheduler for
-//!   more than [`RECORD_WAIT`]. Each run is written in one transaction.
+//!   more than [`RECORD_WAIT`]. Each run is written in one transaction; the
+//!   runs queued behind a busy writer share one (group commit, at most 64).
 //! - Reads ([`read`]) use read-only connections in `spawn_blocking`; WAL lets
 //!   them run while the writer commits.
 //! - Retention ([`prune`]) runs on the writer thread in small batches.
