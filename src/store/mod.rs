@@ -56,7 +56,8 @@
 //! - One writer thread ([`writer`]) owns the only read-write connection and is
 //!   fed by a bounded queue; [`Store::record`] never stalls the scheduler for
 //!   more than [`RECORD_WAIT`]. Each run is written in one transaction; the
-//!   runs queued behind a busy writer share one (group commit, at most 64).
+//!   runs queued behind a busy writer share one (group commit, at most 64);
+//!   the row and its `INSERT` are in [`row`].
 //! - Reads ([`read`]) use read-only connections in `spawn_blocking`; WAL lets
 //!   them run while the writer commits.
 //! - Retention ([`prune`]) runs on the writer thread in small batches.
@@ -80,6 +81,7 @@ mod pending;
 pub mod postgres;
 mod prune;
 mod read;
+mod row;
 mod schema;
 pub mod sqlite;
 mod writer;
@@ -105,8 +107,10 @@ pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
 pub use pending::PendingWork;
 pub use postgres::{PgTarget, Replica};
 use read::ReadPool;
-use writer::{Cadence, Command, Counters, RunRow};
-pub use writer::{Fence, REOPEN_EVERY};
+pub use row::Fence;
+use row::RunRow;
+pub use writer::REOPEN_EVERY;
+use writer::{Cadence, Command, Counters};
 
 /// How long [`Store::record`] waits for queue space before dropping the run.
 pub const RECORD_WAIT: Duration = Duration::from_secs(1);

@@ -11,10 +11,14 @@
 //! grows with the number of distinct templates ever rendered, which is bounded
 //! by the journeys loaded over the daemon's life.
 
+mod error;
 mod fast;
 mod filters;
 mod generators;
 mod text;
+
+pub use error::TemplateError;
+use error::error_range;
 
 use text::{
     char_offset, find_name, has_template, is_literal, single_expression, undefined_message,
@@ -28,46 +32,6 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
 use super::model::Template;
 pub use generators::{GENERATORS, MAX_RANDOM_DIGITS};
-
-/// A template failed to compile or render.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct TemplateError {
-    /// Human message naming the undefined variable or the syntax problem.
-    pub message: String,
-    /// Where in the template source the problem is, in characters from its start
-    /// (0-based), when known. Add it to the template's column to point at the spot.
-    pub offset: Option<usize>,
-}
-
-impl TemplateError {
-    /// An error without a position.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            offset: None,
-        }
-    }
-
-    /// Converts a minijinja error on `source`, dropping minijinja's own
-    /// `(in <string>:1)` suffix: our callers report the journey file position.
-    fn from_minijinja(err: &minijinja::Error, source: &str) -> Self {
-        Self::from_minijinja_at(err, source, 0)
-    }
-
-    /// Like [`Self::from_minijinja`] for an error on a part of `source` that
-    /// starts `shift` bytes in (the expression of a JSON leaf).
-    fn from_minijinja_at(err: &minijinja::Error, source: &str, shift: usize) -> Self {
-        let message = match err.detail() {
-            Some(detail) => format!("{}: {detail}", err.kind()),
-            None => err.kind().to_string(),
-        };
-        Self {
-            message,
-            offset: error_range(err, shift).map(|r| char_offset(source, r.start)),
-        }
-    }
-}
 
 /// One variable a template reads: `order_id`, `env.SHOP_URL`, `secret.test_card`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -442,11 +406,6 @@ fn resolves(name: &str, scope: &Scope, globals: &BTreeSet<String>) -> bool {
             None => GENERATORS.contains(&head) || globals.contains(head),
         },
     }
-}
-
-/// The byte range of an error, moved `shift` bytes into the enclosing source.
-fn error_range(err: &minijinja::Error, shift: usize) -> Option<std::ops::Range<usize>> {
-    err.range().map(|r| r.start + shift..r.end + shift)
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use super::{MAX_BACKOFF, MIN_BACKOFF, PgTarget, is_transient, is_transient_pg, migrate};
 use crate::runner::Verdict;
 use crate::store::Retention;
-use crate::store::writer::{Cadence, Command, Counters, RunRow};
+use crate::store::row::RunRow;
+use crate::store::writer::{Cadence, Command, Counters};
 
 /// Why a write did not happen.
 enum WriteError {
