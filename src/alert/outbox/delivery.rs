@@ -137,15 +137,24 @@ pub fn spawn_delivery_with(
 ) -> DeliveryHandle {
     let tasks = TaskTracker::new();
     db.set_metrics(Arc::clone(&metrics));
+    // One worker per receiver name: two workers on one queue would send every
+    // notification twice.
     let mut names = BTreeSet::new();
-    let mut wakers = Vec::new();
+    let mut unique = Vec::new();
     for receiver in receivers {
         let name = receiver.name().to_string();
-        if !names.insert(name.clone()) {
-            // Two workers on one queue would send every notification twice.
+        if names.insert(name.clone()) {
+            unique.push((name, receiver));
+        } else {
             tracing::error!(receiver = %name, "Receiver configured twice; only the first delivers.");
-            continue;
         }
+    }
+    let names: Vec<String> = names.into_iter().collect();
+    // Declared before any worker starts: an attempt made before the
+    // declaration would not be counted.
+    metrics.set_receivers(&names);
+    let mut wakers = Vec::new();
+    for (name, receiver) in unique {
         let wake = Arc::new(Notify::new());
         wakers.push(Arc::clone(&wake));
         let worker = Worker {
@@ -160,8 +169,6 @@ pub fn spawn_delivery_with(
         };
         tasks.spawn(worker.run());
     }
-    let names: Vec<String> = names.into_iter().collect();
-    metrics.set_receivers(&names);
     tasks.spawn(report_orphans(db.clone(), names));
     DeliveryHandle {
         wakers: Arc::new(wakers),
