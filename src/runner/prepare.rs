@@ -65,7 +65,8 @@ pub(super) fn render_request(
     }
     Ok(PreparedRequest {
         method: spec.method.clone(),
-        url: url.into(),
+        url: url.as_str().to_string(),
+        parsed_url: Some(url),
         headers,
         body,
         redirects: spec.redirects,

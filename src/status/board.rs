@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::journey::Journey;
-use crate::runner::{RunSummary, Verdict};
+use crate::runner::{FailureClass, RunSummary, Verdict};
 
 /// How many recent runs each journey keeps in memory (status strip, sparkline).
 pub const RECENT_RUNS: usize = 30;
@@ -28,6 +28,45 @@ pub enum JourneyState {
     Degraded,
     /// Last run failed.
     Failing,
+}
+
+/// One of a journey's recent runs, as the status strip shows it: what a cell
+/// and its tooltip need. The board keeps [`RECENT_RUNS`] of these per journey
+/// for the daemon's life, so it is ~60 bytes where a [`RunSummary`] is ~150
+/// plus its strings (journey name, back-end, message), which the strip never
+/// shows; the history has the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecentRun {
+    /// Run id (the cell links to it).
+    pub run_id: uuid::Uuid,
+    /// Wall-clock start.
+    pub started_at: DateTime<Utc>,
+    /// Duration, seconds.
+    pub duration_seconds: f64,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// Passed but slow.
+    pub degraded: bool,
+    /// The failure class of a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_class: Option<FailureClass>,
+    /// The failing step of a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<Box<str>>,
+}
+
+impl From<&RunSummary> for RecentRun {
+    fn from(run: &RunSummary) -> Self {
+        Self {
+            run_id: run.run_id,
+            started_at: run.started_at,
+            duration_seconds: run.duration_seconds,
+            verdict: run.verdict,
+            degraded: run.degraded,
+            failure_class: run.failure_class,
+            failed_step: run.failed_step.as_deref().map(Box::from),
+        }
+    }
 }
 
 /// One journey on the board.
@@ -58,7 +97,7 @@ pub struct JourneyStatus {
     /// A run is in progress.
     pub running: bool,
     /// The most recent runs, newest first (at most [`RECENT_RUNS`]).
-    pub recent: VecDeque<RunSummary>,
+    pub recent: VecDeque<RecentRun>,
     /// Recent runs the store failed to write: shown, but not linked.
     #[serde(skip)]
     pub unstored: BTreeSet<uuid::Uuid>,
@@ -108,14 +147,14 @@ impl JourneyStatus {
             self.last_success = Some(run.started_at);
         }
         // Grown in exact steps up to RECENT_RUNS and trimmed before the push, so the
-        // ring never holds unused slots past its bound (a summary is ~150 bytes, per
-        // journey for the daemon's life).
+        // ring never holds unused slots past its bound (per journey for the
+        // daemon's life).
         self.recent.truncate(RECENT_RUNS.saturating_sub(1));
         if self.recent.len() == self.recent.capacity() {
             let more = self.recent.len().clamp(1, RECENT_RUNS - self.recent.len());
             self.recent.reserve_exact(more);
         }
-        self.recent.push_front(run.clone());
+        self.recent.push_front(RecentRun::from(&run));
         let recent = &self.recent;
         self.unstored
             .retain(|id| recent.iter().any(|r| r.run_id == *id));
@@ -232,5 +271,27 @@ mod tests {
         assert_eq!(s.recent.capacity(), RECENT_RUNS);
         assert_eq!(s.recent.front().map(|r| r.started_at.timestamp()), Some(99));
         assert_eq!(s.recent.back().map(|r| r.started_at.timestamp()), Some(70));
+    }
+
+    #[test]
+    fn a_recent_run_keeps_what_the_strip_shows_in_a_small_entry() {
+        // Thirty per journey, for the daemon's life: the budget is what keeps
+        // memory per journey small (docs/benchmarks.md, "Per journey").
+        assert!(std::mem::size_of::<RecentRun>() <= 64);
+        let failed = RunSummary {
+            verdict: Verdict::Fail,
+            failed_step: Some("pay".into()),
+            failed_backend: Some("payments".into()),
+            failure_class: Some(FailureClass::HttpStatus),
+            failure_message: Some("status 502".into()),
+            ..summary(7)
+        };
+        let r = RecentRun::from(&failed);
+        assert_eq!(r.run_id, failed.run_id);
+        assert_eq!(r.started_at.timestamp(), 7);
+        assert_eq!((r.verdict, r.degraded), (Verdict::Fail, false));
+        assert_eq!(r.failure_class, Some(FailureClass::HttpStatus));
+        assert_eq!(r.failed_step.as_deref(), Some("pay"));
+        assert_eq!(RecentRun::from(&summary(8)).failed_step, None);
     }
 }

@@ -146,7 +146,10 @@ fn build_request(
     req: &PreparedRequest,
 ) -> Result<(Url, RequestBuilder), String> {
     let invalid = |what: &str, value: &str| format!("the request {what} {value:?} is not valid");
-    let url = Url::parse(&req.url).map_err(|_| invalid("URL", &req.url))?;
+    let url = match &req.parsed_url {
+        Some(parsed) if parsed.as_str() == req.url => parsed.clone(),
+        _ => Url::parse(&req.url).map_err(|_| invalid("URL", &req.url))?,
+    };
     let method =
         Method::from_bytes(req.method.as_bytes()).map_err(|_| invalid("method", &req.method))?;
     let mut builder = client.client.request(method, url.clone());
@@ -265,6 +268,22 @@ mod tests {
         let req = PreparedRequest {
             method: "GET".into(),
             url: "not a url".into(),
+            ..PreparedRequest::default()
+        };
+        let ex = client.send(&req, Duration::from_secs(1), 1024).await;
+        let err = ex.outcome.unwrap_err();
+        assert_eq!(err.class, FailureClass::Protocol);
+        assert!(err.message.contains("not a url"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_parsed_url_whose_text_differs_is_not_used() {
+        // Whoever changes `url` after rendering must not send the stale parse.
+        let client = HttpClient::new(&super::super::ClientOptions::default()).unwrap();
+        let req = PreparedRequest {
+            method: "GET".into(),
+            url: "not a url".into(),
+            parsed_url: Url::parse("http://127.0.0.1:9/").ok(),
             ..PreparedRequest::default()
         };
         let ex = client.send(&req, Duration::from_secs(1), 1024).await;

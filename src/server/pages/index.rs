@@ -12,7 +12,7 @@ use super::views::{self, View};
 use super::{state_name, svg};
 use crate::runner::{RunSummary, Verdict};
 use crate::server::ServerState;
-use crate::status::board::{JourneyState, JourneyStatus};
+use crate::status::board::{JourneyState, JourneyStatus, RecentRun};
 
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;
@@ -247,7 +247,7 @@ fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
 }
 
 /// The class and tooltip of one strip cell.
-fn cell(run: &RunSummary) -> (&'static str, String) {
+fn cell(run: &RecentRun) -> (&'static str, String) {
     let when = fmt_time(run.started_at);
     let took = fmt_secs(run.duration_seconds);
     match run.verdict {
