@@ -136,6 +136,14 @@ impl HttpClient {
             // silently measure the proxy instead (Prometheus' own HTTP client makes
             // the same choice by default).
             .no_proxy()
+            // A run's connection lives for its few requests, and every wait on it is
+            // bounded by the step's deadline (classified as a timeout). reqwest's TCP
+            // keepalive (first probe after 15 s) and user timeout (30 s) add nothing
+            // within that, and cost five `setsockopt` calls per connection.
+            .tcp_keepalive(None)
+            .tcp_keepalive_interval(None)
+            .tcp_keepalive_retries(None)
+            .tcp_user_timeout(None)
             .redirect(redirect::policy(Arc::clone(&redirects)))
             .dns_resolver(Arc::new(resolver))
             .connector_layer(ConnectTimingLayer::new(slot.clone()));
