@@ -11,6 +11,13 @@ use crate::alert::outbox::Silence;
 use crate::alert::state::{AlertEvent, Phase};
 use crate::runner::FailureClass;
 
+/// Most alert states one tick writes in a transaction. All of them at once
+/// made the tick's JSON the daemon's largest transient allocation, a copy of
+/// every journey's state (heaptrack: 2.7 KiB per journey at its peak with
+/// 500 journeys, docs/benchmarks.md "Lean"); in commits of this many it is
+/// bounded, whatever the number of journeys.
+pub(super) const STATES_PER_COMMIT: usize = 128;
+
 /// What a journey's stored state says, as far as a restart cares: its phase,
 /// which alerts fire, and the failure streak. A run that changes any of these
 /// is committed at once (with its notifications); one that changes only
@@ -64,28 +71,28 @@ impl AlertEngine {
     }
 
     /// Writes the states changed only in counters since they were stored
-    /// ([`Sig`]), in one transaction; the tick calls it, and shutdown.
+    /// ([`Sig`]), [`STATES_PER_COMMIT`] to a transaction; the tick calls it,
+    /// and shutdown.
     pub async fn store_states(&self) {
         let mut inner = self.inner.lock().await;
         self.store_dirty(&mut inner).await;
     }
 
     pub(super) async fn store_dirty(&self, inner: &mut Inner) {
-        if inner.dirty.is_empty() {
-            return;
-        }
-        let names = std::mem::take(&mut inner.dirty);
-        let mut states = BTreeMap::new();
-        for name in names {
-            if let Some(state) = inner.journeys.get(&name) {
-                let json = serde_json::to_string(state).unwrap_or_default();
-                inner.stored.insert(name.clone(), Sig::of(state));
-                states.insert(name, json);
+        let mut names = std::mem::take(&mut inner.dirty).into_iter().peekable();
+        while names.peek().is_some() {
+            let mut states = BTreeMap::new();
+            for name in names.by_ref().take(STATES_PER_COMMIT) {
+                if let Some(state) = inner.journeys.get(&name) {
+                    let json = serde_json::to_string(state).unwrap_or_default();
+                    inner.stored.insert(name.clone(), Sig::of(state));
+                    states.insert(name, json);
+                }
             }
-        }
-        let count = states.len();
-        if let Err(e) = self.db.commit_states(states).await {
-            tracing::error!(journeys = count, error = %e, "Cannot store alert state.");
+            let count = states.len();
+            if let Err(e) = self.db.commit_states(states).await {
+                tracing::error!(journeys = count, error = %e, "Cannot store alert state.");
+            }
         }
     }
 

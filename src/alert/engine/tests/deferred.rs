@@ -48,3 +48,22 @@ async fn counters_wait_for_the_tick_and_a_phase_change_is_stored_at_once() {
         .await;
     assert_eq!(stored(&f.db, "checkout").await, Some((0, 1)));
 }
+
+#[tokio::test]
+async fn a_tick_stores_more_journeys_than_one_commit_holds() {
+    let n = super::super::io::STATES_PER_COMMIT * 2 + 3;
+    let journeys: Vec<Journey> = (0..n)
+        .map(|i| journey(&format!("j{i:04}"), "team"))
+        .collect();
+    let f = fixture(config(), &journeys, None).await;
+    let t = t0();
+    for j in &journeys {
+        f.engine.observe_at(&run(&j.name, None, t), t).await;
+    }
+    f.engine.tick_at(t).await;
+    let states = f.db.load_states().await.unwrap();
+    for j in &journeys {
+        let s: JourneyAlerts = serde_json::from_str(&states[&j.name]).unwrap();
+        assert_eq!(s.tracker.passes, 1, "{} stored by the tick", j.name);
+    }
+}
