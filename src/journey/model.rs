@@ -137,8 +137,9 @@ pub struct Step {
     pub fail_fast: Vec<Expectation>,
     /// Values taken from the response into variables.
     pub captures: Vec<Capture>,
-    /// Repeat until the expectations hold.
-    pub eventually: Option<Eventually>,
+    /// Repeat until the expectations hold. Boxed: most steps have none, and a
+    /// step lives as long as its journey is configured.
+    pub eventually: Option<Box<Eventually>>,
     /// A step slower than this passes but marks the run degraded.
     pub warn_duration: Option<Duration>,
     /// Retry of a single failed request (transient faults) before the step is judged.
@@ -148,6 +149,13 @@ pub struct Step {
     /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
     /// whose inputs were never captured.
     pub uses: Vec<String>,
+}
+
+impl Step {
+    /// The step's `eventually`, by value (it is small and `Copy`).
+    pub fn eventually(&self) -> Option<Eventually> {
+        self.eventually.as_deref().copied()
+    }
 }
 
 /// The request part of a step.

@@ -168,12 +168,12 @@ fn write_steps(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries) 
                 }
             }
             Fam::StepAttempts => {
-                if let Some(a) = st.attempts {
-                    t.sample(def, "", &js, a as f64);
+                if let Some(d) = &st.detail {
+                    t.sample(def, "", &js, d.attempts as f64);
                 }
             }
             Fam::StepDuration => {
-                if let Some(h) = &st.duration {
+                if let Some(h) = st.detail.as_ref().and_then(|d| d.duration.as_ref()) {
                     t.histogram(def, &js, h);
                 }
             }
@@ -190,7 +190,10 @@ fn write_steps(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries) 
                 }
             }
             Fam::StepHttp => {
-                for (phase, secs) in PHASES.into_iter().zip(st.http.iter().flatten()) {
+                for (phase, secs) in PHASES
+                    .into_iter()
+                    .zip(st.detail.iter().flat_map(|d| &d.http))
+                {
                     let l = [("journey", j), ("phase", phase), ("step", step)];
                     t.sample(def, "", &l, *secs);
                 }

@@ -72,11 +72,18 @@ pub(super) struct StepSeries {
     pub failures: Vec<(FailureClass, u64)>,
     pub retries: Vec<(FailureClass, u64)>,
     pub completion: Option<Hist>,
-    /// `metrics.step_detail` only.
+    /// `metrics.step_detail` only. Boxed: without the option (the default) a step
+    /// keeps 8 bytes for it instead of 88, for as long as the journey is configured.
+    pub detail: Option<Box<StepDetail>>,
+}
+
+/// A step's series under `metrics.step_detail`.
+#[derive(Debug, Default)]
+pub(super) struct StepDetail {
     pub duration: Option<Hist>,
-    pub attempts: Option<i64>,
+    pub attempts: i64,
     /// resolve, connect, processing, transfer.
-    pub http: Option<[f64; 4]>,
+    pub http: [f64; 4],
 }
 
 impl JourneySeries {
@@ -153,10 +160,11 @@ impl StepSeries {
             bump(&mut self.retries, *reason);
         }
         if detail {
-            Hist::observe(&mut self.duration, STEP_BUCKETS, step.duration_seconds);
-            self.attempts = Some(i64::from(step.attempts));
+            let d = self.detail.get_or_insert_default();
+            Hist::observe(&mut d.duration, STEP_BUCKETS, step.duration_seconds);
+            d.attempts = i64::from(step.attempts);
             let t = &step.timings;
-            self.http = Some([t.resolve, t.connect, t.processing, t.transfer]);
+            d.http = [t.resolve, t.connect, t.processing, t.transfer];
         }
         if let Some(failure) = step.failure.as_ref().filter(|_| !passed) {
             bump(&mut self.failures, failure.class);

@@ -39,7 +39,7 @@ pub(super) fn owed_obligation(
     run_id: uuid::Uuid,
     first_poll: &StepOutcome,
 ) -> Option<Obligation> {
-    let ev = step.eventually.filter(|e| e.durable)?;
+    let ev = step.eventually().filter(|e| e.durable)?;
     let pending = first_poll.obligation.as_ref()?;
     let secret_capture = |name: &str| {
         (journey.steps.iter())
@@ -93,7 +93,7 @@ pub async fn poll_obligation(
     ob: &Obligation,
 ) -> PollResult {
     let Some(step) = (journey.steps.iter())
-        .find(|s| s.name == ob.step && s.eventually.is_some_and(|e| e.durable))
+        .find(|s| s.name == ob.step && s.eventually().is_some_and(|e| e.durable))
     else {
         return not_yet(ob, "the journey no longer has this durable step");
     };

@@ -301,9 +301,9 @@ pub(super) async fn run_step(
                 scope.vars.insert(name, value);
             }
         }
-        Verdict::Fail(f) if step.eventually.is_some_and(|e| e.durable) => {
+        Verdict::Fail(f) if step.eventually().is_some_and(|e| e.durable) => {
             out.verdict = StepVerdict::Pass;
-            let within = step.eventually.map(|e| e.within).unwrap_or_default();
+            let within = step.eventually().map(|e| e.within).unwrap_or_default();
             let mut pending = PendingObligation::starting_now(within);
             pending.reason = Some(redactor.redact(&f.message).into_owned());
             out.obligation = Some(pending);
@@ -335,7 +335,7 @@ fn value_text(v: &serde_json::Value) -> String {
 
 fn is_degraded(step: &Step, elapsed: Duration, completion: Option<Duration>) -> bool {
     let slow_step = step.warn_duration.is_some_and(|w| elapsed > w);
-    let slow_backend = match (step.eventually.and_then(|e| e.warn_after), completion) {
+    let slow_backend = match (step.eventually().and_then(|e| e.warn_after), completion) {
         (Some(w), Some(c)) => c > w,
         _ => false,
     };

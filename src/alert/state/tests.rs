@@ -282,33 +282,6 @@ fn state_survives_a_round_trip_through_json() {
 }
 
 #[test]
-fn the_flaky_window_is_stored_as_pairs_and_the_older_form_still_loads() {
-    let c = FaultCount {
-        requests: 5,
-        faults: 1,
-    };
-    assert_eq!(serde_json::to_string(&c).unwrap(), "[5,1]");
-    let older: FaultCount = serde_json::from_str(r#"{"requests":5,"faults":1}"#).unwrap();
-    assert_eq!(older, c);
-
-    let mut t = AlertTracker::default();
-    t.flaky_window.extend([c, FaultCount::default()]);
-    let stored = serde_json::to_string(&t).unwrap();
-    assert!(
-        stored.contains(r#""flaky_window":[[5,1],[0,0]]"#),
-        "{stored}"
-    );
-    let restored: AlertTracker = serde_json::from_str(&stored).unwrap();
-    assert_eq!(restored, t);
-    let before = stored.replace(
-        "[[5,1],[0,0]]",
-        r#"[{"requests":5,"faults":1},{"requests":0,"faults":0}]"#,
-    );
-    let restored: AlertTracker = serde_json::from_str(&before).unwrap();
-    assert_eq!(restored, t, "a state stored by an earlier version");
-}
-
-#[test]
 fn phases_map_onto_the_alert_state_gauge_in_order() {
     let cases = [
         (Phase::Ok, "ok", 0),

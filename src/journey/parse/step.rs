@@ -80,7 +80,8 @@ impl Builder<'_> {
         let eventually = raw
             .eventually
             .as_ref()
-            .and_then(|e| self.eventually(&format!("{path}.eventually"), e));
+            .and_then(|e| self.eventually(&format!("{path}.eventually"), e))
+            .map(Box::new);
         let fail_fast = match &raw.fail_fast {
             Some(f) if raw.eventually.is_none() => {
                 self.err(loc(f), &format!("{path}.fail_fast"), "fail_fast only makes sense with `eventually`: add `eventually: { within: 30s }` or remove fail_fast");
