@@ -13,21 +13,24 @@ connection serial number, so the report shows how many connections each tool ope
 - blackbox_exporter: its `/probe` endpoint with an `http` module, N times, one request
   per probe. CPU per request is the exporter's CPU over the probes it served.
 
-Every figure comes from /proc (utime+stime, VmHWM) or getrusage of the child; ratios are
-taken between figures of this one invocation, so load from elsewhere affects all sides.
+Every figure comes from /proc (utime+stime, VmHWM) or wait4's rusage of the child; ratios
+are taken between figures of this one invocation, so load from elsewhere affects all sides.
+One round moves by 10 % or more on a 2-vCPU machine: `--repeat N` measures N rounds, the
+sides alternating, and prints every round's figures and their medians.
 """
 
 import argparse
 import http.client
 import os
 import re
-import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import common
@@ -172,11 +175,13 @@ def parse_args():
     p.add_argument("--max-seconds", type=int, default=240, help="limit of each side, s")
     p.add_argument("--only", default="hurl,journeyd,blackbox",
                    help="comma-separated sides to measure (hurl, journeyd, blackbox)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds of all sides, alternating; prints each and the medians")
     p.add_argument("--perf", metavar="FILE",
                    help="record journeyd's runs with `perf record -g` into FILE")
     a = p.parse_args()
-    if not 100 <= a.runs <= 10000 or not 1 <= a.within <= 600:
-        p.error("--runs 100..10000, --within 1..600")
+    if not 100 <= a.runs <= 10000 or not 1 <= a.within <= 600 or not 1 <= a.repeat <= 20:
+        p.error("--runs 100..10000, --within 1..600, --repeat 1..20")
     return a
 
 
@@ -239,25 +244,33 @@ def measure_hurl(a, work, base):
     with open(path, "w") as f:
         f.write(HURL.format(base=base))
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     out = open(os.path.join(work, "hurl.log"), "wb")
-    proc = subprocess.run([binary, "--test", "--repeat", str(a.runs), path], stdout=out,
-                          stderr=subprocess.STDOUT, timeout=a.max_seconds)
+    proc = subprocess.Popen([binary, "--test", "--repeat", str(a.runs), path], stdout=out,
+                            stderr=subprocess.STDOUT)
+    # wait4 gives this child's own CPU and peak RSS (RUSAGE_CHILDREN would also count
+    # a journeyd daemon reaped in an earlier round).
+    timer = threading.Timer(a.max_seconds, proc.kill)
+    timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"hurl failed ({proc.returncode}):\n{common.tail(out.name)}")
-    sys_cpu = after.ru_stime - before.ru_stime
-    cpu = (after.ru_utime - before.ru_utime) + sys_cpu
+    sys_cpu = usage.ru_stime
+    cpu = usage.ru_utime + sys_cpu
     requests, conns = connections(work)
     return {"name": "Hurl " + version.split("\n")[0].split()[1] if version else "Hurl",
             "runs": a.runs, "requests": requests, "connections": conns, "cpu": cpu,
-            "sys": sys_cpu, "wall": wall, "peak_kib": after.ru_maxrss, "series": 0}
+            "sys": sys_cpu, "wall": wall, "peak_kib": usage.ru_maxrss, "series": 0}
 
 
 def measure_journeyd(a, work, base):
     journeys = os.path.join(work, "journeys")
+    # A fresh history and journeys each round (--repeat).
+    for old in (journeys, os.path.join(work, "state")):
+        shutil.rmtree(old, ignore_errors=True)
     os.makedirs(journeys)
     for i in range(1, a.runs + 1):
         with open(os.path.join(journeys, f"shop-{i:05d}.yaml"), "w") as f:
@@ -371,19 +384,33 @@ def report(a, sides):
                         "CPU/run ms", "of which kernel ms", "CPU/request µs", "peak RSS MiB", "series"], rows))
     by = {s["name"].split()[0]: s for s in sides if "skipped" not in s}
     j = by.get("journeyd")
+    figures = {f"{s['name'].split()[0]} CPU/run ms": 1000 * s["cpu"] / s["runs"] for s in by.values()}
     if j is None:
-        return
+        return figures
     per_run = j["cpu"] / j["runs"]
     per_req = j["cpu"] / max(1, j["requests"])
     if "Hurl" in by:
         h = by["Hurl"]
-        print(f"journeyd / Hurl, CPU per run: {per_run / (h['cpu'] / h['runs']):.2f} (goal <= 0.5)")
+        figures["journeyd / Hurl"] = per_run / (h["cpu"] / h["runs"])
+        print(f"journeyd / Hurl, CPU per run: {figures['journeyd / Hurl']:.2f} (goal <= 0.5)")
     if "blackbox_exporter" in by:
         b = by["blackbox_exporter"]
-        ratio = per_req / (b["cpu"] / max(1, b["requests"]))
-        print(f"journeyd / blackbox_exporter, CPU per request: {ratio:.2f} (goal <= 0.3)")
+        figures["journeyd / blackbox"] = per_req / (b["cpu"] / max(1, b["requests"]))
+        print(f"journeyd / blackbox_exporter, CPU per request: "
+              f"{figures['journeyd / blackbox']:.2f} (goal <= 0.3)")
     print(f"journeyd RSS at ready: {j['ready_kib'] / 1024:.1f} MiB; CPU excludes "
           f"{j['polls']} polls of /metrics at {1000 * j['scrape_cpu']:.1f} ms each")
+    return figures
+
+
+def summary(rounds):
+    """Each figure of every round, and its median: one round moves by 10 % or more."""
+    print()
+    print(f"== {len(rounds)} rounds")
+    for key in rounds[0]:
+        values = [r[key] for r in rounds if key in r]
+        print(f"{key}: " + ", ".join(f"{v:.3f}" for v in values)
+              + f"; median {statistics.median(values):.3f}")
 
 
 def main():
@@ -393,16 +420,20 @@ def main():
     try:
         _, base = start_nginx(work)
         log(f"nginx at {base}")
-        sides = []
         only = set(a.only.split(","))
-        for name, fn in (("hurl", measure_hurl), ("journeyd", measure_journeyd),
-                         ("blackbox", measure_blackbox)):
-            if name not in only:
-                continue
-            log(f"measuring {name}")
-            connections(work)
-            sides.append(fn(a, work, base))
-        report(a, sides)
+        rounds = []
+        for i in range(a.repeat):
+            sides = []
+            for name, fn in (("hurl", measure_hurl), ("journeyd", measure_journeyd),
+                             ("blackbox", measure_blackbox)):
+                if name not in only:
+                    continue
+                log(f"round {i + 1} of {a.repeat}: measuring {name}")
+                connections(work)
+                sides.append(fn(a, work, base))
+            rounds.append(report(a, sides))
+        if a.repeat > 1:
+            summary(rounds)
     finally:
         common.stop_all()
         shutil.rmtree(work, ignore_errors=True)
