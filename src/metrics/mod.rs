@@ -154,7 +154,6 @@ impl Metrics {
             self.publish_backend(&backends, backend);
         }
         state.backends = backends;
-        state.journeys = declared;
         drop(guard);
         // Freed outside the lock: dropping 10,000 removed journeys takes a moment.
         drop(old);

@@ -163,20 +163,27 @@ impl JourneyStatus {
 }
 
 /// All journeys' states.
+///
+/// Each boxed: a `JourneyStatus` is 400 bytes, and a B-tree node keeps room for
+/// eleven values inline, about half of them empty when names arrive in order,
+/// so an unboxed board held some 800 bytes per journey (heaptrack, "Lean" in
+/// docs/benchmarks.md).
 #[derive(Debug, Default)]
 pub struct StatusBoard {
-    inner: RwLock<BTreeMap<String, JourneyStatus>>,
+    inner: RwLock<Board>,
 }
+
+type Board = BTreeMap<String, Box<JourneyStatus>>;
 
 impl StatusBoard {
     /// Every journey, by name.
     pub fn snapshot(&self) -> Vec<JourneyStatus> {
-        self.read(|m| m.values().cloned().collect())
+        self.read(|m| m.values().map(|s| JourneyStatus::clone(s)).collect())
     }
 
     /// One journey.
     pub fn get(&self, name: &str) -> Option<JourneyStatus> {
-        self.read(|m| m.get(name).cloned())
+        self.read(|m| m.get(name).map(|s| JourneyStatus::clone(s)))
     }
 
     /// One journey's state at a glance, without copying its recent runs (the
@@ -201,7 +208,7 @@ impl StatusBoard {
                     fresh.recent = old.recent;
                     fresh.unstored = old.unstored;
                 }
-                next.insert(j.name.clone(), fresh);
+                next.insert(j.name.clone(), Box::new(fresh));
             }
             *m = next;
         });
@@ -225,12 +232,12 @@ impl StatusBoard {
         });
     }
 
-    fn read<T>(&self, f: impl FnOnce(&BTreeMap<String, JourneyStatus>) -> T) -> T {
+    fn read<T>(&self, f: impl FnOnce(&Board) -> T) -> T {
         let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
         f(&guard)
     }
 
-    fn write(&self, f: impl FnOnce(&mut BTreeMap<String, JourneyStatus>)) {
+    fn write(&self, f: impl FnOnce(&mut Board)) {
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         f(&mut guard);
     }

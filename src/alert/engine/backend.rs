@@ -71,7 +71,7 @@ fn suspects(inner: &mut Inner) -> Vec<String> {
         |s: &super::JourneyAlerts| s.tracker.phase != Phase::Ok || s.tracker.firing.is_some();
     match &mut inner.suspects {
         Some(set) if !inner.fleet => {
-            set.retain(|n| inner.journeys.get(n).is_some_and(failing));
+            set.retain(|n| inner.journeys.get(n).is_some_and(|s| failing(s)));
             set.iter().cloned().collect()
         }
         _ => {

@@ -45,7 +45,7 @@ impl AlertEngine {
                             backends.insert(name[BACKEND_KEY.len()..].to_string(), s);
                         }
                         Ok(s) => {
-                            journeys.insert(name, s);
+                            journeys.insert(name, Box::new(s));
                         }
                         Err(e) => {
                             tracing::warn!(journey = %name, error = %e, "Stored alert state unreadable; starting it fresh.")

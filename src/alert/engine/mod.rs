@@ -76,7 +76,10 @@ struct JourneyAlerts {
 }
 
 struct Inner {
-    journeys: BTreeMap<String, JourneyAlerts>,
+    /// Boxed, like the status board's entries: a `JourneyAlerts` is about 400 bytes, and a
+    /// B-tree node keeps room for eleven inline, half of them empty when names arrive
+    /// in order.
+    journeys: BTreeMap<String, Box<JourneyAlerts>>,
     contexts: BTreeMap<String, AlertContext>,
     probe: JourneyAlerts,
     probe_failing: bool,

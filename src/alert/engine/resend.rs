@@ -32,7 +32,7 @@ impl AlertEngine {
             }
         }
         let mut out = Vec::new();
-        for state in (inner.journeys.values())
+        for state in (inner.journeys.values().map(|s| &**s))
             .chain(inner.backends.values())
             .chain(inner.probes.values())
             .chain([&inner.probe])
