@@ -268,9 +268,12 @@ def measure_hurl(a, work, base):
 
 def measure_journeyd(a, work, base):
     journeys = os.path.join(work, "journeys")
-    # A fresh history and journeys each round (--repeat).
+    # A fresh history, journeys and log each round (--repeat): the start-up line of an
+    # earlier round's log would name that daemon's port.
     for old in (journeys, os.path.join(work, "state")):
         shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(os.path.join(work, "journeyd.log")):
+        os.remove(os.path.join(work, "journeyd.log"))
     os.makedirs(journeys)
     for i in range(1, a.runs + 1):
         with open(os.path.join(journeys, f"shop-{i:05d}.yaml"), "w") as f:
