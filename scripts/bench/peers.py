@@ -229,6 +229,20 @@ def start_nginx(work):
     return proc, f"http://127.0.0.1:{port}"
 
 
+def against_nginx(prefix, body):
+    """body(work, base) with nginx serving the shop from a fresh temporary directory;
+    every child is stopped and the directory removed afterwards, also on SIGTERM."""
+    common.exit_on_sigterm()
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        _, base = start_nginx(work)
+        log(f"nginx at {base}")
+        return body(work, base)
+    finally:
+        common.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def hurl_binary():
     for path in (shutil.which("hurl"), os.path.expanduser("~/.cargo/bin/hurl")):
         if path and os.access(path, os.X_OK):
@@ -418,11 +432,8 @@ def summary(rounds):
 
 def main():
     a = parse_args()
-    common.exit_on_sigterm()
-    work = tempfile.mkdtemp(prefix="journeyd-bench-peers-")
-    try:
-        _, base = start_nginx(work)
-        log(f"nginx at {base}")
+
+    def measure(work, base):
         only = set(a.only.split(","))
         rounds = []
         for i in range(a.repeat):
@@ -437,10 +448,9 @@ def main():
             rounds.append(report(a, sides))
         if a.repeat > 1:
             summary(rounds)
-    finally:
-        common.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+        return 0
+
+    return against_nginx("journeyd-bench-peers-", measure)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,12 @@ The issue's goal is at most 10 KiB per 5-step journey once all have run.
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 
 import common
 import peers
 import soak
-from common import log
 
 
 def parse_args():
@@ -60,11 +57,8 @@ def one(a, work, base, journeys):
 
 def main():
     a = parse_args()
-    common.exit_on_sigterm()
-    work = tempfile.mkdtemp(prefix="journeyd-bench-per-journey-")
-    try:
-        _, base = peers.start_nginx(work)
-        log(f"nginx at {base}")
+
+    def measure(work, base):
         anon, total = [], []
         for i in range(a.repeat):
             lo = one(a, os.path.join(work, f"small-{i}"), base, a.small)
@@ -82,9 +76,8 @@ def main():
         print(f"heap (RssAnon): median {statistics.median(anon):.1f} KiB per journey; "
               f"RSS: median {statistics.median(total):.1f} KiB (goal <= 10 KiB)")
         return 0
-    finally:
-        common.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
+
+    return peers.against_nginx("journeyd-bench-per-journey-", measure)
 
 
 if __name__ == "__main__":

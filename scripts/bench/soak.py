@@ -20,9 +20,7 @@ production over these runs; the figure is resident memory, not the database file
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 import common
@@ -124,16 +122,8 @@ def report(a, samples):
 
 def main():
     a = parse_args()
-    common.exit_on_sigterm()
-    work = tempfile.mkdtemp(prefix="journeyd-bench-soak-")
-    try:
-        _, base = peers.start_nginx(work)
-        log(f"nginx at {base}")
-        samples = soak(a, work, base)
-        return report(a, samples)
-    finally:
-        common.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
+    return peers.against_nginx("journeyd-bench-soak-",
+                               lambda work, base: report(a, soak(a, work, base)))
 
 
 if __name__ == "__main__":
