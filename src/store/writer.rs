@@ -140,9 +140,9 @@ impl Writer {
     /// The loop: take a command (without waiting while a prune is under way),
     /// handle it, then advance retention by one batch.
     fn run(mut self, rt: &tokio::runtime::Runtime) {
-        // A pass at start-up catches up after downtime, and gives the write
-        // count a fixed origin.
-        self.start_prune();
+        // A full pass at start-up catches up after downtime (and a lowered
+        // cap), and gives the write count a fixed origin.
+        self.start_prune(true);
         // A command that ended a group commit, handled in the next round.
         let mut deferred = None;
         loop {
@@ -178,7 +178,7 @@ impl Writer {
             {
                 self.pruner.step(conn);
             } else if self.until_prune_due().is_zero() {
-                self.start_prune();
+                self.start_prune(false);
             }
         }
         tracing::debug!("Run history writer stopped.");
@@ -194,9 +194,11 @@ impl Writer {
         })
     }
 
-    fn start_prune(&mut self) {
+    /// Starts a pass: over every journey in the history when `full`, else over
+    /// the journeys written since the last one (`Pruner::start`).
+    fn start_prune(&mut self, full: bool) {
         if let Some(conn) = &self.conn {
-            self.pruner.start(conn);
+            self.pruner.start(conn, full);
         }
         self.last_prune = Some(Instant::now());
         self.writes_since_prune = 0;
@@ -214,7 +216,7 @@ impl Writer {
                 tracing::info!(path = %self.path.display(), "Run history opened; runs are stored again.");
                 self.conn = Some(conn);
                 self.counters.down.store(false, Ordering::Relaxed);
-                self.start_prune();
+                self.start_prune(true);
             }
             Err(e) => tracing::debug!(error = %e, "Run history still cannot be opened."),
         }
@@ -229,6 +231,7 @@ impl Writer {
                 self.write(&row);
                 self.counters.depth.fetch_sub(1, Ordering::Relaxed);
                 self.writes_since_prune += 1;
+                self.pruner.written(row.journey());
             }
             Command::Flush(done) => {
                 // A flush settles the store, so tests and shutdown see the
@@ -242,7 +245,7 @@ impl Writer {
                 if let Some(conn) = &self.conn {
                     self.pruner.finish(conn);
                 }
-                self.start_prune();
+                self.start_prune(true);
                 if let Some(conn) = &self.conn {
                     self.pruner.finish(conn);
                 }
@@ -294,6 +297,7 @@ impl Writer {
             }
             self.counters.depth.fetch_sub(1, Ordering::Relaxed);
             self.writes_since_prune += 1;
+            self.pruner.written(row.journey());
         }
         if together {
             self.counters.down.store(false, Ordering::Relaxed);

@@ -2,6 +2,7 @@
 //! same [`Command`]s as the SQLite writer thread), retrying through
 //! connection loss with backoff; see the module docs of [`super`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -111,6 +112,8 @@ impl PgHistory {
             migrated,
             last_prune: Instant::now(),
             writes_since_prune: 0,
+            full_prune: true,
+            written: BTreeSet::new(),
         };
         tokio::spawn(writer.run())
     }
@@ -126,22 +129,33 @@ struct Writer {
     migrated: bool,
     last_prune: Instant,
     writes_since_prune: u64,
+    /// The next pass checks the cap of every journey (the first one, and
+    /// [`Store::prune_now`](crate::store::Store::prune_now)), not only of those
+    /// in `written` (see `crate::store::prune`).
+    full_prune: bool,
+    /// Journeys written since the last pass.
+    written: BTreeSet<String>,
 }
 
 impl Writer {
     async fn run(mut self) {
+        // A full pass at start-up, as on SQLite: it catches up after downtime
+        // and a lowered cap.
+        self.prune().await;
         loop {
-            let wait = if self.writes_since_prune >= self.cadence.every_writes {
-                Duration::ZERO
-            } else {
-                self.cadence
-                    .interval
-                    .saturating_sub(self.last_prune.elapsed())
-            };
+            let wait = self
+                .cadence
+                .interval
+                .saturating_sub(self.last_prune.elapsed());
             match tokio::time::timeout(wait, self.rx.recv()).await {
                 Ok(Some(cmd)) => self.handle(cmd).await,
                 Ok(None) => break,
                 Err(_elapsed) => self.prune().await,
+            }
+            // Before the next command, so a flush after the write that made a
+            // pass due finds it done.
+            if self.writes_since_prune >= self.cadence.every_writes {
+                self.prune().await;
             }
         }
         tracing::debug!("Run history writer (PostgreSQL) stopped.");
@@ -153,11 +167,15 @@ impl Writer {
                 self.write(&row).await;
                 self.counters.depth.fetch_sub(1, Ordering::Relaxed);
                 self.writes_since_prune += 1;
+                if !self.written.contains(row.journey()) {
+                    self.written.insert(row.journey().to_owned());
+                }
             }
             Command::Flush(done) => {
                 let _ = done.send(());
             }
             Command::Prune(done) => {
+                self.full_prune = true;
                 self.prune().await;
                 let _ = done.send(());
             }
@@ -275,41 +293,71 @@ impl Writer {
         tx.commit().await.map_err(pg)
     }
 
-    /// One retention pass for this location: too old, then beyond the per-journey cap.
+    /// One retention pass for this location. Deletes runs older than the maximum age, then runs beyond the per-journey
+    /// cap: of every journey on a full pass, else of the journeys written since
+    /// the last pass. A failed pass is retried whole at the next one.
     async fn prune(&mut self) {
         self.last_prune = Instant::now();
         self.writes_since_prune = 0;
+        let full = std::mem::take(&mut self.full_prune);
+        let written: Vec<String> = std::mem::take(&mut self.written).into_iter().collect();
         let max_age =
             chrono::Duration::from_std(self.retention.max_age).unwrap_or(chrono::Duration::MAX);
         let cutoff = chrono::Utc::now()
             .checked_sub_signed(max_age)
             .map_or(i64::MIN, |t| t.timestamp_millis());
         let cap = i64::try_from(self.retention.max_runs_per_journey).unwrap_or(i64::MAX);
+        let (migrated, target) = (&mut self.migrated, &self.target);
         let result = async {
-            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            let mut client = self.pool.get().await.map_err(|e| e.to_string())?;
+            // The start-up pass can come before the first write, which migrates.
+            if !*migrated {
+                migrate(&mut client, &target.describe())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                *migrated = true;
+            }
             client
                 .execute(
                     "DELETE FROM runs WHERE location = $1 AND started_at < $2",
-                    &[&self.target.location, &cutoff],
+                    &[&target.location, &cutoff],
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            client
-                .execute(
-                    "DELETE FROM runs WHERE run_id IN (
-                       SELECT run_id FROM (
-                         SELECT run_id, row_number() OVER
-                           (PARTITION BY journey ORDER BY started_at DESC) AS rn
-                         FROM runs WHERE location = $1) ranked
-                       WHERE rn > $2)",
-                    &[&self.target.location, &cap],
-                )
-                .await
-                .map_err(|e| e.to_string())
+            if full {
+                client
+                    .execute(
+                        "DELETE FROM runs WHERE run_id IN (
+                           SELECT run_id FROM (
+                             SELECT run_id, row_number() OVER
+                               (PARTITION BY journey ORDER BY started_at DESC) AS rn
+                             FROM runs WHERE location = $1) ranked
+                           WHERE rn > $2)",
+                        &[&target.location, &cap],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+            } else if !written.is_empty() {
+                client
+                    .execute(
+                        "DELETE FROM runs WHERE run_id IN (
+                           SELECT run_id FROM (
+                             SELECT run_id, row_number() OVER
+                               (PARTITION BY journey ORDER BY started_at DESC) AS rn
+                             FROM runs WHERE location = $1 AND journey = ANY($3)) ranked
+                           WHERE rn > $2)",
+                        &[&target.location, &cap, &written],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
         }
         .await;
         if let Err(e) = result {
             tracing::debug!(error = %e, "Retention pass on PostgreSQL failed; retried at the next one.");
+            self.full_prune |= full;
+            self.written.extend(written);
         }
     }
 }

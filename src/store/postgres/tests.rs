@@ -71,6 +71,12 @@ async fn pg_prunes_older_than_the_maximum_age() {
 }
 
 #[tokio::test]
+async fn pg_cadence_passes_check_only_the_journeys_written() {
+    let pg = TestPostgres::start();
+    cases::cadence_passes_check_only_the_journeys_written_case(options(&pg, "a")).await;
+}
+
+#[tokio::test]
 async fn pg_locations_share_the_database_but_not_their_histories() {
     let pg = TestPostgres::start();
     let a = Store::connect(options(&pg, "a")).await.unwrap();

@@ -160,6 +160,49 @@ pub(in crate::store) async fn prunes_older_than_the_maximum_age_case(opts: Store
     assert!(!store.histories(5).await.unwrap().contains_key("contract"));
 }
 
+/// A pass on the writer's cadence checks the cap of the journeys written since
+/// the last pass only; a full pass (start-up, `prune_now`) checks every journey.
+/// `opts` names a database a second store can share: the runs of "contract"
+/// go over the cap through that other store, behind the pruning one's back.
+pub(in crate::store) async fn cadence_passes_check_only_the_journeys_written_case(
+    opts: StoreOptions,
+) {
+    let pruning = Store::open(StoreOptions {
+        prune_every_writes: 3,
+        ..with_retention(opts.clone(), FOREVER, 2)
+    })
+    .unwrap();
+    pruning.flush().await;
+    let other = Store::open(StoreOptions {
+        prune_every_writes: u64::MAX,
+        ..with_retention(opts, FOREVER, 100)
+    })
+    .unwrap();
+    for m in 0..4 {
+        other
+            .record(&sample_run("contract", at(m), Verdict::Pass))
+            .await;
+    }
+    other.flush().await;
+    for m in 0..3 {
+        pruning
+            .record(&sample_run("purchase", at(m), Verdict::Pass))
+            .await;
+    }
+    pruning.flush().await;
+    assert_eq!(count(&pruning, "purchase").await, 2, "written: capped");
+    assert_eq!(
+        count(&pruning, "contract").await,
+        4,
+        "not written here: left"
+    );
+
+    pruning.prune_now().await;
+    assert_eq!(count(&pruning, "contract").await, 2, "a full pass caps it");
+    other.close().await;
+    pruning.close().await;
+}
+
 // SQLite.
 
 #[tokio::test]
@@ -190,4 +233,10 @@ async fn prunes_beyond_the_cap_keeping_the_newest() {
 async fn prunes_older_than_the_maximum_age() {
     let dir = TempDir::new().unwrap();
     prunes_older_than_the_maximum_age_case(options(&dir)).await;
+}
+
+#[tokio::test]
+async fn cadence_passes_check_only_the_journeys_written() {
+    let dir = TempDir::new().unwrap();
+    cadence_passes_check_only_the_journeys_written_case(options(&dir)).await;
 }
