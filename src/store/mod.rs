@@ -73,6 +73,7 @@
 //!
 //! [`AlertDb`]: crate::alert::outbox::AlertDb
 
+mod cap;
 mod cleanup;
 mod error;
 mod obligation;

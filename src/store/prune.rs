@@ -9,16 +9,14 @@
 //! The per-journey cap is checked for every journey in the history only by a
 //! full pass (at start-up, when the database is opened again, and on
 //! [`Store::prune_now`](super::Store::prune_now)); the passes the writer starts
-//! on its cadence check only the journeys written since the previous pass, the
-//! only ones that can have gone over it. With 10,000 journeys a pass every 500
-//! writes otherwise ran 10,000 statements: 20 per run, growing with the number of
-//! journeys.
+//! on its cadence check the journeys [`CapChecks`] finds due.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use rusqlite::Connection;
 
 use super::Retention;
+use super::cap::CapChecks;
 use super::read::journey_names;
 
 /// Rows deleted per transaction.
@@ -39,8 +37,8 @@ pub(super) struct Pruner {
     retention: Retention,
     tasks: VecDeque<Task>,
     deleted: u64,
-    /// Journeys written since the current pass was planned.
-    written: BTreeSet<String>,
+    /// Runs written per journey since its cap was last checked.
+    checks: CapChecks,
 }
 
 impl Pruner {
@@ -50,15 +48,13 @@ impl Pruner {
             retention,
             tasks: VecDeque::new(),
             deleted: 0,
-            written: BTreeSet::new(),
+            checks: CapChecks::default(),
         }
     }
 
-    /// Notes a run of `journey` written: the next pass checks its cap.
+    /// Notes a run of `journey` written.
     pub(super) fn written(&mut self, journey: &str) {
-        if !self.written.contains(journey) {
-            self.written.insert(journey.to_owned());
-        }
+        self.checks.written(journey);
     }
 
     /// True while a pass has batches left.
@@ -66,8 +62,8 @@ impl Pruner {
         !self.tasks.is_empty()
     }
 
-    /// Plans a pass: age first, then one task per journey written since the last
-    /// pass, or per journey in the history when `full`. No-op if a pass is running.
+    /// Plans a pass: age first, then one task per journey due for a cap check,
+    /// or per journey in the history when `full`. No-op if a pass is running.
     pub(super) fn start(&mut self, conn: &Connection, full: bool) {
         if self.is_busy() {
             return;
@@ -77,17 +73,20 @@ impl Pruner {
             .timestamp_millis()
             .saturating_sub(max_age_ms);
         self.tasks.push_back(Task::Age { cutoff_ms });
-        let written = std::mem::take(&mut self.written);
+        let cap = self.retention.max_runs_per_journey;
         let names = if full {
             match journey_names(conn) {
-                Ok(names) => names,
+                Ok(names) => {
+                    self.checks.all_checked();
+                    names
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "Cannot list journeys to prune the run history.");
-                    written.into_iter().collect()
+                    self.checks.due(cap)
                 }
             }
         } else {
-            written.into_iter().collect()
+            self.checks.due(cap)
         };
         self.tasks
             .extend(names.into_iter().map(|journey| Task::Count { journey }));
@@ -108,7 +107,10 @@ impl Pruner {
             Err(e) => {
                 // Skip the task rather than retry it forever; the next pass retries.
                 tracing::error!(task = ?task, error = %e, "Cannot prune the run history.");
-                self.tasks.pop_front();
+                if let Some(Task::Count { journey }) = self.tasks.pop_front() {
+                    let cap = self.retention.max_runs_per_journey;
+                    self.checks.unchecked(vec![journey], cap);
+                }
             }
         }
         if !self.is_busy() && self.deleted > 0 {

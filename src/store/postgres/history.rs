@@ -2,7 +2,6 @@
 //! same [`Command`]s as the SQLite writer thread), retrying through
 //! connection loss with backoff; see the module docs of [`super`].
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use tokio::sync::mpsc;
 use super::{MAX_BACKOFF, MIN_BACKOFF, PgTarget, is_transient, is_transient_pg, migrate};
 use crate::runner::Verdict;
 use crate::store::Retention;
+use crate::store::cap::CapChecks;
 use crate::store::row::RunRow;
 use crate::store::writer::{Cadence, Command, Counters};
 
@@ -113,7 +113,7 @@ impl PgHistory {
             last_prune: Instant::now(),
             writes_since_prune: 0,
             full_prune: true,
-            written: BTreeSet::new(),
+            checks: CapChecks::default(),
         };
         tokio::spawn(writer.run())
     }
@@ -131,10 +131,10 @@ struct Writer {
     writes_since_prune: u64,
     /// The next pass checks the cap of every journey (the first one, and
     /// [`Store::prune_now`](crate::store::Store::prune_now)), not only of those
-    /// in `written` (see `crate::store::prune`).
+    /// `checks` finds due.
     full_prune: bool,
-    /// Journeys written since the last pass.
-    written: BTreeSet<String>,
+    /// Runs written per journey since its cap was last checked.
+    checks: CapChecks,
 }
 
 impl Writer {
@@ -167,9 +167,7 @@ impl Writer {
                 self.write(&row).await;
                 self.counters.depth.fetch_sub(1, Ordering::Relaxed);
                 self.writes_since_prune += 1;
-                if !self.written.contains(row.journey()) {
-                    self.written.insert(row.journey().to_owned());
-                }
+                self.checks.written(row.journey());
             }
             Command::Flush(done) => {
                 let _ = done.send(());
@@ -294,13 +292,19 @@ impl Writer {
     }
 
     /// One retention pass for this location. Deletes runs older than the maximum age, then runs beyond the per-journey
-    /// cap: of every journey on a full pass, else of the journeys written since
-    /// the last pass. A failed pass is retried whole at the next one.
+    /// cap: of every journey on a full pass, else of those due (`CapChecks`).
+    /// A failed pass is retried whole at the next one.
     async fn prune(&mut self) {
         self.last_prune = Instant::now();
         self.writes_since_prune = 0;
         let full = std::mem::take(&mut self.full_prune);
-        let written: Vec<String> = std::mem::take(&mut self.written).into_iter().collect();
+        let cap_runs = self.retention.max_runs_per_journey;
+        let written = if full {
+            self.checks.all_checked();
+            Vec::new()
+        } else {
+            self.checks.due(cap_runs)
+        };
         let max_age =
             chrono::Duration::from_std(self.retention.max_age).unwrap_or(chrono::Duration::MAX);
         let cutoff = chrono::Utc::now()
@@ -357,7 +361,7 @@ impl Writer {
         if let Err(e) = result {
             tracing::debug!(error = %e, "Retention pass on PostgreSQL failed; retried at the next one.");
             self.full_prune |= full;
-            self.written.extend(written);
+            self.checks.unchecked(written, cap_runs);
         }
     }
 }

@@ -153,3 +153,32 @@ async fn writer_prunes_at_start_up() {
     store.flush().await;
     assert_eq!(count(&store, "purchase").await, 2);
 }
+
+#[tokio::test]
+async fn cadence_passes_check_a_journey_once_a_hundredth_of_its_cap_is_written() {
+    let dir = TempDir::new().unwrap();
+    // Cap 200: checked every 2 runs, with a pass after every write.
+    let store = Store::open(StoreOptions {
+        prune_every_writes: 1,
+        ..with_retention(&dir, FOREVER, 200)
+    })
+    .unwrap();
+    for m in 0..201 {
+        store
+            .record(&sample_run("purchase", at(m), Verdict::Pass))
+            .await;
+        store.flush().await;
+    }
+    assert_eq!(
+        count(&store, "purchase").await,
+        201,
+        "1 % over: not yet checked"
+    );
+    store
+        .record(&sample_run("purchase", at(201), Verdict::Pass))
+        .await;
+    store.flush().await;
+    let kept = store.recent_runs("purchase", 1000).await.unwrap();
+    assert_eq!(kept.len(), 200);
+    assert_eq!(kept[199].started_at, millis(at(2)), "the oldest two went");
+}
