@@ -195,7 +195,7 @@ impl Writer {
     }
 
     /// Starts a pass: over every journey in the history when `full`, else over
-    /// the journeys written since the last one (`Pruner::start`).
+    /// the journeys due for a cap check (`Pruner::start`).
     fn start_prune(&mut self, full: bool) {
         if let Some(conn) = &self.conn {
             self.pruner.start(conn, full);

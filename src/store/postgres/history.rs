@@ -291,9 +291,10 @@ impl Writer {
         tx.commit().await.map_err(pg)
     }
 
-    /// One retention pass for this location. Deletes runs older than the maximum age, then runs beyond the per-journey
-    /// cap: of every journey on a full pass, else of those due (`CapChecks`).
-    /// A failed pass is retried whole at the next one.
+    /// One retention pass for this location: deletes runs older than the
+    /// maximum age, then runs beyond the per-journey cap, of every journey on a
+    /// full pass, else of those due (`CapChecks`). A failed pass is retried
+    /// whole at the next one.
     async fn prune(&mut self) {
         self.last_prune = Instant::now();
         self.writes_since_prune = 0;

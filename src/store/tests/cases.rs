@@ -160,8 +160,9 @@ pub(in crate::store) async fn prunes_older_than_the_maximum_age_case(opts: Store
     assert!(!store.histories(5).await.unwrap().contains_key("contract"));
 }
 
-/// A pass on the writer's cadence checks the cap of the journeys written since
-/// the last pass only; a full pass (start-up, `prune_now`) checks every journey.
+/// A pass on the writer's cadence checks the cap of journeys written since the
+/// last pass only (with a cap of 2, every such journey is due after one run); a
+/// full pass (start-up, `prune_now`) checks every journey.
 /// `opts` names a database a second store can share: the runs of "contract"
 /// go over the cap through that other store, behind the pruning one's back.
 pub(in crate::store) async fn cadence_passes_check_only_the_journeys_written_case(
