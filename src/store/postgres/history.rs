@@ -329,29 +329,19 @@ impl Writer {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            if full {
+            // Every journey on a full pass (NULL), else those due.
+            let journeys = (!full).then_some(&written);
+            if full || !written.is_empty() {
                 client
                     .execute(
                         "DELETE FROM runs WHERE run_id IN (
                            SELECT run_id FROM (
                              SELECT run_id, row_number() OVER
                                (PARTITION BY journey ORDER BY started_at DESC) AS rn
-                             FROM runs WHERE location = $1) ranked
+                             FROM runs WHERE location = $1
+                               AND ($3::text[] IS NULL OR journey = ANY($3))) ranked
                            WHERE rn > $2)",
-                        &[&target.location, &cap],
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-            } else if !written.is_empty() {
-                client
-                    .execute(
-                        "DELETE FROM runs WHERE run_id IN (
-                           SELECT run_id FROM (
-                             SELECT run_id, row_number() OVER
-                               (PARTITION BY journey ORDER BY started_at DESC) AS rn
-                             FROM runs WHERE location = $1 AND journey = ANY($3)) ranked
-                           WHERE rn > $2)",
-                        &[&target.location, &cap, &written],
+                        &[&target.location, &cap, &journeys],
                     )
                     .await
                     .map_err(|e| e.to_string())?;
