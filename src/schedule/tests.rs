@@ -315,8 +315,10 @@ async fn many_journeys_with_mixed_intervals_each_run_on_their_own_rhythm() {
     advance(Duration::from_secs(40)).await;
     for n in 0..300 {
         let runs = rec.runs_of(&format!("j{n}"));
-        // 40 s: 5 s journeys start 7-8 times, 20 s journeys 1-2 times.
-        let expected = if n % 3 == 0 { 7..=8 } else { 1..=2 };
+        // 40 s: 5 s journeys start 7-8 times, 20 s journeys 1-2 times, and once
+        // more when the phase (name hash plus random jitter, wrapping around the
+        // interval) lands within the few ms the paused clock runs past 40 s.
+        let expected = if n % 3 == 0 { 7..=9 } else { 1..=3 };
         assert!(expected.contains(&runs), "j{n}: {runs} runs");
     }
     let reloaded: Vec<Arc<Journey>> = (0..300)
