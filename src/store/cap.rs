@@ -3,8 +3,9 @@
 //!
 //! Checking a journey's cap walks its newest `max_runs_per_journey` index
 //! entries: 1.2 ms for a journey at the default 10,000 runs, even when nothing
-//! is deleted (measured on SQLite). Checking every journey at every pass cost
-//! a 10,000-journey daemon more than the passes' interval; checking each
+//! is deleted (measured on SQLite). Checking every journey at every pass would
+//! take a 10,000-journey daemon with full histories longer than the time
+//! between passes (worked out from that figure, not measured); checking each
 //! journey written since the last pass still cost one walk per run. So a
 //! journey is checked once it has had a hundredth of its cap written since its
 //! last check (at least one run): a walk of `cap` entries per `cap / 100` runs,
@@ -34,7 +35,7 @@ impl CapChecks {
     /// The journeys due for a check under a cap of `cap` runs, which count as
     /// checked from now on.
     pub(super) fn due(&mut self, cap: usize) -> Vec<String> {
-        let every = u32::try_from((cap / 100).max(1)).unwrap_or(u32::MAX);
+        let every = every(cap);
         let due: Vec<String> = self
             .written
             .iter()
@@ -54,12 +55,17 @@ impl CapChecks {
 
     /// A pass that failed checked nothing: `journeys` are due again.
     pub(super) fn unchecked(&mut self, journeys: Vec<String>, cap: usize) {
-        let every = u32::try_from((cap / 100).max(1)).unwrap_or(u32::MAX);
+        let every = every(cap);
         for journey in journeys {
             let n = self.written.entry(journey).or_default();
             *n = (*n).max(every);
         }
     }
+}
+
+/// Runs written after which a journey's cap is due: a hundredth of it, at least one.
+fn every(cap: usize) -> u32 {
+    u32::try_from((cap / 100).max(1)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
