@@ -38,8 +38,9 @@ use crate::metrics::Metrics;
 use crate::runner::RunOptions;
 use crate::schedule::{Command, Scheduler};
 use crate::server::{self, ServerState};
-use crate::status::board::{RECENT_RUNS, StatusBoard};
+use crate::status::board::StatusBoard;
 use crate::status::control::{Control, Health, RunNowError};
+use crate::status::recent::RECENT_RUNS;
 use crate::store::{OnLost, Store, StoreOptions};
 use hooks::{DaemonHooks, SharedHooks};
 

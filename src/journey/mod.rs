@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod model;
 pub mod parse;
+pub mod request;
 pub mod secrets;
 pub mod template;
 

@@ -13,34 +13,9 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json_path::JsonPath;
 
+pub use super::request::{BodySpec, JsonBody, Redirects, RequestSpec, Retry};
+pub use super::template::Template;
 pub use crate::diagnostics::Location;
-
-/// A string that may contain template expressions (`{{ base }}/api/orders`).
-///
-/// Its syntax was checked at load time; rendering happens per run in
-/// [`super::template`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    /// The source text as written in the journey file.
-    pub source: String,
-    /// Where the template was written.
-    pub loc: Location,
-}
-
-impl Template {
-    /// A template at an unknown location (tests, command-line `--var`).
-    pub fn new(source: impl Into<String>) -> Self {
-        Self {
-            source: source.into(),
-            loc: Location::default(),
-        }
-    }
-
-    /// True when the text holds no template syntax and renders to itself.
-    pub fn is_literal(&self) -> bool {
-        !self.source.contains("{{") && !self.source.contains("{%") && !self.source.contains("{#")
-    }
-}
 
 /// One journey: named steps run in order, plus cleanup steps.
 #[derive(Debug, Clone)]
@@ -155,81 +130,6 @@ impl Step {
     /// The step's `eventually`, by value (it is small and `Copy`).
     pub fn eventually(&self) -> Option<Eventually> {
         self.eventually.as_deref().copied()
-    }
-}
-
-/// The request part of a step.
-#[derive(Debug, Clone)]
-pub struct RequestSpec {
-    /// HTTP method, upper case.
-    pub method: String,
-    /// Absolute URL.
-    pub url: Template,
-    /// Query parameters appended to the URL.
-    pub query: Vec<(String, Template)>,
-    /// Request headers (journey defaults first, step headers override by name).
-    pub headers: Vec<(String, Template)>,
-    /// Optional body.
-    pub body: Option<BodySpec>,
-    /// Redirect handling.
-    pub redirects: Redirects,
-}
-
-/// Redirect policy of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Redirects {
-    /// Follow 3xx responses with a `Location`.
-    pub follow: bool,
-    /// At most this many hops when following.
-    pub max: u32,
-}
-
-impl Default for Redirects {
-    fn default() -> Self {
-        Self {
-            follow: true,
-            max: 10,
-        }
-    }
-}
-
-/// A request body.
-#[derive(Debug, Clone)]
-pub enum BodySpec {
-    /// JSON document; every string leaf is a template. A leaf that is exactly one
-    /// `{{ expression }}` keeps the expression's JSON type (number, bool, object).
-    Json(serde_json::Value),
-    /// `application/x-www-form-urlencoded` fields.
-    Form(Vec<(String, Template)>),
-    /// Raw text, sent as is (set `content-type` yourself).
-    Raw(Template),
-}
-
-/// Retry of a single request that failed in a transient way (connection refused or
-/// reset, a timeout before the response headers, or one of `statuses`), within the
-/// step's own timeout. An answered request whose expectations fail is never retried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retry {
-    /// Retries after the first attempt; 0 turns retries off.
-    pub max: u32,
-    /// Pause before the first retry; it doubles after each (a `Retry-After` header wins).
-    pub delay: Duration,
-    /// Statuses retried unless the step's own `status` expectation accepts them.
-    pub statuses: Vec<u16>,
-    /// The journey declared `retry:` (on the step or in `defaults`): every method is
-    /// retried. Otherwise only GET, HEAD, OPTIONS, or a request with an `Idempotency-Key`.
-    pub declared: bool,
-}
-
-impl Default for Retry {
-    /// Two retries, 200 ms then 400 ms, on 429, 502, 503 and 504; safe methods only.
-    fn default() -> Self {
-        Self {
-            max: 2,
-            delay: Duration::from_millis(200),
-            statuses: vec![429, 502, 503, 504],
-            declared: false,
-        }
     }
 }
 

@@ -42,7 +42,7 @@ pub(super) fn render_request(
     let (body, content_type) = match &spec.body {
         None => (None, None),
         Some(BodySpec::Json(v)) => {
-            let rendered = engine.render_json(v, scope)?;
+            let rendered = engine.render_json(&v.value(), scope)?;
             let bytes = serde_json::to_vec(&rendered).unwrap_or_default();
             (Some(bytes), Some("application/json"))
         }

@@ -4,17 +4,15 @@
 //! same states.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::recent::RecentRuns;
 use crate::journey::Journey;
-use crate::runner::{FailureClass, RunSummary, Verdict};
-
-/// How many recent runs each journey keeps in memory (status strip, sparkline).
-pub const RECENT_RUNS: usize = 30;
+use crate::runner::{RunSummary, Verdict};
 
 /// A journey's state at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,45 +26,6 @@ pub enum JourneyState {
     Degraded,
     /// Last run failed.
     Failing,
-}
-
-/// One of a journey's recent runs, as the status strip shows it: what a cell
-/// and its tooltip need. The board keeps [`RECENT_RUNS`] of these per journey
-/// for the daemon's life, so it is ~60 bytes where a [`RunSummary`] is ~150
-/// plus its strings (journey name, back-end, message), which the strip never
-/// shows; the history has the whole run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RecentRun {
-    /// Run id (the cell links to it).
-    pub run_id: uuid::Uuid,
-    /// Wall-clock start.
-    pub started_at: DateTime<Utc>,
-    /// Duration, seconds.
-    pub duration_seconds: f64,
-    /// Pass or fail.
-    pub verdict: Verdict,
-    /// Passed but slow.
-    pub degraded: bool,
-    /// The failure class of a failed run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_class: Option<FailureClass>,
-    /// The failing step of a failed run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_step: Option<Box<str>>,
-}
-
-impl From<&RunSummary> for RecentRun {
-    fn from(run: &RunSummary) -> Self {
-        Self {
-            run_id: run.run_id,
-            started_at: run.started_at,
-            duration_seconds: run.duration_seconds,
-            verdict: run.verdict,
-            degraded: run.degraded,
-            failure_class: run.failure_class,
-            failed_step: run.failed_step.as_deref().map(Box::from),
-        }
-    }
 }
 
 /// One journey on the board.
@@ -96,8 +55,9 @@ pub struct JourneyStatus {
     pub next_run: Option<DateTime<Utc>>,
     /// A run is in progress.
     pub running: bool,
-    /// The most recent runs, newest first (at most [`RECENT_RUNS`]).
-    pub recent: VecDeque<RecentRun>,
+    /// The most recent runs, newest first (at most [`super::recent::RECENT_RUNS`]).
+    #[serde(skip)]
+    pub recent: RecentRuns,
     /// Recent runs the store failed to write: shown, but not linked.
     #[serde(skip)]
     pub unstored: BTreeSet<uuid::Uuid>,
@@ -125,7 +85,7 @@ impl JourneyStatus {
             last_success: None,
             next_run: None,
             running: false,
-            recent: VecDeque::new(),
+            recent: RecentRuns::default(),
             unstored: BTreeSet::new(),
             locations: BTreeMap::new(),
         }
@@ -146,18 +106,9 @@ impl JourneyStatus {
         if run.verdict == Verdict::Pass {
             self.last_success = Some(run.started_at);
         }
-        // Grown in exact steps up to RECENT_RUNS and trimmed before the push, so the
-        // ring never holds unused slots past its bound (per journey for the
-        // daemon's life).
-        self.recent.truncate(RECENT_RUNS.saturating_sub(1));
-        if self.recent.len() == self.recent.capacity() {
-            let more = self.recent.len().clamp(1, RECENT_RUNS - self.recent.len());
-            self.recent.reserve_exact(more);
-        }
-        self.recent.push_front(RecentRun::from(&run));
+        self.recent.push(&run);
         let recent = &self.recent;
-        self.unstored
-            .retain(|id| recent.iter().any(|r| r.run_id == *id));
+        self.unstored.retain(|id| recent.contains(id));
         self.last_run = Some(run);
     }
 }
@@ -217,7 +168,7 @@ impl StatusBoard {
     /// Marks a run the store failed to write (it stays on the board, unlinked).
     pub fn mark_unstored(&self, journey: &str, run_id: uuid::Uuid) {
         self.update(journey, |s| {
-            if s.recent.iter().any(|r| r.run_id == run_id) {
+            if s.recent.contains(&run_id) {
                 s.unstored.insert(run_id);
             }
         });
@@ -248,6 +199,7 @@ mod tests {
     use super::*;
     use crate::journey::parse::parse_journey;
     use crate::journey::template::Engine;
+    use crate::status::recent::RECENT_RUNS;
 
     fn summary(n: i64) -> RunSummary {
         RunSummary {
@@ -265,40 +217,43 @@ mod tests {
     }
 
     #[test]
-    fn the_recent_ring_keeps_the_newest_runs_without_spare_slots() {
+    fn a_recorded_run_sets_the_state_and_an_unstored_run_stays_marked_while_in_the_ring() {
         let src = "name: j\nsteps:\n  - name: s\n    request: { url: \"http://h/\" }\n";
         let j = parse_journey(std::path::Path::new("j.yaml"), src, &Engine::new()).unwrap();
-        let mut s = JourneyStatus::new(&j);
-        s.record(summary(0));
-        assert_eq!(s.recent.capacity(), 1);
-        for n in 1..100 {
-            s.record(summary(n));
-        }
-        assert_eq!(s.recent.len(), RECENT_RUNS);
-        assert_eq!(s.recent.capacity(), RECENT_RUNS);
-        assert_eq!(s.recent.front().map(|r| r.started_at.timestamp()), Some(99));
-        assert_eq!(s.recent.back().map(|r| r.started_at.timestamp()), Some(70));
-    }
-
-    #[test]
-    fn a_recent_run_keeps_what_the_strip_shows_in_a_small_entry() {
-        // Thirty per journey, for the daemon's life: the budget is what keeps
-        // memory per journey small (docs/benchmarks.md, "Per journey").
-        assert!(std::mem::size_of::<RecentRun>() <= 64);
+        let board = StatusBoard::default();
+        board.set_journeys(&[j]);
+        let first = summary(1);
+        board.update("j", |s| s.record(first.clone()));
+        board.mark_unstored("j", first.run_id);
         let failed = RunSummary {
             verdict: Verdict::Fail,
-            failed_step: Some("pay".into()),
-            failed_backend: Some("payments".into()),
-            failure_class: Some(FailureClass::HttpStatus),
-            failure_message: Some("status 502".into()),
-            ..summary(7)
+            failed_step: Some("s".into()),
+            ..summary(2)
         };
-        let r = RecentRun::from(&failed);
-        assert_eq!(r.run_id, failed.run_id);
-        assert_eq!(r.started_at.timestamp(), 7);
-        assert_eq!((r.verdict, r.degraded), (Verdict::Fail, false));
-        assert_eq!(r.failure_class, Some(FailureClass::HttpStatus));
-        assert_eq!(r.failed_step.as_deref(), Some("pay"));
-        assert_eq!(RecentRun::from(&summary(8)).failed_step, None);
+        board.update("j", |s| s.record(failed.clone()));
+        let mut seen = None;
+        board.update("j", |s| {
+            seen = Some((
+                s.state,
+                s.recent.len(),
+                s.is_stored(&first.run_id),
+                s.last_success,
+            ));
+        });
+        assert_eq!(
+            seen,
+            Some((JourneyState::Failing, 2, false, Some(first.started_at)))
+        );
+        for n in 3..3 + RECENT_RUNS as i64 {
+            board.update("j", |s| s.record(summary(n)));
+        }
+        board.update("j", |s| {
+            assert_eq!(s.recent.len(), RECENT_RUNS);
+            assert!(
+                s.is_stored(&first.run_id),
+                "gone from the ring, so no longer marked"
+            );
+            assert_eq!(s.state, JourneyState::Passing);
+        });
     }
 }

@@ -8,3 +8,4 @@
 
 pub mod board;
 pub mod control;
+pub mod recent;

@@ -114,7 +114,17 @@ impl Builder<'_> {
         }
         if let Some(j) = &raw.json {
             self.json_templates(&j.value, loc(j), &format!("{path}.json"));
-            return Some(BodySpec::Json(j.value.clone()));
+            return match JsonBody::new(&j.value) {
+                Ok(body) => Some(BodySpec::Json(body)),
+                Err(e) => {
+                    self.err(
+                        loc(j),
+                        &format!("{path}.json"),
+                        format!("the JSON body cannot be sent: {e}; nest it less deeply"),
+                    );
+                    None
+                }
+            };
         }
         if let Some(f) = &raw.form {
             let fields = f

@@ -48,7 +48,7 @@ impl Builder<'_> {
                     format!("`{bad}` is not an HTTP status (100-599)"),
                 );
             }
-            out.statuses = statuses.value.clone();
+            out.statuses = statuses.value.clone().into();
         }
         out
     }

@@ -15,10 +15,12 @@ mod error;
 mod fast;
 mod filters;
 mod generators;
+mod source;
 mod text;
 
 pub use error::TemplateError;
 use error::error_range;
+pub use source::Template;
 
 use text::{
     char_offset, find_name, has_template, is_literal, single_expression, undefined_message,
@@ -30,7 +32,6 @@ use std::sync::{PoisonError, RwLock};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
-use super::model::Template;
 pub use generators::{GENERATORS, MAX_RANDOM_DIGITS};
 
 /// One variable a template reads: `order_id`, `env.SHOP_URL`, `secret.test_card`.

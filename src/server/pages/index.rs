@@ -12,7 +12,8 @@ use super::views::{self, View};
 use super::{state_name, svg};
 use crate::runner::{RunSummary, Verdict};
 use crate::server::ServerState;
-use crate::status::board::{JourneyState, JourneyStatus, RecentRun};
+use crate::status::board::{JourneyState, JourneyStatus};
+use crate::status::recent::RecentRun;
 
 /// How often an open status page reloads itself, seconds.
 pub const REFRESH_SECONDS: u32 = 10;
@@ -206,7 +207,7 @@ fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
         j.recent.len()
     )?;
     for run in j.recent.iter().rev() {
-        let (class, tip) = cell(run);
+        let (class, tip) = cell(run, j.recent.failed_step(run));
         if j.is_stored(&run.run_id) {
             write!(
                 out,
@@ -228,10 +229,10 @@ fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
         .recent
         .iter()
         .rev()
-        .map(|r| (r.duration_seconds, r.verdict == Verdict::Fail))
+        .map(|r| (r.duration_seconds(), r.verdict == Verdict::Fail))
         .collect();
     let max = points.iter().map(|p| p.0).fold(0.0, f64::max);
-    let last = j.recent.front().map_or(0.0, |r| r.duration_seconds);
+    let last = j.recent.front().map_or(0.0, RecentRun::duration_seconds);
     let label = format!(
         "durations of the last {} runs: last {}, slowest {}",
         points.len(),
@@ -247,12 +248,12 @@ fn write_history(out: &mut String, j: &JourneyStatus) -> fmt::Result {
 }
 
 /// The class and tooltip of one strip cell.
-fn cell(run: &RecentRun) -> (&'static str, String) {
-    let when = fmt_time(run.started_at);
-    let took = fmt_secs(run.duration_seconds);
+fn cell(run: &RecentRun, failed_step: Option<&str>) -> (&'static str, String) {
+    let when = fmt_time(run.started_at());
+    let took = fmt_secs(run.duration_seconds());
     match run.verdict {
         Verdict::Fail => {
-            let step = run.failed_step.as_deref().unwrap_or("?");
+            let step = failed_step.unwrap_or("?");
             let class = run.failure_class.map_or("?", |c| c.as_str());
             ("fail", format!("{when}: fail at {step} ({class}), {took}"))
         }
