@@ -169,10 +169,8 @@ pub enum Expectation {
     BodyMatches(Arc<Regex>),
     /// A JSONPath predicate on the (JSON) body.
     Json {
-        /// The path as written.
-        path_source: String,
-        /// The compiled path.
-        path: JsonPath,
+        /// The path (shared by every journey with the same path text).
+        query: Arc<JsonQuery>,
         /// What the selected node(s) must satisfy.
         predicate: Predicate,
     },
@@ -291,16 +289,30 @@ pub struct Capture {
     pub secret: bool,
 }
 
+/// A compiled JSONPath and its text as written (for messages and evidence).
+#[derive(Debug)]
+pub struct JsonQuery {
+    /// The path as written.
+    pub source: Box<str>,
+    /// The compiled path.
+    pub path: JsonPath,
+}
+
+impl JsonQuery {
+    /// Compiles `source`; [`super::parse`] shares the result by text.
+    pub fn parse(source: &str) -> Result<Self, serde_json_path::ParseError> {
+        Ok(Self {
+            source: source.into(),
+            path: JsonPath::parse(source)?,
+        })
+    }
+}
+
 /// Where a capture takes its value from.
 #[derive(Debug, Clone)]
 pub enum CaptureSource {
     /// First node selected by a JSONPath (keeps its JSON type).
-    Json {
-        /// The path as written.
-        path_source: String,
-        /// The compiled path.
-        path: JsonPath,
-    },
+    Json(Arc<JsonQuery>),
     /// A response header (lower-case name).
     Header(String),
     /// A cookie set by the response (`Set-Cookie`).

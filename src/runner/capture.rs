@@ -17,7 +17,8 @@ use crate::journey::model::{Capture, CaptureSource, RegexGroup};
 /// value in later steps.
 pub fn eval_capture(capture: &Capture, resp: &ResponseView<'_>) -> Result<Value, String> {
     match &capture.source {
-        CaptureSource::Json { path_source, path } => {
+        CaptureSource::Json(query) => {
+            let (path_source, path) = (&query.source, &query.path);
             let json = resp
                 .json
                 .ok_or_else(|| format!("body is not JSON, cannot take {path_source}"))?;
@@ -75,10 +76,10 @@ fn cookie_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 mod tests {
     use std::time::Duration;
 
+    use crate::journey::JsonQuery;
     use chrono::Utc;
     use regex::Regex;
     use serde_json::json;
-    use serde_json_path::JsonPath;
 
     use super::*;
 
@@ -91,10 +92,7 @@ mod tests {
     }
 
     fn json_path(path: &str) -> CaptureSource {
-        CaptureSource::Json {
-            path_source: path.into(),
-            path: JsonPath::parse(path).expect("path"),
-        }
+        CaptureSource::Json(std::sync::Arc::new(JsonQuery::parse(path).expect("path")))
     }
 
     fn regex(re: &str, group: RegexGroup) -> CaptureSource {

@@ -89,23 +89,19 @@ pub fn eval_expectations(
             }
             Expectation::BodyMatches(re) => (!re.is_match(body()))
                 .then(|| mismatch("body", format!("matches /{re}/"), truncate(body()))),
-            Expectation::Json {
-                path_source,
-                path,
-                predicate,
-            } => match resp.json {
+            Expectation::Json { query, predicate } => match resp.json {
                 None => Some(mismatch(
-                    path_source,
+                    &query.source,
                     describe(&*render_predicate(predicate, engine, scope)?),
                     "body is not JSON",
                 )),
                 Some(json) => {
-                    let nodes = path.query_located(json);
+                    let nodes = query.path.query_located(json);
                     let nodes: Vec<(String, &Value)> = nodes
                         .iter()
                         .map(|n| (n.location().to_string(), n.node()))
                         .collect();
-                    eval_json(path_source, &nodes, predicate, engine, scope)?
+                    eval_json(&query.source, &nodes, predicate, engine, scope)?
                 }
             },
             Expectation::MaxDuration(max) => (resp.duration > *max).then(|| {

@@ -2,7 +2,6 @@
 //! group, status, URL) for later steps, one shape per source.
 
 use indexmap::IndexMap;
-use serde_json_path::JsonPath;
 
 use super::build::{Builder, loc};
 use super::raw::{S, Value};
@@ -77,11 +76,8 @@ impl Builder<'_> {
         Some(match kind {
             "json" => {
                 let src = scalar_text(val);
-                match JsonPath::parse(&src) {
-                    Ok(p) => CaptureSource::Json {
-                        path_source: src,
-                        path: p,
-                    },
+                match super::patterns::json_path(&src) {
+                    Ok(query) => CaptureSource::Json(query),
                     Err(e) => {
                         self.err(at, path, format!("invalid JSONPath `{src}`: {e}"));
                         return None;

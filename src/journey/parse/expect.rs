@@ -3,8 +3,6 @@
 //! (`status: 200`, `status: [201, 202]`, `status: 2xx`) that serde's untagged
 //! enums would reject with "did not match any variant".
 
-use serde_json_path::JsonPath;
-
 use super::build::{Builder, loc};
 use super::raw::{RawExpect, S, Value};
 use super::values::*;
@@ -125,8 +123,8 @@ impl Builder<'_> {
         json_path: &str,
         v: &S<Value>,
     ) -> Vec<Expectation> {
-        let compiled = match JsonPath::parse(json_path) {
-            Ok(p) => p,
+        let compiled = match super::patterns::json_path(json_path) {
+            Ok(q) => q,
             Err(e) => {
                 self.err(loc(v), path, format!("invalid JSONPath `{json_path}`: {e} (paths start with `$`, like `$.items[0].id`)"));
                 return Vec::new();
@@ -142,8 +140,7 @@ impl Builder<'_> {
             let p = format!("{path}.{k}");
             if let Some(predicate) = self.predicate(&k, &val, loc(v), &p) {
                 out.push(Expectation::Json {
-                    path_source: json_path.to_string(),
-                    path: compiled.clone(),
+                    query: compiled.clone(),
                     predicate,
                 });
             }

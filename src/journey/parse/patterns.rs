@@ -1,40 +1,61 @@
-//! Compiled regexes shared by pattern.
+//! Compiled regexes and JSONPaths shared by their text.
 //!
 //! A compiled `regex::Regex` costs about 9 KiB (its NFA, a small full DFA, the
-//! meta strategy and a pool of search caches), and a thousand generated journeys
-//! often repeat the same `matches:` pattern. Every journey loaded while a pattern
-//! is alive gets the same `Arc<Regex>`, in this load and across reloads; the
-//! entry dies with the last journey that uses it. Matching is unchanged: the
-//! pattern text is the whole key, and a `Regex` is safe to share between
-//! threads (each search takes a cache from its pool).
+//! meta strategy and a pool of search caches), a compiled JSONPath 100-200 bytes
+//! of segments and selectors, and a thousand generated journeys often repeat the
+//! same `matches:` pattern or the same `$.status`. Every journey loaded while a
+//! text is alive gets the same `Arc`, in this load and across reloads; the entry
+//! dies with the last journey that uses it. Matching is unchanged: the text is
+//! the whole key, and both are safe to share between threads (a regex search
+//! takes a cache from its pool; a JSONPath query reads its path only).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use regex::Regex;
 
-/// Live patterns; dead entries are dropped whenever the map doubles.
-struct Interned {
-    by_source: HashMap<String, Weak<Regex>>,
+use crate::journey::model::JsonQuery;
+
+/// Live values by source text; dead entries are dropped whenever the map doubles.
+struct Interned<T> {
+    by_source: HashMap<String, Weak<T>>,
     /// Size at which dead entries are dropped next.
     prune_at: usize,
 }
 
-static INTERNED: LazyLock<Mutex<Interned>> = LazyLock::new(|| {
-    Mutex::new(Interned {
-        by_source: HashMap::new(),
-        prune_at: 64,
-    })
-});
+impl<T> Interned<T> {
+    fn new() -> Mutex<Self> {
+        Mutex::new(Self {
+            by_source: HashMap::new(),
+            prune_at: 64,
+        })
+    }
+}
+
+static REGEXES: LazyLock<Mutex<Interned<Regex>>> = LazyLock::new(Interned::new);
+static JSON_PATHS: LazyLock<Mutex<Interned<JsonQuery>>> = LazyLock::new(Interned::new);
 
 /// The compiled regex for `source`, shared with every other live user of the same text.
 pub(crate) fn compile(source: &str) -> Result<Arc<Regex>, regex::Error> {
-    if let Some(live) = lock().by_source.get(source).and_then(Weak::upgrade) {
+    shared(&REGEXES, source, Regex::new)
+}
+
+/// The compiled JSONPath for `source`, shared with every other live user of the same text.
+pub(crate) fn json_path(source: &str) -> Result<Arc<JsonQuery>, serde_json_path::ParseError> {
+    shared(&JSON_PATHS, source, JsonQuery::parse)
+}
+
+fn shared<T, E>(
+    table: &Mutex<Interned<T>>,
+    source: &str,
+    make: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Arc<T>, E> {
+    if let Some(live) = lock(table).by_source.get(source).and_then(Weak::upgrade) {
         return Ok(live);
     }
     // Compiled outside the lock: a large pattern must not stall other loads.
-    let fresh = Arc::new(Regex::new(source)?);
-    let mut interned = lock();
+    let fresh = Arc::new(make(source)?);
+    let mut interned = lock(table);
     if let Some(live) = interned.by_source.get(source).and_then(Weak::upgrade) {
         return Ok(live);
     }
@@ -48,8 +69,8 @@ pub(crate) fn compile(source: &str) -> Result<Arc<Regex>, regex::Error> {
     Ok(fresh)
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Interned> {
-    INTERNED.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(table: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    table.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
@@ -104,6 +125,19 @@ mod tests {
         assert!(old.upgrade().is_none());
         let again = compile("^dropped-pattern$").unwrap();
         assert!(again.is_match("dropped-pattern"));
+    }
+
+    #[test]
+    fn same_json_path_text_shares_one_compiled_path() {
+        let a = json_path("$.interned[0].id").unwrap();
+        let b = json_path("$.interned[0].id").unwrap();
+        let other = json_path("$.interned[1].id").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+        assert_eq!(&*a.source, "$.interned[0].id");
+        let doc = serde_json::json!({"interned": [{"id": 1}, {"id": 2}]});
+        assert_eq!(a.path.query(&doc).first(), Some(&serde_json::json!(1)));
+        assert!(json_path("$.[").is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Table-driven tests of expectation evaluation on in-memory responses.
 
+use crate::journey::JsonQuery;
 use regex::Regex;
 use serde_json::json;
-use serde_json_path::JsonPath;
 
 use super::*;
 use crate::journey::model::{HeaderCheck, JsonType, Predicate, Template};
@@ -88,8 +88,7 @@ fn one(exp: Expectation, resp: &Resp) -> Option<(String, String)> {
 
 fn json_exp(path: &str, predicate: Predicate) -> Expectation {
     Expectation::Json {
-        path_source: path.to_string(),
-        path: JsonPath::parse(path).expect("path"),
+        query: std::sync::Arc::new(JsonQuery::parse(path).expect("path")),
         predicate,
     }
 }
