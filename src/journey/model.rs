@@ -108,28 +108,68 @@ pub struct Step {
     pub timeout: Duration,
     /// What the response must satisfy.
     pub expect: Vec<Expectation>,
-    /// Expectations that, when they *all* hold during `eventually`, end the wait with `backend_failed`.
-    pub fail_fast: Vec<Expectation>,
     /// Values taken from the response into variables.
     pub captures: Vec<Capture>,
-    /// Repeat until the expectations hold. Boxed: most steps have none, and a
-    /// step lives as long as its journey is configured.
-    pub eventually: Option<Box<Eventually>>,
-    /// A step slower than this passes but marks the run degraded.
-    pub warn_duration: Option<Duration>,
-    /// Retry of a single failed request (transient faults) before the step is judged.
-    pub retry: Retry,
-    /// Requests run when this step fails, before the journey's (`diagnostics:`).
-    pub diagnostics: Vec<super::DiagnosticRequest>,
+    /// Retry of a single failed request (transient faults) before the step is
+    /// judged; `None` is [`Retry::DEFAULT`], as for most steps.
+    pub retry: Option<Box<Retry>>,
+    /// What few steps declare (`eventually`, `fail_fast`, `warn_duration`,
+    /// `diagnostics`), boxed: a step lives as long as its journey is configured,
+    /// and inline these were 64 of its bytes.
+    pub extras: Option<Box<StepExtras>>,
     /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
     /// whose inputs were never captured.
     pub uses: Vec<String>,
 }
 
+/// The parts of a step that few steps declare.
+#[derive(Debug, Clone, Default)]
+pub struct StepExtras {
+    /// Repeat until the expectations hold.
+    pub eventually: Option<Eventually>,
+    /// Expectations that, when they *all* hold during `eventually`, end the wait with `backend_failed`.
+    pub fail_fast: Vec<Expectation>,
+    /// A step slower than this passes but marks the run degraded.
+    pub warn_duration: Option<Duration>,
+    /// Requests run when this step fails, before the journey's (`diagnostics:`).
+    pub diagnostics: Vec<super::DiagnosticRequest>,
+}
+
+impl StepExtras {
+    /// `None` when nothing is declared, so the step keeps no box.
+    pub fn boxed(self) -> Option<Box<Self>> {
+        let empty = self.eventually.is_none()
+            && self.fail_fast.is_empty()
+            && self.warn_duration.is_none()
+            && self.diagnostics.is_empty();
+        (!empty).then(|| Box::new(self))
+    }
+}
+
 impl Step {
     /// The step's `eventually`, by value (it is small and `Copy`).
     pub fn eventually(&self) -> Option<Eventually> {
-        self.eventually.as_deref().copied()
+        self.extras.as_ref().and_then(|x| x.eventually)
+    }
+
+    /// Expectations that end an `eventually` wait early with `backend_failed`.
+    pub fn fail_fast(&self) -> &[Expectation] {
+        self.extras.as_ref().map_or(&[], |x| &x.fail_fast)
+    }
+
+    /// A step slower than this passes but marks the run degraded.
+    pub fn warn_duration(&self) -> Option<Duration> {
+        self.extras.as_ref().and_then(|x| x.warn_duration)
+    }
+
+    /// Requests run when this step fails, before the journey's.
+    pub fn diagnostics(&self) -> &[super::DiagnosticRequest] {
+        self.extras.as_ref().map_or(&[], |x| &x.diagnostics)
+    }
+
+    /// The step's retry policy.
+    pub fn retry(&self) -> &Retry {
+        self.retry.as_deref().unwrap_or(&Retry::DEFAULT)
     }
 }
 

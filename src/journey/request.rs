@@ -92,15 +92,19 @@ pub struct Retry {
     pub declared: bool,
 }
 
-impl Default for Retry {
+impl Retry {
     /// Two retries, 200 ms then 400 ms, on 429, 502, 503 and 504; safe methods only.
+    pub const DEFAULT: Self = Self {
+        max: 2,
+        delay: Duration::from_millis(200),
+        statuses: Cow::Borrowed(&[429, 502, 503, 504]),
+        declared: false,
+    };
+}
+
+impl Default for Retry {
     fn default() -> Self {
-        Self {
-            max: 2,
-            delay: Duration::from_millis(200),
-            statuses: Cow::Borrowed(&[429, 502, 503, 504]),
-            declared: false,
-        }
+        Self::DEFAULT
     }
 }
 

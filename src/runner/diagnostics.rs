@@ -32,7 +32,7 @@ fn declared<'a>(
     journey: &'a Journey,
     step: &'a Step,
 ) -> impl Iterator<Item = &'a DiagnosticRequest> {
-    step.diagnostics
+    step.diagnostics()
         .iter()
         .chain(&journey.diagnostics)
         .take(MAX_DIAGNOSTICS_PER_RUN)

@@ -29,7 +29,7 @@ pub(super) fn decide(
     retried: u32,
     budget_left: Duration,
 ) -> Option<(FailureClass, Duration)> {
-    let policy = &step.retry;
+    let policy = step.retry();
     if retried >= policy.max || !method_allows(policy, req) {
         return None;
     }

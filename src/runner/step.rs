@@ -208,8 +208,8 @@ fn judge(
         Err(e) => return Verdict::Fatal(failure(FailureClass::Template, e.message)),
     };
     if !mismatches.is_empty() {
-        if polling && !step.fail_fast.is_empty() {
-            match eval_expectations(&step.fail_fast, view, ctx.engine, scope) {
+        if polling && !step.fail_fast().is_empty() {
+            match eval_expectations(step.fail_fast(), view, ctx.engine, scope) {
                 Ok(ff) if ff.is_empty() => return Verdict::FailFast(mismatches),
                 Ok(_) => {}
                 Err(e) => return Verdict::Fatal(failure(FailureClass::Template, e.message)),
@@ -253,7 +253,7 @@ pub(super) async fn run_step(
     out.skip_reason = None;
     out.started_at = Some(Utc::now());
     // `completion`: how long the back-end took, or was watched when it timed out.
-    let (last, attempts, completion) = match &step.eventually {
+    let (last, attempts, completion) = match step.eventually() {
         None => {
             let timeout = step
                 .timeout
@@ -273,7 +273,7 @@ pub(super) async fn run_step(
             let done = matches!(a.verdict, Verdict::Pass(_)).then(|| first.elapsed());
             (a, 1, done)
         }
-        Some(ev) => poll(step, ev, ctx, scope, &mut out.attempt_spans).await,
+        Some(ev) => poll(step, &ev, ctx, scope, &mut out.attempt_spans).await,
     };
     out.attempts = attempts;
     out.retries = last.retries.clone();
@@ -334,7 +334,7 @@ fn value_text(v: &serde_json::Value) -> String {
 }
 
 fn is_degraded(step: &Step, elapsed: Duration, completion: Option<Duration>) -> bool {
-    let slow_step = step.warn_duration.is_some_and(|w| elapsed > w);
+    let slow_step = step.warn_duration().is_some_and(|w| elapsed > w);
     let slow_backend = match (step.eventually().and_then(|e| e.warn_after), completion) {
         (Some(w), Some(c)) => c > w,
         _ => false,

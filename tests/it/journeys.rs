@@ -40,7 +40,7 @@ async fn every_shipped_journey_passes_against_a_healthy_demo() {
         // `backend:` may name the process of any step (a log-in's `auth`); the
         // `eventually` steps are the ones that prove a process finished.
         let polled: Vec<_> = (journey.steps.iter().zip(&run.steps))
-            .filter(|(step, _)| step.backend.is_some() && step.eventually.is_some())
+            .filter(|(step, _)| step.backend.is_some() && step.eventually().is_some())
             .collect();
         assert!(!polled.is_empty(), "{name} proves a back-end process");
         for (_, s) in polled {

@@ -212,7 +212,7 @@ mod tests {
         let ok = "    diagnostics:\n      - { name: q, request: { url: \"{{ base }}/q/{{ id }}\" }, timeout: 500ms }\n";
         let j = parse("", ok).unwrap();
         let b = &j.steps[1];
-        assert_eq!(b.diagnostics[0].timeout, Duration::from_millis(500));
+        assert_eq!(b.diagnostics()[0].timeout, Duration::from_millis(500));
         assert_eq!(b.uses, ["base", "id"]);
         let late = "    diagnostics:\n      - { name: q, request: { url: \"{{ base }}/q/{{ late }}\" } }\n";
         let err = parse("", late).unwrap_err();

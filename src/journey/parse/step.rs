@@ -80,8 +80,7 @@ impl Builder<'_> {
         let eventually = raw
             .eventually
             .as_ref()
-            .and_then(|e| self.eventually(&format!("{path}.eventually"), e))
-            .map(Box::new);
+            .and_then(|e| self.eventually(&format!("{path}.eventually"), e));
         let fail_fast = match &raw.fail_fast {
             Some(f) if raw.eventually.is_none() => {
                 self.err(loc(f), &format!("{path}.fail_fast"), "fail_fast only makes sense with `eventually`: add `eventually: { within: 30s }` or remove fail_fast");
@@ -120,12 +119,15 @@ impl Builder<'_> {
             request,
             timeout,
             expect,
-            fail_fast,
             captures,
-            eventually,
-            warn_duration,
-            retry,
-            diagnostics,
+            retry: (retry != Retry::DEFAULT).then(|| Box::new(retry)),
+            extras: StepExtras {
+                eventually,
+                fail_fast,
+                warn_duration,
+                diagnostics,
+            }
+            .boxed(),
             uses: std::mem::take(&mut self.uses).into_iter().collect(),
         }
     }

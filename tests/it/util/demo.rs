@@ -104,7 +104,7 @@ pub fn shipped_journey(name: &str) -> Journey {
                 *d = (*d).max(Duration::from_millis(1900));
             }
         }
-        if let Some(ev) = &mut step.eventually {
+        if let Some(ev) = step.extras.as_mut().and_then(|x| x.eventually.as_mut()) {
             ev.within = Duration::from_secs(2);
             ev.every = Duration::from_millis(100);
             ev.backoff = 1.0;
