@@ -159,7 +159,7 @@ fn write(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries, info_k
 /// One journey's samples of a per-step family.
 fn write_steps(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries) {
     for st in &s.steps {
-        let step = st.name.as_str();
+        let step = &*st.name;
         let js = [("journey", j), ("step", step)];
         match def.fam {
             Fam::StepSuccess => {
@@ -178,13 +178,13 @@ fn write_steps(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries) 
                 }
             }
             Fam::StepFailures => {
-                for (class, count) in &st.failures {
+                for (class, count) in &*st.failures {
                     let l = [("class", class.as_str()), ("journey", j), ("step", step)];
                     t.sample(def, "", &l, *count as f64);
                 }
             }
             Fam::StepRetries => {
-                for (class, count) in &st.retries {
+                for (class, count) in &*st.retries {
                     let l = [("journey", j), ("reason", class.as_str()), ("step", step)];
                     t.sample(def, "", &l, *count as f64);
                 }
@@ -200,11 +200,7 @@ fn write_steps(t: &mut Text<'_>, def: &'static Def, j: &str, s: &JourneySeries) 
             }
             Fam::BackendCompletion => {
                 if let (Some(h), Some(backend)) = (&st.completion, &st.backend) {
-                    let l = [
-                        ("backend", backend.as_str()),
-                        ("journey", j),
-                        ("step", step),
-                    ];
+                    let l = [("backend", &**backend), ("journey", j), ("step", step)];
                     t.histogram(def, &l, h);
                 }
             }

@@ -131,3 +131,9 @@ fn every_series_of_a_removed_journey_goes_in_both_modes() {
         assert!(left.is_empty(), "left behind:\n{}", left.join("\n"));
     }
 }
+
+#[test]
+fn a_step_keeps_its_series_in_a_small_entry() {
+    // Five per five-step journey, for as long as it is configured (docs/benchmarks.md, "Lean").
+    assert!(std::mem::size_of::<crate::metrics::series::StepSeries>() <= 88);
+}
