@@ -228,7 +228,7 @@ fn show_locations(board: &StatusBoard, locations: Vec<LocationState>) {
     }
     if per_journey.is_empty() {
         for s in board.snapshot() {
-            board.update(&s.name, |s| s.locations.clear());
+            board.update(s.name(), |s| s.locations.clear());
         }
     }
     for (name, locations) in per_journey {

@@ -129,7 +129,9 @@ pub fn eval_affected<'a>(
 ) -> Vec<&'a JourneyStatus> {
     board
         .iter()
-        .filter(|j| backends.is_empty() || j.backends.iter().any(|b| backends.contains(b)))
+        .filter(|j| {
+            backends.is_empty() || j.backends().iter().any(|b| backends.iter().any(|x| x == b))
+        })
         .collect()
 }
 
@@ -167,7 +169,7 @@ pub async fn create(
     let new = NewDeploy {
         service: raw.service,
         backends: raw.backends,
-        journeys: affected.iter().map(|j| j.name.clone()).collect(),
+        journeys: affected.iter().map(|j| j.name().to_string()).collect(),
         version: raw.version,
         description: raw.description,
     };
@@ -209,8 +211,8 @@ fn record_metric(
     if backends.is_empty() {
         state.metrics.deploy_recorded(ALL_BACKENDS, seconds);
     }
-    let known: BTreeSet<&String> = board.iter().flat_map(|j| &j.backends).collect();
-    for b in backends.iter().filter(|b| known.contains(b)) {
+    let known: BTreeSet<&str> = board.iter().flat_map(JourneyStatus::backends).collect();
+    for b in backends.iter().filter(|b| known.contains(b.as_str())) {
         state.metrics.deploy_recorded(b, seconds);
     }
 }
@@ -223,7 +225,7 @@ async fn run_affected(
 ) -> (Vec<String>, Vec<Skipped>) {
     let (mut started, mut skipped) = (Vec::new(), Vec::new());
     for j in affected {
-        let journey = j.name.clone();
+        let journey = j.name().to_string();
         if j.running {
             skipped.push(Skipped {
                 journey,

@@ -15,8 +15,8 @@ impl LabelFilter {
     /// True when the journey has every wanted label (`backend`: one of its back-ends).
     pub fn matches(&self, j: &JourneyStatus) -> bool {
         self.0.iter().all(|(k, v)| match k.as_str() {
-            "backend" => j.backends.iter().any(|b| b == v),
-            _ => j.labels.get(k) == Some(v),
+            "backend" => j.backends().iter().any(|b| b == v),
+            _ => j.labels().get(k) == Some(v),
         })
     }
 

@@ -3,9 +3,8 @@
 //! snapshot. It is rebuilt from the store at start-up, so a restart shows the
 //! same states.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -29,22 +28,12 @@ pub enum JourneyState {
 }
 
 /// One journey on the board.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct JourneyStatus {
-    /// Journey name.
-    pub name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Static labels.
-    pub labels: BTreeMap<String, String>,
-    /// Runbook link.
-    pub runbook: Option<String>,
-    /// Interval, seconds.
-    pub interval_seconds: f64,
-    /// Step names in order.
-    pub steps: Vec<String>,
-    /// Back-end processes it proves.
-    pub backends: Vec<String>,
+    /// The journey as configured, shared with the scheduler and the runner: its
+    /// name, labels and steps are read from it, not copied (per journey, for as
+    /// long as it is configured; "Lean" in docs/benchmarks.md).
+    pub journey: Arc<Journey>,
     /// State at a glance.
     pub state: JourneyState,
     /// Last run.
@@ -56,30 +45,19 @@ pub struct JourneyStatus {
     /// A run is in progress.
     pub running: bool,
     /// The most recent runs, newest first (at most [`super::recent::RECENT_RUNS`]).
-    #[serde(skip)]
     pub recent: RecentRuns,
     /// Recent runs the store failed to write: shown, but not linked.
-    #[serde(skip)]
     pub unstored: BTreeSet<uuid::Uuid>,
     /// In a fleet, on the alerting leader: each location's own alert phase
     /// (`ok`, `pending`, `firing`), or `unknown` while its network is down.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub locations: BTreeMap<String, String>,
 }
 
 impl JourneyStatus {
     /// A journey with no runs yet.
-    pub fn new(j: &Journey) -> Self {
-        let mut backends: Vec<String> = j.steps.iter().filter_map(|s| s.backend.clone()).collect();
-        backends.dedup();
+    pub fn new(journey: Arc<Journey>) -> Self {
         Self {
-            name: j.name.clone(),
-            description: j.description.clone(),
-            labels: j.labels.clone(),
-            runbook: j.runbook.clone(),
-            interval_seconds: j.interval.as_secs_f64(),
-            steps: j.steps.iter().map(|s| s.name.clone()).collect(),
-            backends,
+            journey,
             state: JourneyState::Unknown,
             last_run: None,
             last_success: None,
@@ -89,6 +67,46 @@ impl JourneyStatus {
             unstored: BTreeSet::new(),
             locations: BTreeMap::new(),
         }
+    }
+
+    /// Journey name.
+    pub fn name(&self) -> &str {
+        &self.journey.name
+    }
+
+    /// Description.
+    pub fn description(&self) -> Option<&str> {
+        self.journey.description.as_deref()
+    }
+
+    /// Static labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.journey.labels
+    }
+
+    /// Runbook link.
+    pub fn runbook(&self) -> Option<&str> {
+        self.journey.runbook.as_deref()
+    }
+
+    /// Interval, seconds.
+    pub fn interval_seconds(&self) -> f64 {
+        self.journey.interval.as_secs_f64()
+    }
+
+    /// Step names in order (cleanup steps not included).
+    pub fn steps(&self) -> impl Iterator<Item = &str> {
+        self.journey.steps.iter().map(|s| s.name.as_str())
+    }
+
+    /// Back-end processes it proves, in step order (a run of steps at one back-end
+    /// names it once).
+    pub fn backends(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = (self.journey.steps.iter())
+            .filter_map(|s| s.backend.as_deref())
+            .collect();
+        out.dedup();
+        out
     }
 
     /// False for a run the store failed to write: there is nothing to link to.
@@ -144,12 +162,11 @@ impl StatusBoard {
     }
 
     /// Replaces the set of journeys (after a reload), keeping the state of those that stay.
-    pub fn set_journeys<J: Borrow<Journey>>(&self, journeys: &[J]) {
+    pub fn set_journeys(&self, journeys: &[Arc<Journey>]) {
         self.write(|m| {
             let mut next = BTreeMap::new();
             for j in journeys {
-                let j = j.borrow();
-                let mut fresh = JourneyStatus::new(j);
+                let mut fresh = JourneyStatus::new(j.clone());
                 if let Some(old) = m.remove(&j.name) {
                     fresh.state = old.state;
                     fresh.last_run = old.last_run;
@@ -221,7 +238,7 @@ mod tests {
         let src = "name: j\nsteps:\n  - name: s\n    request: { url: \"http://h/\" }\n";
         let j = parse_journey(std::path::Path::new("j.yaml"), src, &Engine::new()).unwrap();
         let board = StatusBoard::default();
-        board.set_journeys(&[j]);
+        board.set_journeys(&[Arc::new(j)]);
         let first = summary(1);
         board.update("j", |s| s.record(first.clone()));
         board.mark_unstored("j", first.run_id);

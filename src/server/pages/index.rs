@@ -51,7 +51,11 @@ pub fn render_view(
     extra: &str,
     view: &View,
 ) -> String {
-    journeys.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(a.name.cmp(&b.name)));
+    journeys.sort_by(|a, b| {
+        rank(a.state)
+            .cmp(&rank(b.state))
+            .then(a.name().cmp(b.name()))
+    });
     let failing = count(&journeys, JourneyState::Failing);
     let mut body = String::new();
     let _ = write_summary(&mut body, &journeys, now);
@@ -135,7 +139,7 @@ fn write_summary(out: &mut String, journeys: &[JourneyStatus], now: DateTime<Utc
 
 fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>, view: &View) -> fmt::Result {
     let state = state_name(j.state);
-    let name = Esc(&j.name);
+    let name = Esc(j.name());
     write!(
         out,
         "<section class=\"card {state}\" id=\"journey-{name}\">"
@@ -148,9 +152,9 @@ fn write_card(out: &mut String, j: &JourneyStatus, now: DateTime<Utc>, view: &Vi
     write!(
         out,
         "<span class=\"small muted\">every {}</span></div>",
-        fmt_interval(j.interval_seconds)
+        fmt_interval(j.interval_seconds())
     )?;
-    if let Some(d) = &j.description {
+    if let Some(d) = &j.description() {
         write!(
             out,
             "<p class=\"small muted\" style=\"margin:2px 0\">{}</p>",
@@ -299,15 +303,15 @@ fn write_facts(
             Esc(phase)
         )?;
     }
-    for (k, v) in &j.labels {
+    for (k, v) in j.labels() {
         views::write_chip(out, view, k, v)?;
     }
-    let backends: std::collections::BTreeSet<&String> = j.backends.iter().collect();
+    let backends: std::collections::BTreeSet<&str> = j.backends().into_iter().collect();
     for b in backends {
         views::write_chip(out, view, "backend", b)?;
     }
     // Only http(s) links: a `javascript:` runbook must not become a clickable link.
-    if let Some(r) = j.runbook.as_deref()
+    if let Some(r) = j.runbook()
         && (r.starts_with("https://") || r.starts_with("http://"))
     {
         write!(out, "<a href=\"{}\">runbook</a>", Esc(r))?;
@@ -315,6 +319,6 @@ fn write_facts(
     write!(
         out,
         "<a href=\"/api/journeys/{}\">JSON</a></div>",
-        Esc(&j.name)
+        Esc(j.name())
     )
 }

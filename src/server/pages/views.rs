@@ -109,7 +109,7 @@ pub fn write_bar(out: &mut String, view: &View, journeys: &[JourneyStatus]) -> f
     out.push_str("<span class=\"muted\">group by</span>");
     let mut keys: BTreeSet<&str> = journeys
         .iter()
-        .flat_map(|j| j.labels.keys().map(String::as_str))
+        .flat_map(|j| j.labels().keys().map(String::as_str))
         .collect();
     keys.insert("backend");
     if let Some(g) = &view.group {
@@ -136,10 +136,14 @@ pub fn write_bar(out: &mut String, view: &View, journeys: &[JourneyStatus]) -> f
 /// back-ends is in both groups).
 fn values<'a>(j: &'a JourneyStatus, key: &str) -> Vec<&'a str> {
     if key == "backend" {
-        let set: BTreeSet<&str> = j.backends.iter().map(String::as_str).collect();
+        let set: BTreeSet<&str> = j.backends().into_iter().collect();
         set.into_iter().collect()
     } else {
-        j.labels.get(key).map(String::as_str).into_iter().collect()
+        j.labels()
+            .get(key)
+            .map(String::as_str)
+            .into_iter()
+            .collect()
     }
 }
 
@@ -221,7 +225,7 @@ mod tests {
             src.push_str("  - name: s\n    request: { url: \"http://h/\" }\n");
         }
         let j = parse_journey(std::path::Path::new("j.yaml"), &src, &Engine::new()).unwrap();
-        JourneyStatus::new(&j)
+        JourneyStatus::new(std::sync::Arc::new(j))
     }
 
     fn query(pairs: &[(&str, &str)]) -> LabelFilter {
@@ -259,7 +263,8 @@ mod tests {
             status("browse", "team: catalog", &["auth"]),
             status("misc", "channel: web", &[]),
         ];
-        let names = |g: &[&JourneyStatus]| g.iter().map(|j| j.name.clone()).collect::<Vec<_>>();
+        let names =
+            |g: &[&JourneyStatus]| g.iter().map(|j| j.name().to_string()).collect::<Vec<_>>();
         let by_team: Vec<_> = eval_groups(&js, "team")
             .into_iter()
             .map(|(v, g)| (v, names(&g)))

@@ -94,7 +94,7 @@ impl Harness {
         let journeys = vec![journey(CHECKOUT), journey(BROWSE)];
         metrics.set_journeys(&journeys);
         let board = Arc::new(StatusBoard::default());
-        board.set_journeys(&journeys);
+        board.set_journeys(&journeys.into_iter().map(Arc::new).collect::<Vec<_>>());
         let (tx, control) = mpsc::channel(4);
         let state = ServerState {
             board,
