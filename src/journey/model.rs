@@ -107,9 +107,9 @@ pub struct Step {
     /// Per-request timeout (journey default merged in).
     pub timeout: Duration,
     /// What the response must satisfy.
-    pub expect: Vec<Expectation>,
+    pub expect: Box<[Expectation]>,
     /// Values taken from the response into variables.
-    pub captures: Vec<Capture>,
+    pub captures: Box<[Capture]>,
     /// Retry of a single failed request (transient faults) before the step is
     /// judged; `None` is [`Retry::DEFAULT`], as for most steps.
     pub retry: Option<Box<Retry>>,
@@ -119,7 +119,7 @@ pub struct Step {
     pub extras: Option<Box<StepExtras>>,
     /// Variables the step's templates reference (captures and vars); used to skip cleanup steps
     /// whose inputs were never captured.
-    pub uses: Vec<String>,
+    pub uses: Box<[String]>,
 }
 
 /// The parts of a step that few steps declare.

@@ -14,9 +14,9 @@ pub struct RequestSpec {
     /// Absolute URL.
     pub url: Template,
     /// Query parameters appended to the URL.
-    pub query: Vec<(String, Template)>,
+    pub query: Box<[(String, Template)]>,
     /// Request headers (journey defaults first, step headers override by name).
-    pub headers: Vec<(String, Template)>,
+    pub headers: Box<[(String, Template)]>,
     /// Optional body.
     pub body: Option<BodySpec>,
     /// Redirect handling.

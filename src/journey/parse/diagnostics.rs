@@ -213,7 +213,7 @@ mod tests {
         let j = parse("", ok).unwrap();
         let b = &j.steps[1];
         assert_eq!(b.diagnostics()[0].timeout, Duration::from_millis(500));
-        assert_eq!(b.uses, ["base", "id"]);
+        assert_eq!(*b.uses, ["base", "id"]);
         let late = "    diagnostics:\n      - { name: q, request: { url: \"{{ base }}/q/{{ late }}\" } }\n";
         let err = parse("", late).unwrap_err();
         assert!(err.contains("steps[1].diagnostics[0].request.url"), "{err}");

@@ -28,7 +28,7 @@ impl Builder<'_> {
                 self.scalar_template(v, &format!("{path}.query.{k}"))
                     .map(|t| (k.clone(), t))
             })
-            .collect();
+            .collect::<Box<[_]>>();
         let mut headers = defaults.headers.clone();
         for (name, t) in self.headers(&raw.headers, &format!("{path}.headers")) {
             headers.retain(|(n, _)| *n != name);
@@ -52,7 +52,7 @@ impl Builder<'_> {
                 method,
                 url,
                 query,
-                headers,
+                headers: headers.into_boxed_slice(),
                 body,
                 redirects,
             },

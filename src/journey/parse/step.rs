@@ -104,13 +104,11 @@ impl Builder<'_> {
         } else {
             Vec::new()
         };
-        // The step lives as long as its journey: no growth slack in its lists
-        // (a few hundred bytes per step; heap profile in docs/benchmarks.md, "Memory").
-        let (mut expect, mut fail_fast, mut captures, mut diagnostics) =
-            (expect, fail_fast, captures, diagnostics);
-        expect.shrink_to_fit();
+        // The step lives as long as its journey: no growth slack in its lists, and
+        // exact-size slices where nothing is added later (a few hundred bytes per
+        // step; heap profile in docs/benchmarks.md, "Lean").
+        let (mut fail_fast, mut diagnostics) = (fail_fast, diagnostics);
         fail_fast.shrink_to_fit();
-        captures.shrink_to_fit();
         diagnostics.shrink_to_fit();
         Step {
             name,
@@ -118,8 +116,8 @@ impl Builder<'_> {
             backend,
             request,
             timeout,
-            expect,
-            captures,
+            expect: expect.into_boxed_slice(),
+            captures: captures.into_boxed_slice(),
             retry: (retry != Retry::DEFAULT).then(|| Box::new(retry)),
             extras: StepExtras {
                 eventually,
