@@ -40,14 +40,40 @@ impl Default for FlakyPolicy {
 ///
 /// Stored as `[requests, faults]`, not as an object: the window keeps up to
 /// `runs` of them per journey in `alerts.db`, and with named fields 60 runs
-/// took about 1.5 KB of JSON (26 bytes each, 6 as a pair). The derived
-/// `Deserialize` reads both forms, so states stored before still load.
+/// took about 1.5 KB of JSON (26 bytes each, 6 as a pair). Both forms load, so
+/// states stored before still do. In memory each count is 16 bits, saturating
+/// (one run would need 65,535 requests to reach it): the window is kept for
+/// every journey, 4 bytes a run instead of 8.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "StoredCount")]
 pub struct FaultCount {
     /// Requests sent (attempts plus retries) by the steps that ran.
-    pub requests: u32,
+    pub requests: u16,
     /// Retried requests, plus one for the failed step of a failed run.
-    pub faults: u32,
+    pub faults: u16,
+}
+
+/// A stored count, as any version wrote it (pair or object, any size).
+#[derive(Deserialize)]
+struct StoredCount {
+    requests: u64,
+    faults: u64,
+}
+
+impl From<StoredCount> for FaultCount {
+    fn from(c: StoredCount) -> Self {
+        Self {
+            requests: u16::try_from(c.requests).unwrap_or(u16::MAX),
+            faults: u16::try_from(c.faults).unwrap_or(u16::MAX),
+        }
+    }
+}
+
+/// The window's sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Totals {
+    requests: u32,
+    faults: u32,
 }
 
 impl Serialize for FaultCount {
@@ -59,23 +85,25 @@ impl Serialize for FaultCount {
 impl FaultCount {
     /// Counts a finished run's requests and faults.
     pub fn of(run: &JourneyRun) -> Self {
-        let mut c = Self::default();
+        let (mut requests, mut faults) = (0u32, 0u32);
         for s in run
             .steps
             .iter()
             .filter(|s| s.verdict != StepVerdict::Skipped)
         {
             let retries = u32::try_from(s.retries.len()).unwrap_or(u32::MAX);
-            c.requests = c
-                .requests
+            requests = requests
                 .saturating_add(s.attempts.max(1))
                 .saturating_add(retries);
-            c.faults = c.faults.saturating_add(retries);
+            faults = faults.saturating_add(retries);
             if s.verdict == StepVerdict::Fail {
-                c.faults = c.faults.saturating_add(1);
+                faults = faults.saturating_add(1);
             }
         }
-        c
+        Self {
+            requests: u16::try_from(requests).unwrap_or(u16::MAX),
+            faults: u16::try_from(faults).unwrap_or(u16::MAX),
+        }
     }
 }
 
@@ -131,16 +159,14 @@ impl AlertTracker {
     }
 }
 
-fn window_total(window: &VecDeque<FaultCount>) -> FaultCount {
-    window
-        .iter()
-        .fold(FaultCount::default(), |sum, c| FaultCount {
-            requests: sum.requests.saturating_add(c.requests),
-            faults: sum.faults.saturating_add(c.faults),
-        })
+fn window_total(window: &VecDeque<FaultCount>) -> Totals {
+    window.iter().fold(Totals::default(), |sum, c| Totals {
+        requests: sum.requests.saturating_add(u32::from(c.requests)),
+        faults: sum.faults.saturating_add(u32::from(c.faults)),
+    })
 }
 
-impl FaultCount {
+impl Totals {
     fn percent(&self) -> f64 {
         if self.requests == 0 {
             0.0
@@ -150,7 +176,7 @@ impl FaultCount {
     }
 }
 
-fn flaky_alert(f: &RunFacts, total: FaultCount, runs: usize, ctx: &AlertContext) -> Alert {
+fn flaky_alert(f: &RunFacts, total: Totals, runs: usize, ctx: &AlertContext) -> Alert {
     // Identity: the journey only. Spread faults have no one step or class, and an
     // identity that changed with the last fault would resolve and re-fire.
     let journey_only = RunFacts {
@@ -213,5 +239,18 @@ mod tests {
         );
         let restored: AlertTracker = serde_json::from_str(&before).unwrap();
         assert_eq!(restored, t, "a state stored by an earlier version");
+    }
+
+    #[test]
+    fn a_count_too_large_for_16_bits_loads_and_counts_as_the_largest() {
+        assert_eq!(std::mem::size_of::<FaultCount>(), 4);
+        let big: FaultCount = serde_json::from_str("[70000,3]").unwrap();
+        assert_eq!((big.requests, big.faults), (u16::MAX, 3));
+        let named: FaultCount =
+            serde_json::from_str(r#"{"requests":5,"faults":4294967295}"#).unwrap();
+        assert_eq!((named.requests, named.faults), (5, u16::MAX));
+        let window: VecDeque<FaultCount> = std::iter::repeat_n(big, 60).collect();
+        let total = window_total(&window);
+        assert_eq!((total.requests, total.faults), (60 * 65_535, 180));
     }
 }

@@ -296,7 +296,7 @@ fn phases_map_onto_the_alert_state_gauge_in_order() {
 }
 
 /// A passing run of 10 requests of which `faults` were retried.
-fn retried(n: i64, faults: u32) -> RunFacts {
+fn retried(n: i64, faults: u16) -> RunFacts {
     RunFacts {
         faults: FaultCount {
             requests: 10,
@@ -331,7 +331,7 @@ fn retried_faults_over_the_window_warn_as_flaky_and_never_page() {
     // 5 % of requests retried: one retry in every other run of 10 requests.
     for n in 0..20 {
         log.extend(names(&t.observe(
-            &retried(n, (n % 2) as u32),
+            &retried(n, (n % 2) as u16),
             &policy,
             &ctx(),
         )));
