@@ -3,6 +3,7 @@
 use chrono::Utc;
 use serde_json::json;
 
+use super::text::single_expression;
 use super::*;
 
 fn scope() -> Scope {
