@@ -44,6 +44,20 @@ target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
 bin="$target_dir/release/journeyd"
 [ -x "$bin" ] || fail "no binary at $bin"
 
+# build.rs lays the functions in layout/hot-functions.txt out first; a list
+# whose names the binary no longer has (after a compiler or dependency update)
+# silently costs the idle daemon ~15 MiB of code pages, so it fails here.
+say "code layout: functions of layout/hot-functions.txt in $bin"
+listed=$(grep -c . layout/hot-functions.txt)
+found=$(nm --defined-only "$bin" | awk 'NF == 3 {print $3}' | sort -u |
+    comm -12 - <(sort -u layout/hot-functions.txt) | wc -l)
+first_in_text=$(nm -n --defined-only "$bin" | awk '$2 ~ /^[tT]$/ {print $3; exit}')
+say "$found of $listed listed functions found; .text starts with $first_in_text"
+[ $((found * 4)) -ge $((listed * 3)) ] ||
+    fail "the code layout is stale: only $found of $listed functions in layout/hot-functions.txt are in the binary; run python3 scripts/bench/layout.py --bin $bin, then build again"
+grep -qxF -- "$first_in_text" layout/hot-functions.txt ||
+    fail "the linker did not apply layout/hot-functions.txt (.text starts with $first_in_text, which it does not list): see build.rs"
+
 # Cargo.toml names these paths relative to the repository (cargo-deb remaps only
 # target/release/), so they live here whatever CARGO_TARGET_DIR says. Made
 # afresh each time: a page of a removed subcommand must not linger.
