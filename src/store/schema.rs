@@ -17,6 +17,8 @@ pub(super) const HISTORY: Schema = Schema {
     application_id: 0x4A52_4E59,
     migrations: MIGRATIONS,
     synchronous: Synchronous::Normal,
+    // SQLite's default: the status page and the API read recent runs back.
+    cache_kib: 2_000,
 };
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.

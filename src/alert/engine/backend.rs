@@ -102,7 +102,7 @@ impl AlertEngine {
             .iter()
             .filter_map(|n| Some((n, inner.journeys.get(n)?)))
         {
-            let firing = firing_backend(s.tracker.firing.as_ref());
+            let firing = firing_backend(s.tracker.firing.as_deref());
             let pending = (s.tracker.phase == Phase::Pending)
                 .then_some(s.last_backend.as_ref())
                 .flatten();
@@ -139,7 +139,7 @@ impl AlertEngine {
         let Some(state) = inner.journeys.get(journey) else {
             return false;
         };
-        let Some(b) = firing_backend(state.tracker.firing.as_ref()).cloned() else {
+        let Some(b) = firing_backend(state.tracker.firing.as_deref()).cloned() else {
             return false;
         };
         let b = &b;
@@ -230,7 +230,7 @@ impl AlertEngine {
                 if let Some(old) = &state.tracker.firing {
                     a.starts_at = old.starts_at;
                 }
-                a
+                Box::new(a)
             });
             state.tracker.phase = if members.is_some() {
                 Phase::Firing
@@ -261,7 +261,7 @@ impl AlertEngine {
                 .get(m)
                 .and_then(|s| s.tracker.firing.as_ref())
                 .map(|a| a.labels.clone())
-                .or_else(|| inner.contexts.get(m).map(|c| c.labels.clone()))
+                .or_else(|| inner.contexts.get(m).map(|c| BTreeMap::clone(&c.labels)))
                 .unwrap_or_default();
             out.extend(self.route(&labels));
         }

@@ -71,28 +71,29 @@ pub fn eval_consensus(
         return (previous.clone(), Vec::new());
     }
     let need = min_locations.clamp(1, voters.len());
-    let pick = |get: &dyn Fn(&AlertTracker) -> Option<&Alert>| -> (Option<Alert>, Vec<String>) {
-        let on: Vec<(&String, &Alert)> = voters
-            .iter()
-            .filter_map(|(loc, t)| get(t).map(|a| (*loc, a)))
-            .collect();
-        if on.len() < need {
-            return (None, on.iter().map(|(l, _)| (*l).clone()).collect());
-        }
-        let names: Vec<String> = on.iter().map(|(l, _)| (*l).clone()).collect();
-        // The earliest alert stands for all: its labels (so its fingerprint)
-        // stay the same while it fires, whoever joins or leaves.
-        let first = on.iter().min_by_key(|(l, a)| (a.starts_at, (*l).clone()));
-        let alert = first.map(|(_, a)| {
-            let mut a = (*a).clone();
-            a.annotations.insert("locations".into(), names.join(", "));
-            a
-        });
-        (alert, names)
-    };
-    let (firing, failing) = pick(&|t| t.firing.as_ref());
-    let (degraded, _) = pick(&|t| t.degraded.as_ref());
-    let (flaky, _) = pick(&|t| t.flaky.as_ref());
+    let pick =
+        |get: &dyn Fn(&AlertTracker) -> Option<&Alert>| -> (Option<Box<Alert>>, Vec<String>) {
+            let on: Vec<(&String, &Alert)> = voters
+                .iter()
+                .filter_map(|(loc, t)| get(t).map(|a| (*loc, a)))
+                .collect();
+            if on.len() < need {
+                return (None, on.iter().map(|(l, _)| (*l).clone()).collect());
+            }
+            let names: Vec<String> = on.iter().map(|(l, _)| (*l).clone()).collect();
+            // The earliest alert stands for all: its labels (so its fingerprint)
+            // stay the same while it fires, whoever joins or leaves.
+            let first = on.iter().min_by_key(|(l, a)| (a.starts_at, (*l).clone()));
+            let alert = first.map(|(_, a)| {
+                let mut a = Box::new((*a).clone());
+                a.annotations.insert("locations".into(), names.join(", "));
+                a
+            });
+            (alert, names)
+        };
+    let (firing, failing) = pick(&|t| t.firing.as_deref());
+    let (degraded, _) = pick(&|t| t.degraded.as_deref());
+    let (flaky, _) = pick(&|t| t.flaky.as_deref());
     // Counters and history from the voter with the longest failure streak.
     let mut out = voters
         .iter()

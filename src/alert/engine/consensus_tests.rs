@@ -48,7 +48,7 @@ fn tracker(l: L, loc: &str) -> AlertTracker {
         L::Firing(start) => {
             t.phase = Phase::Firing;
             t.failures = 3;
-            t.firing = Some(alert(&format!("step at {loc}"), start));
+            t.firing = Some(Box::new(alert(&format!("step at {loc}"), start)));
         }
     }
     t
@@ -84,7 +84,7 @@ fn decide(locations: &[L], min: usize, was_firing: bool) -> (Phase, Option<Alert
     let mut previous = AlertTracker::default();
     if was_firing {
         previous.phase = Phase::Firing;
-        previous.firing = Some(alert("before", 0));
+        previous.firing = Some(Box::new(alert("before", 0)));
     }
     let (t, failing) = eval_consensus(
         &previous,
@@ -94,7 +94,7 @@ fn decide(locations: &[L], min: usize, was_firing: bool) -> (Phase, Option<Alert
         min,
         at(NOW),
     );
-    (t.phase, t.firing, failing)
+    (t.phase, t.firing.map(|a| *a), failing)
 }
 
 #[test]

@@ -100,9 +100,10 @@ impl AlertEngine {
                 .map_or(Phase::Ok, |s| s.tracker.phase);
             self.metrics.set_alert_state(&j.name, phase.into());
         }
+        let shared = self.shared_context();
         inner.contexts = journeys
             .iter()
-            .map(|j| (j.borrow().name.clone(), self.context(j.borrow())))
+            .map(|j| (j.borrow().name.clone(), context(j.borrow(), &shared)))
             .collect();
         inner.shared = super::backend::shared_backends(journeys);
         inner.intervals = journeys
@@ -143,15 +144,30 @@ impl AlertEngine {
         }
     }
 
-    fn context(&self, j: &Journey) -> AlertContext {
-        let mut labels = j.labels.clone();
-        labels.extend(self.daemon_labels.clone());
+    /// What every journey's context shares: the links and the daemon's labels.
+    fn shared_context(&self) -> AlertContext {
         AlertContext {
-            journey: j.name.clone(),
-            labels,
-            runbook: j.runbook.clone(),
-            base_url: Some(self.base_url.clone()),
-            trace_url: self.config.trace_url.clone(),
+            labels: Arc::new(self.daemon_labels.clone()),
+            base_url: Some(self.base_url.as_str().into()),
+            trace_url: self.config.trace_url.as_deref().map(Arc::from),
+            ..AlertContext::default()
         }
+    }
+}
+
+/// A journey's context; its labels are the daemon's own (shared) when it has none.
+fn context(j: &Journey, shared: &AlertContext) -> AlertContext {
+    let labels = if j.labels.is_empty() {
+        shared.labels.clone()
+    } else {
+        let mut labels = j.labels.clone();
+        labels.extend(shared.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Arc::new(labels)
+    };
+    AlertContext {
+        journey: j.name.as_str().into(),
+        labels,
+        runbook: j.runbook.as_deref().map(Arc::from),
+        ..shared.clone()
     }
 }

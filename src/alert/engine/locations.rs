@@ -59,7 +59,7 @@ impl AlertEngine {
         location: &str,
         now: DateTime<Utc>,
     ) -> bool {
-        let journey = ctx.journey.as_str();
+        let journey: &str = &ctx.journey;
         let state = inner.journeys.entry(journey.to_string()).or_default();
         let vote = state.locations.entry(location.to_string()).or_default();
         vote.tracker.observe(facts, &self.config.policy, ctx);
@@ -145,7 +145,7 @@ impl AlertEngine {
             let why = format!("every journey at location {location} fails to resolve or connect");
             let mut a = self.probe_alert(&why, now);
             a.labels.insert("location".into(), location.to_string());
-            a
+            Box::new(a)
         });
         state.tracker.phase = if down { Phase::Firing } else { Phase::Ok };
         let notes = self.reconcile(state, now, false, &[], false);

@@ -17,7 +17,7 @@ impl AlertEngine {
         }
         inner.probe_failing = failing;
         let now = Utc::now();
-        let alert = failing.then(|| self.probe_alert(why, now));
+        let alert = failing.then(|| Box::new(self.probe_alert(why, now)));
         let state = &mut inner.probe;
         state.tracker.firing = alert;
         state.tracker.phase = if failing { Phase::Firing } else { Phase::Ok };

@@ -49,7 +49,7 @@ impl AlertEngine {
         ]
         .into_iter()
         .flatten()
-        .map(|a| (fingerprint(&a.labels), a.clone()))
+        .map(|a| (fingerprint(&a.labels), Alert::clone(a)))
         .collect();
         let hold = |labels: &BTreeMap<String, String>, alert: &Alert| {
             silences.iter().any(|s| s.matches(labels))

@@ -17,6 +17,10 @@ pub(super) const ALERTS: Schema = Schema {
     application_id: 0x4A52_4E41,
     migrations: MIGRATIONS,
     synchronous: Synchronous::Full,
+    // A run writes one journey's row; the whole table is read only at start-up.
+    // SQLite's default (2 MB) would hold about 1 KiB per configured journey
+    // until it fills, copies of pages the kernel caches anyway.
+    cache_kib: 256,
 };
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.

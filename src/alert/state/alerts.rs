@@ -11,9 +11,9 @@ pub(super) fn identity(
     f: &RunFacts,
     ctx: &AlertContext,
 ) -> BTreeMap<String, String> {
-    let mut labels = ctx.labels.clone();
+    let mut labels = BTreeMap::clone(&ctx.labels);
     labels.insert("alertname".into(), alertname.into());
-    labels.insert("journey".into(), ctx.journey.clone());
+    labels.insert("journey".into(), ctx.journey.to_string());
     labels.insert("severity".into(), severity.into());
     if let Some(s) = &f.step {
         labels.insert("step".into(), s.clone());
@@ -62,7 +62,7 @@ pub(super) fn failing_alert(f: &RunFacts, t: &AlertTracker, ctx: &AlertContext) 
         a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
     }
     if let Some(r) = &ctx.runbook {
-        a.insert("runbook_url".into(), r.clone());
+        a.insert("runbook_url".into(), r.to_string());
     }
     trace_annotations(f, ctx, &mut a);
     // What the back office said when the step failed (`diagnostics:` in the journey).
@@ -90,7 +90,7 @@ pub(super) fn degraded_alert(f: &RunFacts, ctx: &AlertContext) -> Alert {
         a.insert("run_url".into(), format!("{base}/runs/{}", f.run_id));
     }
     if let Some(r) = &ctx.runbook {
-        a.insert("runbook_url".into(), r.clone());
+        a.insert("runbook_url".into(), r.to_string());
     }
     Alert {
         labels: identity("JourneyDegraded", "warning", f, ctx),

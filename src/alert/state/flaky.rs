@@ -120,7 +120,7 @@ impl AlertTracker {
             return self
                 .flaky
                 .take()
-                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .map(|a| AlertEvent::Resolved(*a, f.started_at))
                 .into_iter()
                 .collect();
         }
@@ -140,13 +140,13 @@ impl AlertTracker {
         match &mut self.flaky {
             None if over => {
                 let alert = flaky_alert(f, total, self.flaky_window.len(), ctx);
-                self.flaky = Some(alert.clone());
+                self.flaky = Some(Box::new(alert.clone()));
                 vec![AlertEvent::Firing(alert)]
             }
             Some(_) if percent < policy.percent / 2.0 => self
                 .flaky
                 .take()
-                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .map(|a| AlertEvent::Resolved(*a, f.started_at))
                 .into_iter()
                 .collect(),
             // Still flaky: refresh the rate it names, silently.
@@ -200,7 +200,7 @@ fn flaky_alert(f: &RunFacts, total: Totals, runs: usize, ctx: &AlertContext) -> 
     a.insert("fault_percent".into(), format!("{:.1}", total.percent()));
     a.insert("window_runs".into(), runs.to_string());
     if let Some(r) = &ctx.runbook {
-        a.insert("runbook_url".into(), r.clone());
+        a.insert("runbook_url".into(), r.to_string());
     }
     Alert {
         labels: identity("JourneyFlaky", "warning", &journey_only, ctx),

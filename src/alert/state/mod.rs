@@ -4,6 +4,7 @@
 //! it does no I/O and reads no clock, so every transition is table-tested.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -174,19 +175,21 @@ pub enum AlertEvent {
     Resolved(Alert, DateTime<Utc>),
 }
 
-/// Static context for building alerts.
+/// Static context for building alerts, one per configured journey. Its parts are
+/// shared (`Arc`): the engine clones a journey's context for every run, and the
+/// links and the daemon's labels are the same for every journey.
 #[derive(Debug, Clone, Default)]
 pub struct AlertContext {
     /// Journey name.
-    pub journey: String,
+    pub journey: Arc<str>,
     /// Journey labels (team, channel) and daemon labels (location).
-    pub labels: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Runbook link.
-    pub runbook: Option<String>,
+    pub runbook: Option<Arc<str>>,
     /// Base URL of the status page, for run links (`http://host:9750`).
-    pub base_url: Option<String>,
+    pub base_url: Option<Arc<str>>,
     /// Link to a trace, `{trace_id}` replaced (`alerting.trace_url`).
-    pub trace_url: Option<String>,
+    pub trace_url: Option<Arc<str>>,
 }
 
 /// The alert state of one journey; persisted so restarts neither re-page nor forget.
@@ -203,9 +206,9 @@ pub struct AlertTracker {
     /// Consecutive degraded runs.
     pub slow_runs: u32,
     /// The critical alert currently firing.
-    pub firing: Option<Alert>,
+    pub firing: Option<Box<Alert>>,
     /// The warning (degraded) alert currently firing.
-    pub degraded: Option<Alert>,
+    pub degraded: Option<Box<Alert>>,
     /// Start of the last passing run.
     pub last_success: Option<DateTime<Utc>>,
     /// Step and class of the current failure streak: a failure elsewhere starts a new
@@ -221,7 +224,7 @@ pub struct AlertTracker {
     pub flaky_window: VecDeque<FaultCount>,
     /// The flaky warning currently firing.
     #[serde(default)]
-    pub flaky: Option<Alert>,
+    pub flaky: Option<Box<Alert>>,
 }
 
 impl AlertTracker {
@@ -247,7 +250,7 @@ impl AlertTracker {
                 events.extend(
                     self.firing
                         .take()
-                        .map(|a| AlertEvent::Resolved(a, f.started_at)),
+                        .map(|a| AlertEvent::Resolved(*a, f.started_at)),
                 );
                 self.phase = Phase::Ok;
             } else if self.phase == Phase::Pending {
@@ -258,20 +261,20 @@ impl AlertTracker {
             match self.firing.take() {
                 // Same thing still broken: keep the alert, refresh its text silently.
                 Some(old) if old.labels == alert.labels => {
-                    self.firing = Some(Alert {
+                    self.firing = Some(Box::new(Alert {
                         starts_at: old.starts_at,
                         ..alert
-                    });
+                    }));
                 }
                 // What broke changed (another step, class): end the old, start the new.
                 Some(old) => {
-                    events.push(AlertEvent::Resolved(old, f.started_at));
+                    events.push(AlertEvent::Resolved(*old, f.started_at));
                     events.push(AlertEvent::Firing(alert.clone()));
-                    self.firing = Some(alert);
+                    self.firing = Some(Box::new(alert));
                 }
                 None => {
                     events.push(AlertEvent::Firing(alert.clone()));
-                    self.firing = Some(alert);
+                    self.firing = Some(Box::new(alert));
                 }
             }
             self.phase = Phase::Firing;
@@ -336,13 +339,13 @@ impl AlertTracker {
         match (&self.degraded, slow) {
             (None, true) if self.slow_runs >= policy.failure_threshold.max(1) => {
                 let alert = degraded_alert(f, ctx);
-                self.degraded = Some(alert.clone());
+                self.degraded = Some(Box::new(alert.clone()));
                 vec![AlertEvent::Firing(alert)]
             }
             (Some(_), false) if f.passed && self.passes >= policy.success_threshold.max(1) => self
                 .degraded
                 .take()
-                .map(|a| AlertEvent::Resolved(a, f.started_at))
+                .map(|a| AlertEvent::Resolved(*a, f.started_at))
                 .into_iter()
                 .collect(),
             _ => Vec::new(),

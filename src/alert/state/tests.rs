@@ -5,11 +5,13 @@ use super::*;
 fn ctx() -> AlertContext {
     AlertContext {
         journey: "purchase".into(),
-        labels: [
-            ("team".to_string(), "checkout".to_string()),
-            ("location".to_string(), "paris".to_string()),
-        ]
-        .into(),
+        labels: Arc::new(
+            [
+                ("team".to_string(), "checkout".to_string()),
+                ("location".to_string(), "paris".to_string()),
+            ]
+            .into(),
+        ),
         runbook: Some("https://runbooks.example.com/purchase".into()),
         base_url: Some("http://127.0.0.1:9750".into()),
         trace_url: Some("https://grafana.example.com/explore?traceId={trace_id}".into()),
@@ -403,4 +405,20 @@ fn an_outage_that_paged_does_not_read_as_flaky_after_it_resolves() {
     }
     assert_eq!(log, ["+JourneyFailing", "-JourneyFailing"]);
     assert!(t.flaky.is_none());
+}
+
+#[test]
+fn a_tracker_keeps_its_alerts_out_of_line_and_stores_them_as_before() {
+    // Every configured journey holds a tracker, and its alerts are absent nearly
+    // always: inline they were 3 × 64 bytes.
+    assert!(std::mem::size_of::<AlertTracker>() <= 160);
+    let mut t = AlertTracker::default();
+    for n in 0..4 {
+        t.observe(&facts('F', n), &AlertPolicy::default(), &ctx());
+    }
+    let json = serde_json::to_value(&t).unwrap();
+    let firing = t.firing.as_deref().expect("fires after the threshold");
+    assert_eq!(json["firing"], serde_json::to_value(firing).unwrap());
+    let back: AlertTracker = serde_json::from_value(json).unwrap();
+    assert_eq!(back, t);
 }

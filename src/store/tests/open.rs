@@ -18,6 +18,7 @@ const TEST: Schema = Schema {
     application_id: 0x7E57,
     migrations: &["CREATE TABLE t (x TEXT)", "CREATE INDEX t_x ON t (x)"],
     synchronous: Synchronous::Normal,
+    cache_kib: 300,
 };
 
 /// The whole error chain, as an operator would see it with its causes.
@@ -51,6 +52,17 @@ fn fresh_file_is_created_migrated_and_marked_as_ours() {
         .unwrap();
     assert_eq!(n, 0);
     assert_eq!(pragma(&path, "user_version"), 2);
+}
+
+#[test]
+fn a_writer_caches_at_most_its_schemas_page_cache() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("test.db");
+    let writer = open(&path, &TEST, Access::ReadWrite).unwrap();
+    let kib: i64 = writer
+        .pragma_query_value(None, "cache_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(kib, -300, "negative: KiB, not pages");
 }
 
 #[test]
