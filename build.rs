@@ -27,12 +27,16 @@ fn main() {
     }
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let order = Path::new(&dir).join("layout/hot-functions.txt");
+    // `-Xlinker`, not `-Wl,`: the path goes to the linker whole, commas and all.
+    let linker = |arg: &str| {
+        println!("cargo::rustc-link-arg-bin=journeyd=-Xlinker");
+        println!("cargo::rustc-link-arg-bin=journeyd={arg}");
+    };
     if order.is_file() {
-        println!(
-            "cargo::rustc-link-arg-bin=journeyd=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        println!("cargo::rustc-link-arg-bin=journeyd=-Wl,--no-warn-symbol-ordering");
+        linker("--symbol-ordering-file");
+        linker(&order.display().to_string());
+        linker("--no-warn-symbol-ordering");
     }
-    println!("cargo::rustc-link-arg-bin=journeyd=-Wl,-z,pack-relative-relocs");
+    linker("-z");
+    linker("pack-relative-relocs");
 }
