@@ -190,14 +190,14 @@ impl AlertEngine {
         // lost while PostgreSQL is away stores nothing more), and the next
         // leader must see every location's vote as it was.
         let changed = inner.fleet
-            || inner.stored.get(name).map_or_else(
+            || state.stored.0.as_ref().map_or_else(
                 || sig != super::io::Sig::of(&Default::default()),
                 |s| *s != sig,
             );
         if !notes.is_empty() || (always && changed) {
             let json = serde_json::to_string(&*state).unwrap_or_default();
             self.commit(name, &json, &notes).await;
-            inner.stored.insert(name.to_string(), sig);
+            state.stored = super::io::StoredSig(Some(sig));
             inner.dirty.remove(name);
         } else if always {
             inner.dirty.insert(name.to_string());

@@ -38,6 +38,18 @@ pub(super) struct Sig {
     delivered: usize,
 }
 
+/// The [`Sig`] a journey's state was last stored with (`None`: never, this
+/// process). Bookkeeping beside the state: never stored, and equal to any other,
+/// so two states compare by what they say.
+#[derive(Debug, Clone, Default)]
+pub(super) struct StoredSig(pub(super) Option<Sig>);
+
+impl PartialEq for StoredSig {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 impl Sig {
     pub(super) fn of(state: &JourneyAlerts) -> Sig {
         let t = &state.tracker;
@@ -83,9 +95,9 @@ impl AlertEngine {
         while names.peek().is_some() {
             let mut states = BTreeMap::new();
             for name in names.by_ref().take(STATES_PER_COMMIT) {
-                if let Some(state) = inner.journeys.get(&name) {
-                    let json = serde_json::to_string(state).unwrap_or_default();
-                    inner.stored.insert(name.clone(), Sig::of(state));
+                if let Some(state) = inner.journeys.get_mut(&name) {
+                    let json = serde_json::to_string(&**state).unwrap_or_default();
+                    state.stored = StoredSig(Some(Sig::of(state)));
                     states.insert(name, json);
                 }
             }

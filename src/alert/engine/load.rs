@@ -44,7 +44,8 @@ impl AlertEngine {
                         Ok(s) if name.starts_with(BACKEND_KEY) => {
                             backends.insert(name[BACKEND_KEY.len()..].to_string(), s);
                         }
-                        Ok(s) => {
+                        Ok(mut s) => {
+                            s.stored = super::io::StoredSig(Some(super::io::Sig::of(&s)));
                             journeys.insert(name, Box::new(s));
                         }
                         Err(e) => {
@@ -56,10 +57,6 @@ impl AlertEngine {
             Err(e) => tracing::error!(error = %e, "Cannot read alert state; starting fresh."),
         }
         let probe_failing = !probe.delivered.is_empty();
-        let stored = journeys
-            .iter()
-            .map(|(name, s)| (name.clone(), super::io::Sig::of(s)))
-            .collect();
         Self {
             config,
             db,
@@ -78,8 +75,6 @@ impl AlertEngine {
                 last_resend: BTreeMap::new(),
                 fleet: false,
                 probes,
-                intervals: BTreeMap::new(),
-                stored,
                 dirty: std::collections::BTreeSet::new(),
                 suspects: None,
             }),
@@ -106,10 +101,6 @@ impl AlertEngine {
             .map(|j| (j.borrow().name.clone(), context(j.borrow(), &shared)))
             .collect();
         inner.shared = super::backend::shared_backends(journeys);
-        inner.intervals = journeys
-            .iter()
-            .map(|j| (j.borrow().name.clone(), j.borrow().interval))
-            .collect();
         let removed: Vec<String> = inner
             .journeys
             .keys()
@@ -168,6 +159,7 @@ fn context(j: &Journey, shared: &AlertContext) -> AlertContext {
         journey: j.name.as_str().into(),
         labels,
         runbook: j.runbook.as_deref().map(Arc::from),
+        interval: j.interval,
         ..shared.clone()
     }
 }

@@ -88,7 +88,7 @@ impl AlertEngine {
             .filter(|(_, p)| p.tracker.firing.is_some())
             .map(|(l, _)| l)
             .collect();
-        let interval = inner.intervals.get(journey).copied();
+        let interval = inner.contexts.get(journey).map(|c| c.interval);
         let stale = stale_after(interval.unwrap_or(Duration::from_secs(60)));
         let Some(state) = inner.journeys.get_mut(journey) else {
             return;

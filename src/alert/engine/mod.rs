@@ -73,6 +73,10 @@ struct JourneyAlerts {
     /// In a fleet: each location's own view, from which `tracker` is voted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     locations: BTreeMap<String, LocationVote>,
+    /// What the stored copy of this state says; kept here rather than in a map
+    /// of its own keyed by name, one fewer copy of every journey's name.
+    #[serde(skip)]
+    stored: io::StoredSig,
 }
 
 struct Inner {
@@ -93,10 +97,6 @@ struct Inner {
     fleet: bool,
     /// Location → its own probe alert (its network).
     probes: BTreeMap<String, JourneyAlerts>,
-    /// Journey → its interval (how long a location's vote lasts).
-    intervals: BTreeMap<String, std::time::Duration>,
-    /// What the stored state of each journey says ([`io::Sig`]).
-    stored: BTreeMap<String, io::Sig>,
     /// Journeys whose state changed only in counters since it was stored:
     /// written together at the next tick ([`AlertEngine::store_states`]).
     dirty: std::collections::BTreeSet<String>,

@@ -190,6 +190,8 @@ pub struct AlertContext {
     pub base_url: Option<Arc<str>>,
     /// Link to a trace, `{trace_id}` replaced (`alerting.trace_url`).
     pub trace_url: Option<Arc<str>>,
+    /// The journey's interval (in a fleet, how long a location's vote lasts).
+    pub interval: Duration,
 }
 
 /// The alert state of one journey; persisted so restarts neither re-page nor forget.

@@ -15,6 +15,7 @@ fn ctx() -> AlertContext {
         runbook: Some("https://runbooks.example.com/purchase".into()),
         base_url: Some("http://127.0.0.1:9750".into()),
         trace_url: Some("https://grafana.example.com/explore?traceId={trace_id}".into()),
+        interval: Duration::from_secs(30),
     }
 }
 
