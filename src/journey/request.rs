@@ -10,7 +10,7 @@ use super::template::Template;
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
     /// HTTP method, upper case.
-    pub method: String,
+    pub method: &'static str,
     /// Absolute URL.
     pub url: Template,
     /// Query parameters appended to the URL.

@@ -56,7 +56,7 @@ pub(super) async fn run_diagnostics(
                 d.loc.line,
                 d.loc.col
             )),
-            method: d.request.method.clone(),
+            method: d.request.method.to_string(),
             ..DiagnosticResult::default()
         };
         run_one(d, ctx, scope, &mut r).await;

@@ -64,7 +64,7 @@ pub(super) fn render_request(
         headers.push(("content-type".into(), ct.into()));
     }
     Ok(PreparedRequest {
-        method: spec.method.clone(),
+        method: spec.method.to_string(),
         url: url.as_str().to_string(),
         parsed_url: Some(url),
         headers,

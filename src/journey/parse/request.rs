@@ -60,13 +60,15 @@ impl Builder<'_> {
         )
     }
 
-    /// The method, upper-cased; GET when unset.
-    fn method(&mut self, path: &str, raw: &RawRequest) -> String {
+    /// The method, upper-cased, as one of [`METHODS`] (no copy per step); GET when
+    /// unset.
+    fn method(&mut self, path: &str, raw: &RawRequest) -> &'static str {
         let Some(m) = &raw.method else {
-            return "GET".to_string();
+            return "GET";
         };
         let upper = m.value.to_ascii_uppercase();
-        if !METHODS.contains(&upper.as_str()) {
+        let known = METHODS.iter().copied().find(|known| *known == upper);
+        if known.is_none() {
             self.err(
                 loc(m),
                 &format!("{path}.method"),
@@ -77,7 +79,7 @@ impl Builder<'_> {
                 ),
             );
         }
-        upper
+        known.unwrap_or("GET")
     }
 
     /// The URL template; a literal URL is checked now (a templated one when rendered).
