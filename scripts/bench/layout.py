@@ -92,8 +92,8 @@ def profile(a, work, base):
     return out
 
 
-def self_costs(path):
-    """Instructions per function of the journeyd executable (self cost, not inclusive)."""
+def self_costs(path, binary):
+    """Instructions per function of `binary` (self cost, not inclusive)."""
     cost = collections.Counter()
     ours = False
     fn = None
@@ -101,7 +101,7 @@ def self_costs(path):
     with open(path, errors="replace") as f:
         for line in f:
             if line.startswith("ob="):
-                ours = os.path.basename(line[3:].strip()) == "journeyd"
+                ours = os.path.realpath(line[3:].strip()) == os.path.realpath(binary)
             elif line.startswith("fn="):
                 fn = line[3:].strip().split("'")[0]  # 'N marks a recursion level
                 if ours:
@@ -127,7 +127,7 @@ def defined_functions(binary):
 
 def main():
     a = parse_args()
-    out = peers.against_nginx("journeyd-layout-", lambda work, base: self_costs(profile(a, work, base)))
+    out = peers.against_nginx("journeyd-layout-", lambda work, base: self_costs(profile(a, work, base), a.bin))
     names = defined_functions(a.bin)
     ordered = [f for f, _ in sorted(out.items(), key=lambda kv: (-kv[1], kv[0])) if f in names]
     if len(ordered) < 1000:
