@@ -51,7 +51,8 @@ say "code layout: functions of layout/hot-functions.txt in $bin"
 listed=$(grep -c . layout/hot-functions.txt)
 found=$(nm --defined-only "$bin" | awk 'NF == 3 {print $3}' | sort -u |
     comm -12 - <(sort -u layout/hot-functions.txt) | wc -l)
-first_in_text=$(nm -n --defined-only "$bin" | awk '$2 ~ /^[tT]$/ {print $3; exit}')
+# awk reads to the end: an early exit would stop nm with SIGPIPE under pipefail.
+first_in_text=$(nm -n --defined-only "$bin" | awk '$2 ~ /^[tT]$/ && !seen {print $3; seen = 1}')
 say "$found of $listed listed functions found; .text starts with $first_in_text"
 [ $((found * 4)) -ge $((listed * 3)) ] ||
     fail "the code layout is stale: only $found of $listed functions in layout/hot-functions.txt are in the binary; run python3 scripts/bench/layout.py --bin $bin, then build again"
