@@ -1,10 +1,9 @@
-//! Turns a reqwest error into a failure class and one sentence for a person.
+//! Turns a failed exchange into a failure class and one sentence for a person.
 //!
-//! reqwest's own flags (`is_connect`, `is_request`) are too coarse for on-call: a
-//! refused port, an expired certificate and an unknown host are all "connect"
-//! errors. The useful facts are further down the `source()` chain, in the errors of
-//! our own resolver and redirect policy, rustls, hyper and the OS, so the chain is
-//! walked and the most specific cause wins.
+//! "Could not connect" is too coarse for on-call: a refused port, an expired
+//! certificate and an unknown host are all connection failures. The useful facts are
+//! in the error's `source()` chain (our resolver and redirect errors, rustls, hyper
+//! and the OS), so the chain is walked and the most specific cause wins.
 
 use std::error::Error as StdError;
 use std::io;
@@ -14,6 +13,29 @@ use url::Url;
 use super::dns::DnsError;
 use super::redirect::RedirectError;
 use crate::runner::result::FailureClass;
+
+/// Why an exchange failed, before classification.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum HttpError {
+    /// The host name did not resolve.
+    #[error(transparent)]
+    Dns(#[from] DnsError),
+    /// No TCP connection to any of the host's addresses.
+    #[error("TCP connect failed: {0}")]
+    Connect(#[source] io::Error),
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Tls(#[source] io::Error),
+    /// HTTP on an open connection failed (or the connection broke).
+    #[error(transparent)]
+    Hyper(#[from] hyper::Error),
+    /// Following redirects stopped.
+    #[error(transparent)]
+    Redirect(#[from] RedirectError),
+    /// A `Content-Encoding: gzip` body did not decompress.
+    #[error("the gzip body does not decompress: {0}")]
+    Decode(#[source] io::Error),
+}
 
 /// Where in the exchange the error happened; it changes the wording only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +89,18 @@ fn find<'a, T: StdError + 'static>(chain: &[&'a (dyn StdError + 'static)]) -> Op
     chain.iter().find_map(|e| e.downcast_ref::<T>())
 }
 
-/// The class and message of `err`; `fallback_url` names the target when reqwest
-/// did not attach a URL to the error (body errors).
-pub(super) fn classify(
-    err: &reqwest::Error,
-    fallback_url: &Url,
-    phase: Phase,
-) -> (FailureClass, String) {
-    let url = err.url().unwrap_or(fallback_url);
+/// The class and message of `err`, which happened talking to `url`.
+pub(super) fn classify(err: &HttpError, url: &Url, phase: Phase) -> (FailureClass, String) {
     let target = target(url);
-    let chain = chain(err);
+    // Start at the wrapped error: a transparent variant's `source()` is the wrapped
+    // error's source, which would skip the wrapped error itself.
+    let top: &(dyn StdError + 'static) = match err {
+        HttpError::Dns(e) => e,
+        HttpError::Connect(e) | HttpError::Tls(e) | HttpError::Decode(e) => e,
+        HttpError::Hyper(e) => e,
+        HttpError::Redirect(e) => e,
+    };
+    let chain = chain(top);
 
     if let Some(e) = find::<RedirectError>(&chain) {
         return (FailureClass::Redirect, e.to_string());
@@ -90,6 +114,12 @@ pub(super) fn classify(
             format!("TLS handshake with {target} failed: {e}"),
         );
     }
+    if let HttpError::Decode(e) = err {
+        return (
+            FailureClass::Protocol,
+            format!("{target} sent a gzip body that does not decompress: {e}"),
+        );
+    }
     if let Some(found) = chain
         .iter()
         .find_map(|e| from_io(e.downcast_ref()?, &target, phase))
@@ -99,7 +129,21 @@ pub(super) fn classify(
     if let Some(e) = find::<hyper::Error>(&chain) {
         return from_hyper(e, &target, phase);
     }
-    from_reqwest(err, &target, phase)
+    let detail = describe(err);
+    match err {
+        HttpError::Connect(_) => (
+            FailureClass::Connect,
+            format!("cannot connect to {target}: {detail}"),
+        ),
+        HttpError::Tls(_) => (
+            FailureClass::Tls,
+            format!("TLS handshake with {target} failed: {detail}"),
+        ),
+        _ => (
+            FailureClass::Protocol,
+            format!("exchange with {target} failed: {detail}"),
+        ),
+    }
 }
 
 fn from_io(e: &io::Error, target: &str, phase: Phase) -> Option<(FailureClass, String)> {
@@ -156,41 +200,6 @@ fn from_hyper(e: &hyper::Error, target: &str, phase: Phase) -> (FailureClass, St
     }
 }
 
-fn from_reqwest(e: &reqwest::Error, target: &str, phase: Phase) -> (FailureClass, String) {
-    let detail = describe(e);
-    if e.is_timeout() {
-        (
-            FailureClass::Timeout,
-            format!("{target} timed out: {detail}"),
-        )
-    } else if e.is_redirect() {
-        (
-            FailureClass::Redirect,
-            format!("redirect from {target} not followed: {detail}"),
-        )
-    } else if e.is_connect() {
-        (
-            FailureClass::Connect,
-            format!("cannot connect to {target}: {detail}"),
-        )
-    } else if e.is_builder() {
-        (
-            FailureClass::Protocol,
-            format!("the request cannot be sent as written: {detail}"),
-        )
-    } else if e.is_body() || phase == Phase::Body {
-        (
-            FailureClass::ConnectionReset,
-            format!("{target} broke off the body: {detail}"),
-        )
-    } else {
-        (
-            FailureClass::Protocol,
-            format!("exchange with {target} failed: {detail}"),
-        )
-    }
-}
-
 /// The messages of the whole chain, joined: for errors no rule above recognised.
 pub(super) fn describe(top: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -237,7 +246,7 @@ mod tests {
     #[test]
     fn chain_looks_inside_io_errors() {
         let inner = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
-        // As hyper-util hands it over: Other(InvalidData(rustls error)).
+        // Wrapped twice, as I/O layers hand it over: Other(InvalidData(rustls error)).
         let wrapped = io::Error::new(io::ErrorKind::InvalidData, inner);
         let outer = io::Error::other(wrapped);
         let c = chain(&outer);

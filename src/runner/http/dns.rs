@@ -1,23 +1,18 @@
 //! Name resolution for the per-run client, timed.
 //!
-//! reqwest calls [`TimedResolver`] for every new connection to a host name (IP
-//! literals never get here). It resolves with the system resolver, or, when the
+//! The client asks [`Resolver`] for every new connection to a host name (IP
+//! literals never get here) and times the lookup. It resolves with the system resolver, or, when the
 //! operator configured DNS servers, with hickory talking to exactly those servers:
 //! that lets a probe check what a particular resolver answers, and lets tests run
 //! without sending a single query off the machine. Failures come back as a
 //! [`DnsError`] naming the host, which the classifier recognises as class `dns`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{ResolveError, TokioResolver};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use tokio::time::Instant;
-
-use super::timing::{Stage, TimingSlot};
 
 /// A host name did not resolve to any address.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,25 +30,42 @@ enum Backend {
     Hickory(Box<TokioResolver>),
 }
 
-/// The client's resolver: looks names up and records how long that took.
-pub(super) struct TimedResolver {
-    backend: Arc<Backend>,
-    slot: TimingSlot,
+/// The client's resolver.
+pub(super) struct Resolver {
+    backend: Backend,
 }
 
-impl TimedResolver {
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.backend {
+            Backend::System => "system",
+            Backend::Hickory(_) => "hickory",
+        };
+        f.debug_struct("Resolver")
+            .field("backend", &backend)
+            .finish()
+    }
+}
+
+impl Resolver {
     /// A resolver using `servers` (UDP, falling back to TCP), or the system resolver
     /// when `servers` is empty.
-    pub fn new(servers: &[SocketAddr], slot: TimingSlot) -> Self {
+    pub fn new(servers: &[SocketAddr]) -> Self {
         let backend = if servers.is_empty() {
             Backend::System
         } else {
             Backend::Hickory(Box::new(hickory(servers)))
         };
-        Self {
-            backend: Arc::new(backend),
-            slot,
+        Self { backend }
+    }
+
+    /// The addresses of `host`, with `port`.
+    pub async fn lookup(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, DnsError> {
+        let mut addrs = lookup(&self.backend, host).await?;
+        for addr in &mut addrs {
+            addr.set_port(port);
         }
+        Ok(addrs)
     }
 }
 
@@ -78,29 +90,12 @@ fn hickory(servers: &[SocketAddr]) -> TokioResolver {
         .build()
 }
 
-impl Resolve for TimedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_string();
-        let backend = Arc::clone(&self.backend);
-        let slot = self.slot.clone();
-        let generation = slot.generation();
-        slot.enter(generation, Stage::Resolving);
-        Box::pin(async move {
-            let started = Instant::now();
-            let result = lookup(&backend, &host).await;
-            slot.add_resolve(generation, started.elapsed());
-            let addrs = result?;
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
 async fn lookup(backend: &Backend, host: &str) -> Result<Vec<SocketAddr>, DnsError> {
     let fail = |reason: String| DnsError {
         host: host.to_string(),
         reason,
     };
-    // Port 0: reqwest puts in the URL's port.
+    // Port 0: the caller puts in the URL's port.
     let addrs: Vec<SocketAddr> = match backend {
         Backend::System => tokio::net::lookup_host((host, 0))
             .await

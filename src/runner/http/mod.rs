@@ -12,30 +12,41 @@
 //! a bad certificate) comes back as an [`Exchange`] with a classified
 //! [`TransportError`], within the step timeout, holding at most `max_body` bytes.
 //!
-//! Layout: `timing.rs` (the per-client timing slot and the connector layer),
-//! `dns.rs` (timed resolver, system or hickory), `redirect.rs` (per-request redirect
-//! policy), `tls.rs` (CA bundle, client identity, certificate expiry), `classify.rs`
-//! (error chain to [`FailureClass`]), `trace.rs` (W3C `traceparent` on the journey's
-//! own hosts).
+//! The client is hyper's connection API with what a browser-like client adds around
+//! it, written here rather than taken from reqwest (which journeyd used before):
+//! reqwest's pooled client, built and dropped per run, with a task per connection
+//! and the URL parsed again in three of its layers, was about a third of a run's
+//! CPU (docs/benchmarks.md, "Ninth pass"). Cookies still use reqwest's jar.
+//!
+//! Layout: `send.rs` (one exchange: redirects, head, body, deadline), `request.rs`
+//! (the request on the wire and its default headers), `conn.rs` (DNS, TCP, TLS,
+//! HTTP/1.1 or HTTP/2), `body.rs` (the body under its cap, gzip), `redirect.rs`
+//! (whether and how to follow), `timing.rs` (the per-client timing slot), `dns.rs`
+//! (system or hickory resolver), `tls.rs` (CA bundle, client identity, certificate
+//! expiry), `classify.rs` (error chain to [`FailureClass`]), `trace.rs` (W3C
+//! `traceparent` on the journey's own hosts).
 
+mod body;
 mod classify;
+mod conn;
 mod dns;
 mod redirect;
+mod request;
 mod send;
 mod timing;
 mod tls;
 mod trace;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::result::{FailureClass, PhaseTimings};
 use crate::journey::model::{Redirects, TlsOptions};
-use redirect::RedirectBudget;
-use timing::{ConnectTimingLayer, TimingSlot};
+use conn::{Conn, Opener, Origin};
+use timing::TimingSlot;
 pub use trace::{TRACESTATE, TraceContext, new_span_id, traceparent};
 
 /// How to build a run's client.
@@ -108,56 +119,70 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
-/// One run's HTTP client: its own connection pool and cookie jar.
+/// One run's HTTP client: its own connections and cookie jar.
 ///
-/// Meant for one run's sequential requests: the timing slot and the redirect
-/// budget belong to the request in flight, so concurrent `send`s on one client
-/// would mix their timings (their outcomes stay correct).
+/// Meant for one run's sequential requests: the timing slot belongs to the request
+/// in flight, so concurrent `send`s on one client would mix their timings (their
+/// outcomes stay correct).
 #[derive(Debug)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    resolver: dns::Resolver,
+    tls: Arc<rustls::ClientConfig>,
+    jar: reqwest::cookie::Jar,
+    /// Open connections between requests, at most one per origin.
+    conns: Mutex<Vec<Conn>>,
     slot: TimingSlot,
-    redirects: Arc<RedirectBudget>,
 }
 
 impl HttpClient {
-    /// Builds a fresh client: empty cookie jar, empty pool, the journey's TLS
+    /// Builds a fresh client: empty cookie jar, no connection, the journey's TLS
     /// settings, `crate::USER_AGENT` unless a request sets `user-agent`.
+    ///
+    /// It never uses a proxy: a probe measures the path to the target, and an
+    /// ambient `HTTP_PROXY` would silently measure the proxy instead (Prometheus'
+    /// own HTTP client makes the same choice by default). No TCP keepalive either:
+    /// a run's connection lives for its few requests, and every wait on it is
+    /// bounded by the step's deadline.
     pub fn new(opts: &ClientOptions) -> Result<Self, ClientError> {
-        let slot = TimingSlot::default();
-        let redirects = Arc::new(RedirectBudget::default());
-        let resolver = dns::TimedResolver::new(&opts.dns_servers, slot.clone());
-        let builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_info(true)
-            .user_agent(crate::USER_AGENT)
-            .cookie_store(true)
-            // A probe measures the path to the target; an ambient HTTP_PROXY would
-            // silently measure the proxy instead (Prometheus' own HTTP client makes
-            // the same choice by default).
-            .no_proxy()
-            // A run's connection lives for its few requests, and every wait on it is
-            // bounded by the step's deadline (classified as a timeout). reqwest's TCP
-            // keepalive (first probe after 15 s) and user timeout (30 s) add nothing
-            // within that, and cost five `setsockopt` calls per connection.
-            .tcp_keepalive(None)
-            .tcp_keepalive_interval(None)
-            .tcp_keepalive_retries(None)
-            .tcp_user_timeout(None)
-            .redirect(redirect::policy(Arc::clone(&redirects)))
-            .dns_resolver(Arc::new(resolver))
-            .connector_layer(ConnectTimingLayer::new(slot.clone()));
-        let client = tls::apply(builder, &opts.tls)?.build().map_err(|e| {
-            ClientError(format!(
-                "cannot build the HTTP client: {}",
-                classify::describe(&e)
-            ))
-        })?;
         Ok(Self {
-            client,
-            slot,
-            redirects,
+            resolver: dns::Resolver::new(&opts.dns_servers),
+            tls: tls::config(&opts.tls)?,
+            jar: reqwest::cookie::Jar::default(),
+            conns: Mutex::new(Vec::new()),
+            slot: TimingSlot::default(),
         })
+    }
+
+    fn opener(&self) -> Opener<'_> {
+        Opener {
+            resolver: &self.resolver,
+            tls: &self.tls,
+            slot: &self.slot,
+        }
+    }
+
+    fn conns(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        // A connection list left by a panic is still a list of connections.
+        self.conns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The open connection to `origin`, taken out for one exchange.
+    fn reuse(&self, origin: &Origin) -> Option<Conn> {
+        let mut conns = self.conns();
+        conns.retain(Conn::usable);
+        let at = conns.iter().position(|c| c.origin == *origin)?;
+        Some(conns.swap_remove(at))
+    }
+
+    /// Puts a connection back after an exchange that read its response whole.
+    fn keep(&self, conn: Conn) {
+        if conn.usable() {
+            let mut conns = self.conns();
+            conns.retain(|c| c.origin != conn.origin);
+            conns.push(conn);
+        }
     }
 
     /// Sends a request, reading at most `max_body` bytes, all within `timeout`.

@@ -1,5 +1,6 @@
-//! One exchange: build the request, wait for the headers, read the body under its
-//! cap, all before one deadline, then turn what happened into an [`Exchange`].
+//! One exchange: send the request (following redirects), wait for the headers,
+//! read the body under its cap, all before one deadline, then turn what happened
+//! into an [`Exchange`].
 //!
 //! The deadline covers the whole exchange rather than each read, because a server
 //! dripping one byte a second never trips a per-read timeout but still breaks the
@@ -7,18 +8,25 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use reqwest::{Method, RequestBuilder, Response};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Response};
+use reqwest::cookie::CookieStore;
 use tokio::time::{Instant, timeout_at};
 use url::Url;
 
-use super::classify::{self, Phase};
+use super::body::{self, BodyStop, Reading};
+use super::classify::{self, HttpError, Phase};
+use super::conn::{Conn, Origin};
+use super::redirect;
+use super::request::Outgoing;
 use super::timing::Stage;
 use super::{Exchange, HttpClient, HttpResponse, PreparedRequest, TransportError};
 use crate::runner::result::{FailureClass, PhaseTimings};
 
-/// Never reserve more than this up front, whatever `content-length` claims.
-const MAX_PREALLOCATION: usize = 64 * 1024;
+/// A redirect's own body is read (so its connection can serve the next hop) up to
+/// this size; a larger one costs the connection instead.
+const REDIRECT_BODY: usize = 64 * 1024;
 
 /// When the headers and the end of the body arrived.
 #[derive(Debug, Default)]
@@ -36,7 +44,6 @@ pub(super) async fn send(
     let started = Instant::now();
     let deadline = crate::units::later(started, timeout);
     client.slot.begin();
-    client.redirects.set(req.redirects);
     let mut marks = Marks::default();
     let limits = Limits {
         deadline,
@@ -94,31 +101,72 @@ async fn exchange(
     limits: Limits,
     marks: &mut Marks,
 ) -> Result<HttpResponse, TransportError> {
-    let (url, request) = build_request(client, req)
-        .map_err(|message| failure(FailureClass::Protocol, message, None))?;
-    let mut response = match timeout_at(limits.deadline, request.send()).await {
-        Err(_) => {
-            let stage = client.slot.collected().stage;
-            let message = head_timeout_message(stage, &url, limits.timeout);
-            return Err(failure(FailureClass::Timeout, message, None));
-        }
-        Ok(Err(e)) => {
-            let (class, message) = classify::classify(&e, &url, Phase::Head);
-            return Err(failure(class, message, None));
-        }
-        Ok(Ok(response)) => response,
+    let protocol = |message: String| failure(FailureClass::Protocol, message, None);
+    let mut url = match &req.parsed_url {
+        Some(parsed) if parsed.as_str() == req.url => parsed.clone(),
+        _ => Url::parse(&req.url)
+            .map_err(|_| protocol(format!("the request URL {:?} is not valid", req.url)))?,
+    };
+    let mut out = Outgoing::of(req).map_err(protocol)?;
+    let mut visited = Vec::new();
+    let (mut conn, mut response) = loop {
+        let origin = Origin::of(&url).map_err(protocol)?;
+        let request = out.to(&url, &client.jar).map_err(protocol)?;
+        let (conn, response) =
+            match timeout_at(limits.deadline, round_trip(client, &origin, &url, request)).await {
+                Err(_) => {
+                    let stage = client.slot.collected().stage;
+                    let message = head_timeout_message(stage, &url, limits.timeout);
+                    return Err(failure(FailureClass::Timeout, message, None));
+                }
+                Ok(Err(e)) => {
+                    let (class, message) = classify::classify(&e, &url, Phase::Head);
+                    return Err(failure(class, message, None));
+                }
+                Ok(Ok(found)) => found,
+            };
+        let mut cookies = response.headers().get_all(header::SET_COOKIE).iter();
+        client.jar.set_cookies(&mut cookies, &url);
+        let status = response.status();
+        let to = redirect::next(
+            status,
+            response.headers(),
+            &url,
+            req.redirects,
+            &mut visited,
+        )
+        .map_err(|e| failure(FailureClass::Redirect, e.0, None))?;
+        let Some(to) = to else {
+            break (conn, response);
+        };
+        discard(client, conn, response, limits.deadline).await;
+        redirect::rewrite(
+            status,
+            &mut out.method,
+            &mut out.body,
+            &mut out.headers,
+            (&url, &to),
+        );
+        url = to;
     };
     marks.headers_at = Some(Instant::now());
 
-    let head = head_of(&response);
-    let (body, stop) = read_body(&mut response, limits).await;
-    marks.body_done_at = Some(Instant::now());
-    let complete = HttpResponse {
-        body: body.freeze(),
-        ..head
+    let gzip = is_gzip(&out.method, &response);
+    let head = head_of(&response, &url, conn.cert_not_after, gzip);
+    let reading = Reading {
+        cap: usize::try_from(limits.max_body).unwrap_or(usize::MAX),
+        hint: content_length(response.headers()),
+        gzip,
+        deadline: limits.deadline,
     };
+    let (body, stop) = body::read(&mut conn, response.body_mut(), reading).await;
+    marks.body_done_at = Some(Instant::now());
+    let complete = HttpResponse { body, ..head };
     let (class, message) = match stop {
-        None => return Ok(complete),
+        None => {
+            client.keep(conn);
+            return Ok(complete);
+        }
         Some(BodyStop::TooLarge) => (
             FailureClass::BodyTooLarge,
             format!(
@@ -134,32 +182,74 @@ async fn exchange(
                 bytes_text(complete.body.len())
             ),
         ),
-        Some(BodyStop::Failed(e)) => classify::classify(&e, response.url(), Phase::Body),
+        Some(BodyStop::Failed(e)) => classify::classify(&e, &url, Phase::Body),
     };
     Err(failure(class, message, Some(complete)))
 }
 
-/// The reqwest request for `req`, or why it cannot be sent at all (reported like a
-/// target that speaks no HTTP: no exchange can happen).
-fn build_request(
+/// Sends `request` to `origin`, on the run's open connection there when it has one
+/// (again on a new one if the server had closed it before the request went out).
+async fn round_trip(
     client: &HttpClient,
-    req: &PreparedRequest,
-) -> Result<(Url, RequestBuilder), String> {
-    let invalid = |what: &str, value: &str| format!("the request {what} {value:?} is not valid");
-    let url = match &req.parsed_url {
-        Some(parsed) if parsed.as_str() == req.url => parsed.clone(),
-        _ => Url::parse(&req.url).map_err(|_| invalid("URL", &req.url))?,
+    origin: &Origin,
+    url: &Url,
+    request: hyper::Request<super::conn::Body>,
+) -> Result<(Conn, Response<Incoming>), HttpError> {
+    let mut request = request;
+    if let Some(mut conn) = client.reuse(origin) {
+        match conn.send(request, url).await {
+            Ok(response) => return Ok((conn, response)),
+            Err((_, Some(unsent))) => request = unsent,
+            Err((e, None)) => return Err(e),
+        }
+    }
+    let mut conn = client.opener().open(origin).await?;
+    let response = conn.send(request, url).await.map_err(|(e, _)| e)?;
+    Ok((conn, response))
+}
+
+/// Reads a redirect's body away, so its connection can carry the next hop.
+async fn discard(
+    client: &HttpClient,
+    mut conn: Conn,
+    mut response: Response<Incoming>,
+    deadline: Instant,
+) {
+    let reading = Reading {
+        cap: REDIRECT_BODY,
+        hint: 0,
+        gzip: false,
+        deadline,
     };
-    let method =
-        Method::from_bytes(req.method.as_bytes()).map_err(|_| invalid("method", &req.method))?;
-    let mut builder = client.client.request(method, url.clone());
-    for (name, value) in &req.headers {
-        builder = builder.header(name, value);
+    if body::read(&mut conn, response.body_mut(), reading)
+        .await
+        .1
+        .is_none()
+    {
+        client.keep(conn);
     }
-    if let Some(body) = &req.body {
-        builder = builder.body(body.clone());
-    }
-    Ok((url, builder))
+}
+
+/// The body is gzip and gets decompressed (as for any client that sends
+/// `accept-encoding: gzip`, which this one does by default).
+fn is_gzip(method: &Method, response: &Response<Incoming>) -> bool {
+    let status = response.status().as_u16();
+    *method != Method::HEAD
+        && status != 204
+        && status != 304
+        && response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
+}
+
+fn content_length(headers: &HeaderMap) -> usize {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn bytes_text(n: usize) -> String {
@@ -187,11 +277,20 @@ fn head_timeout_message(stage: Stage, url: &Url, timeout: Duration) -> String {
     }
 }
 
-/// Status, headers, final URL and certificate: everything but the body.
-fn head_of(response: &Response) -> HttpResponse {
+/// Status, headers, final URL and certificate: everything but the body. A body
+/// that is decompressed loses the headers that describe its compressed form.
+fn head_of(
+    response: &Response<Incoming>,
+    url: &Url,
+    cert_not_after: Option<chrono::DateTime<chrono::Utc>>,
+    decompressed: bool,
+) -> HttpResponse {
     let headers = response
         .headers()
         .iter()
+        .filter(|(name, _)| {
+            !decompressed || (*name != header::CONTENT_ENCODING && *name != header::CONTENT_LENGTH)
+        })
         .map(|(name, value)| {
             (
                 name.as_str().to_string(),
@@ -202,41 +301,9 @@ fn head_of(response: &Response) -> HttpResponse {
     HttpResponse {
         status: response.status().as_u16(),
         headers,
-        body: Bytes::new(),
-        final_url: response.url().to_string(),
-        cert_not_after: super::tls::cert_not_after(response),
-    }
-}
-
-/// Why the body was not read to its end.
-enum BodyStop {
-    TooLarge,
-    Timeout,
-    Failed(reqwest::Error),
-}
-
-/// Reads the body chunk by chunk, keeping at most `max_body` bytes: whatever the
-/// server sends, memory stays bounded by the cap plus one chunk.
-async fn read_body(response: &mut Response, limits: Limits) -> (BytesMut, Option<BodyStop>) {
-    let cap = usize::try_from(limits.max_body).unwrap_or(usize::MAX);
-    let hint = response
-        .content_length()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
-    let mut body = BytesMut::with_capacity(hint.min(cap).min(MAX_PREALLOCATION));
-    loop {
-        let chunk = match timeout_at(limits.deadline, response.chunk()).await {
-            Err(_) => return (body, Some(BodyStop::Timeout)),
-            Ok(Err(e)) => return (body, Some(BodyStop::Failed(e))),
-            Ok(Ok(None)) => return (body, None),
-            Ok(Ok(Some(chunk))) => chunk,
-        };
-        let room = cap - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return (body, Some(BodyStop::TooLarge));
-        }
-        body.extend_from_slice(&chunk);
+        body: bytes::Bytes::new(),
+        final_url: url.to_string(),
+        cert_not_after,
     }
 }
 

@@ -1,19 +1,13 @@
-//! Phase timings gathered from inside reqwest.
+//! Phase timings of the request in flight.
 //!
-//! reqwest reports no per-phase durations, so the client instruments the two places
-//! where the phases happen: its DNS resolver (see `dns.rs`) and a tower layer around
-//! its connector ([`ConnectTimingLayer`]). Both write into one [`TimingSlot`] shared by
-//! the client. A run sends its requests one after the other, so one slot per client is
-//! enough; a generation number guards against a connect left running by an earlier,
-//! abandoned request writing into the current request's numbers.
+//! Opening a connection (`conn.rs`) writes how long DNS and TCP/TLS took into the
+//! client's [`TimingSlot`], hop after hop of a redirect chain. A run sends its
+//! requests one after the other, so one slot per client is enough; a generation
+//! number guards against a connect left over from an earlier, abandoned request
+//! writing into the current request's numbers.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 /// How far the current request got before its response headers arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,65 +109,6 @@ impl TimingSlot {
             connect: p.connect_total.saturating_sub(p.resolve),
             connect_total: p.connect_total,
         }
-    }
-}
-
-/// A tower layer around reqwest's connector that times every new connection.
-#[derive(Debug, Clone)]
-pub(super) struct ConnectTimingLayer {
-    slot: TimingSlot,
-}
-
-impl ConnectTimingLayer {
-    pub fn new(slot: TimingSlot) -> Self {
-        Self { slot }
-    }
-}
-
-impl<S> tower::Layer<S> for ConnectTimingLayer {
-    type Service = ConnectTiming<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ConnectTiming {
-            inner,
-            slot: self.slot.clone(),
-        }
-    }
-}
-
-/// The service made by [`ConnectTimingLayer`].
-#[derive(Debug, Clone)]
-pub(super) struct ConnectTiming<S> {
-    inner: S,
-    slot: TimingSlot,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-impl<S, R> tower::Service<R> for ConnectTiming<S>
-where
-    S: tower::Service<R>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: R) -> Self::Future {
-        let slot = self.slot.clone();
-        let generation = slot.generation();
-        slot.enter(generation, Stage::Connecting);
-        let started = Instant::now();
-        let connecting = self.inner.call(req);
-        Box::pin(async move {
-            let result = connecting.await;
-            slot.add_connect(generation, started.elapsed(), result.is_ok());
-            result
-        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! A journey's TLS settings applied to the client, and the peer certificate's expiry.
+//! A journey's TLS settings as a rustls configuration, and the peer certificate's expiry.
 //!
 //! Files named in the journey are read when the client is built, so a missing CA
 //! bundle or a broken client key is reported once, as a configuration problem with the
@@ -8,32 +8,56 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
-use reqwest::tls::{Certificate, Identity, TlsInfo};
-use reqwest::{ClientBuilder, Response};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::ClientError;
 use crate::journey::model::TlsOptions;
 
-/// Adds the extra CA bundle, the client identity and the verification opt-out;
-/// without any of them, the TLS configuration built once for all runs.
-pub(super) fn apply(
-    mut builder: ClientBuilder,
-    tls: &TlsOptions,
-) -> Result<ClientBuilder, ClientError> {
+/// The client's TLS configuration: the one built once for all runs without TLS
+/// options, or one with the journey's CA bundle, client identity and verification
+/// opt-out.
+pub(super) fn config(tls: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError> {
     let plain = tls.ca_file.is_none()
         && tls.client_cert.is_none()
         && tls.client_key.is_none()
         && !tls.insecure_skip_verify;
-    if plain && let Some(config) = shared_default() {
-        return Ok(builder.use_preconfigured_tls(config));
+    if plain {
+        return shared_default().map(Arc::new).ok_or_else(no_versions);
     }
+    let provider = provider();
+    let mut roots = webpki();
     if let Some(path) = &tls.ca_file {
-        for cert in ca_bundle(path)? {
-            builder = builder.add_root_certificate(cert);
+        for (i, cert) in ca_bundle(path)?.into_iter().enumerate() {
+            roots.add(cert).map_err(|e| {
+                ClientError(format!(
+                    "tls.ca_file {}: certificate #{} is not a usable trust anchor ({e})",
+                    path.display(),
+                    i + 1
+                ))
+            })?;
         }
     }
-    match (&tls.client_cert, &tls.client_key) {
-        (Some(cert), Some(key)) => builder = builder.identity(identity(cert, key)?),
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|_| no_versions())?;
+    let builder = if tls.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+    } else {
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match (&tls.client_cert, &tls.client_key) {
+        (Some(cert), Some(key)) => {
+            let (chain, private) = identity(cert, key)?;
+            builder
+                .with_client_auth_cert(chain, private)
+                .map_err(|e| not_an_identity(cert, key, &e.to_string()))?
+        }
         (Some(cert), None) => {
             return Err(ClientError(format!(
                 "tls.client_cert {} is set without tls.client_key: set both for mutual TLS",
@@ -46,46 +70,105 @@ pub(super) fn apply(
                 key.display()
             )));
         }
-        (None, None) => {}
+        (None, None) => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn();
+    Ok(Arc::new(config))
+}
+
+fn no_versions() -> ClientError {
+    ClientError("the TLS crypto provider supports no protocol version".to_string())
+}
+
+fn alpn() -> Vec<Vec<u8>> {
+    vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
+}
+
+fn webpki() -> RootCertStore {
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
-    if tls.insecure_skip_verify {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    Ok(builder)
 }
 
 /// The TLS configuration of every run without TLS options, built once.
 ///
-/// reqwest would build it again for each run's client, even for a journey on plain
-/// HTTP: copy the ~150 webpki roots into a new root store (a few hundred
-/// allocations), then build a verifier and a configuration around it. The
-/// configuration holds nothing of a connection but the TLS session
-/// cache, and each client gets a clone with a new, empty one, so no session resumes
-/// from one run into the next: every run still pays its own full handshakes, as a
-/// new customer would. Versions, ALPN, SNI and the crypto provider are those reqwest
-/// chooses for the features this crate builds it with. `None` (a provider without
-/// the protocol versions) leaves reqwest to build it and report the problem.
-fn shared_default() -> Option<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
+/// Building it means copying the ~150 webpki roots into a new root store (a few
+/// hundred allocations), then building a verifier and a configuration around them:
+/// worth doing once, not per run. The configuration holds nothing of a connection
+/// but the TLS session cache, and each client gets a clone with a new, empty one, so
+/// no session resumes from one run into the next: every run pays its own full
+/// handshakes, as a new customer would. `None`: the provider has no protocol version.
+fn shared_default() -> Option<ClientConfig> {
+    static CONFIG: OnceLock<Option<ClientConfig>> = OnceLock::new();
     let mut config = CONFIG.get_or_init(build_default).clone()?;
     config.resumption = rustls::client::Resumption::default();
     Some(config)
 }
 
-fn build_default() -> Option<rustls::ClientConfig> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+fn build_default() -> Option<ClientConfig> {
+    let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .ok()?
-        .with_root_certificates(roots)
+        .with_root_certificates(webpki())
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn();
     Some(config)
+}
+
+/// `tls.insecure_skip_verify`: any certificate is accepted, for any name; the
+/// handshake's signatures are still checked against the certificate presented.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, ClientError> {
@@ -97,7 +180,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, ClientError> {
     })
 }
 
-fn ca_bundle(path: &Path) -> Result<Vec<Certificate>, ClientError> {
+fn ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
     let pem = read(path, "tls.ca_file")?;
     let invalid = |why: String| {
         ClientError(format!(
@@ -106,18 +189,16 @@ fn ca_bundle(path: &Path) -> Result<Vec<Certificate>, ClientError> {
             path.display()
         ))
     };
-    let certs = Certificate::from_pem_bundle(&pem).map_err(|e| invalid(e.to_string()))?;
+    let certs = pem_sections(&pem);
     if certs.is_empty() {
         return Err(invalid("no certificate found".to_string()));
     }
-    // reqwest only parses the DER when the client is built; check it now so the
-    // message can name the file.
-    for (i, cert) in pem_sections(&pem).iter().enumerate() {
+    for (i, cert) in certs.iter().enumerate() {
         if x509_parser::parse_x509_certificate(cert).is_err() {
             return Err(invalid(format!("certificate #{} does not parse", i + 1)));
         }
     }
-    Ok(certs)
+    Ok(certs.into_iter().map(CertificateDer::from).collect())
 }
 
 fn pem_sections(pem: &[u8]) -> Vec<Vec<u8>> {
@@ -128,23 +209,32 @@ fn pem_sections(pem: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn identity(cert: &Path, key: &Path) -> Result<Identity, ClientError> {
-    let mut pem = read(cert, "tls.client_cert")?;
-    pem.push(b'\n');
-    pem.extend(read(key, "tls.client_key")?);
-    Identity::from_pem(&pem).map_err(|e| {
-        ClientError(format!(
-            "tls.client_cert {} and tls.client_key {} do not form a client identity ({e}); \
-             the certificate must be PEM and the key a PEM PKCS#8, PKCS#1 or SEC1 private key",
-            cert.display(),
-            key.display()
-        ))
-    })
+fn not_an_identity(cert: &Path, key: &Path, why: &str) -> ClientError {
+    ClientError(format!(
+        "tls.client_cert {} and tls.client_key {} do not form a client identity ({why}); \
+         the certificate must be PEM and the key a PEM PKCS#8, PKCS#1 or SEC1 private key",
+        cert.display(),
+        key.display()
+    ))
 }
 
-/// The `notAfter` of the certificate the server presented, for HTTPS responses.
-pub(super) fn cert_not_after(response: &Response) -> Option<DateTime<Utc>> {
-    let der = response.extensions().get::<TlsInfo>()?.peer_certificate()?;
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn identity(cert: &Path, key: &Path) -> Result<Identity, ClientError> {
+    let chain: Vec<CertificateDer<'static>> = pem_sections(&read(cert, "tls.client_cert")?)
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    if chain.is_empty() {
+        return Err(not_an_identity(cert, key, "no certificate found"));
+    }
+    let private = PrivateKeyDer::from_pem_slice(&read(key, "tls.client_key")?)
+        .map_err(|e| not_an_identity(cert, key, &format!("no private key: {e}")))?;
+    Ok((chain, private))
+}
+
+/// The `notAfter` of a DER certificate.
+pub(super) fn not_after(der: &[u8]) -> Option<DateTime<Utc>> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
 }
@@ -164,14 +254,14 @@ mod tests {
     }
 
     fn message(tls: &TlsOptions) -> String {
-        match apply(reqwest::Client::builder(), tls) {
+        match config(tls) {
             Ok(_) => String::new(),
             Err(e) => e.0,
         }
     }
 
     #[test]
-    fn shared_default_is_what_reqwest_would_build() {
+    fn shared_default_offers_h2_and_http1_with_sni_and_no_identity() {
         let config = shared_default().unwrap();
         assert_eq!(
             config.alpn_protocols,

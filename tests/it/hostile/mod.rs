@@ -6,6 +6,7 @@
 
 mod http;
 mod tls;
+mod wire;
 
 use std::time::Duration;
 

@@ -20,6 +20,11 @@ use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsAcceptor;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
 use super::hostile::{Server, read_head, response, serve};
 
 /// Expiry of the server certificate: 2031-01-01T00:00:00Z.
@@ -87,6 +92,10 @@ impl Pki {
     }
 
     fn acceptor(&self, require_client_cert: bool) -> TlsAcceptor {
+        TlsAcceptor::from(Arc::new(self.server_config(require_client_cert)))
+    }
+
+    fn server_config(&self, require_client_cert: bool) -> rustls::ServerConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
@@ -102,10 +111,48 @@ impl Pki {
             builder.with_no_client_auth()
         };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
-        let config = builder
+        builder
             .with_single_cert(vec![self.server_der.clone()], key)
-            .unwrap();
-        TlsAcceptor::from(Arc::new(config))
+            .unwrap()
+    }
+
+    /// An HTTPS server that speaks HTTP/2 only (ALPN `h2`), answering every request
+    /// `200 h2 ok`; it records `METHOD URI VERSION cookie` of each request.
+    pub async fn h2_server(&self) -> Server {
+        let mut config = self.server_config(false);
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        serve(move |stream, rec| {
+            let acceptor = acceptor.clone();
+            async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    let cookie = req
+                        .headers()
+                        .get("cookie")
+                        .map(|v| v.to_str().unwrap_or("").to_string());
+                    let line = format!(
+                        "{} {} {:?} {cookie:?}",
+                        req.method(),
+                        req.uri(),
+                        req.version()
+                    );
+                    let _ = rec.send(line);
+                    let mut response =
+                        hyper::Response::new(Full::new(Bytes::from_static(b"h2 ok")));
+                    response
+                        .headers_mut()
+                        .insert("set-cookie", "h2=yes".parse().unwrap());
+                    async move { Ok::<_, std::convert::Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            }
+        })
+        .await
     }
 
     /// An HTTPS server answering every request `200 ok`, optionally demanding a
