@@ -135,8 +135,11 @@ impl Conn {
             }
             Sender::H2(tx) => {
                 // HTTP/2 carries scheme and authority as pseudo-headers, from an
-                // absolute URI; `host` is a connection header there.
-                if let Ok(uri) = url[..url::Position::AfterQuery].parse() {
+                // absolute URI (without the URL's credentials, which went into
+                // `authorization`); `host` is a connection header there.
+                let authority = &url[url::Position::BeforeHost..url::Position::BeforePath];
+                let absolute = format!("{}://{authority}{}", url.scheme(), req.uri());
+                if let Ok(uri) = absolute.parse() {
                     *req.uri_mut() = uri;
                 }
                 req.headers_mut().remove(hyper::header::HOST);

@@ -64,16 +64,25 @@ impl Outgoing {
         let uri = target
             .parse()
             .map_err(|_| format!("the request URL {url} is not valid"))?;
-        let mut headers = self.headers.clone();
-        if !headers.contains_key(header::HOST)
+        // `host` first, as RFC 9110 asks of user agents (7.2).
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
+        if !self.headers.contains_key(header::HOST)
             && let Some(host) = host(url)
         {
             headers.insert(header::HOST, host);
+        }
+        for (name, value) in &self.headers {
+            headers.append(name, value.clone());
         }
         if !headers.contains_key(header::COOKIE)
             && let Some(cookies) = jar.cookies(url)
         {
             headers.insert(header::COOKIE, cookies);
+        }
+        if !headers.contains_key(header::AUTHORIZATION)
+            && let Some(basic) = basic_auth(url)
+        {
+            headers.insert(header::AUTHORIZATION, basic);
         }
         let mut req = Request::new(Full::new(self.body.clone().unwrap_or_default()));
         *req.method_mut() = self.method.clone();
@@ -81,6 +90,29 @@ impl Outgoing {
         *req.headers_mut() = headers;
         Ok(req)
     }
+}
+
+/// `Authorization: Basic` for credentials in the URL (`https://user:pass@host/`), as
+/// browsers send them; they never go on the wire in the URL itself.
+fn basic_auth(url: &Url) -> Option<HeaderValue> {
+    use base64::Engine as _;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let pair = format!(
+        "{}:{}",
+        decode(url.username()),
+        decode(url.password().unwrap_or(""))
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// `host[:port]`, the port only when it is not the scheme's default.
@@ -118,6 +150,7 @@ mod tests {
         assert_eq!(req.uri(), "/a?b=1");
         assert_eq!(req.method(), Method::POST);
         let h = req.headers();
+        assert_eq!(h.keys().next(), Some(&header::HOST));
         assert_eq!(h[header::HOST], "127.0.0.1:8080");
         assert_eq!(h[header::ACCEPT], "application/json");
         assert_eq!(h[header::ACCEPT_ENCODING], "gzip");
@@ -127,6 +160,19 @@ mod tests {
             out.to(&default_port, &Jar::default()).unwrap().headers()[header::HOST],
             "[::1]"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth() {
+        let out = Outgoing::of(&prepared(&[])).unwrap();
+        let url = Url::parse("http://ann:p%40ss@shop.test/").unwrap();
+        let req = out.to(&url, &Jar::default()).unwrap();
+        // base64("ann:p@ss")
+        assert_eq!(req.headers()[header::AUTHORIZATION], "Basic YW5uOnBAc3M=");
+        assert_eq!(req.headers()[header::HOST], "shop.test");
+        let plain = Url::parse("http://shop.test/").unwrap();
+        let req = out.to(&plain, &Jar::default()).unwrap();
+        assert!(req.headers().get(header::AUTHORIZATION).is_none());
     }
 
     #[test]
