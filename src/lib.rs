@@ -84,6 +84,7 @@ pub mod schedule;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod tls;
 pub mod trace_export;
 pub mod units;
 
