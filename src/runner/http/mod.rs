@@ -3,9 +3,9 @@
 //! Each journey run gets its own [`HttpClient`], built fresh, because a run plays one
 //! new customer: a cookie set at login must reach the next step, and nothing (neither
 //! cookies nor pooled connections) may leak from one run into the next, or a run would
-//! pass thanks to a connection or session another run opened. Within a run the pool is
-//! reused, so the first request pays for DNS, TCP and TLS and later ones show zero
-//! there, as a browser would.
+//! pass thanks to a connection or session another run opened. Within a run a
+//! connection is reused per origin, so the first request pays for DNS, TCP and TLS and
+//! later ones show zero there, as a browser would.
 //!
 //! [`HttpClient::send`] never fails as a Rust error: whatever the target does (answer
 //! nothing, drip one byte a second, reset, stream forever, redirect in circles, present
@@ -15,8 +15,9 @@
 //! The client is hyper's connection API with what a browser-like client adds around
 //! it, written here rather than taken from reqwest (which journeyd used before):
 //! reqwest's pooled client, built and dropped per run, with a task per connection
-//! and the URL parsed again in three of its layers, was about a third of a run's
-//! CPU (docs/benchmarks.md, "Ninth pass"). Cookies still use reqwest's jar.
+//! and the URL parsed again in three of its layers, was about a third of a
+//! five-step run's CPU (docs/benchmarks.md, "Ninth pass"). Cookies still use
+//! reqwest's jar.
 //!
 //! Layout: `send.rs` (one exchange: redirects, head, body, deadline), `request.rs`
 //! (the request on the wire and its default headers), `conn.rs` (DNS, TCP, TLS,
