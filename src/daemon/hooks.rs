@@ -106,6 +106,9 @@ impl DaemonHooks {
         run: &JourneyRun,
         fence: Option<crate::store::Fence>,
     ) {
+        // Queued first: a run the status board shows is then one the API can read
+        // (`Store::settle` commits it on demand).
+        self.store.record_fenced(run, fence).await;
         let before = self.board.state(&journey.name);
         log_run(run, before);
         if self.configured.load().contains_key(&journey.name) {
@@ -119,7 +122,6 @@ impl DaemonHooks {
                 alerts.observe(run).await;
             }
         }
-        self.store.record_fenced(run, fence).await;
     }
 }
 

@@ -17,6 +17,7 @@ mod leader;
 mod notify;
 mod obligation;
 mod reload;
+mod runs;
 mod supervise;
 mod tick;
 mod traces;
@@ -79,6 +80,8 @@ struct Daemon {
     scheduler_tx: mpsc::Sender<Command>,
     control_rx: mpsc::Receiver<Control>,
     scheduler: tokio::task::JoinHandle<usize>,
+    /// The runtime the scheduler and the runs live on; dropped last.
+    runs: runs::Runs,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: CancellationToken,
     scheduler_stop: CancellationToken,
@@ -117,6 +120,8 @@ impl Daemon {
         engine: Arc<Engine>,
         stop: CancellationToken,
     ) -> anyhow::Result<Daemon> {
+        // Before anything is opened: a bad JOURNEYD_RUN_THREADS stops the start.
+        let runs = runs::Runs::start()?;
         // First, so a panic in any task started below is caught.
         let health = Arc::new(Health::default());
         let died = CancellationToken::new();
@@ -256,7 +261,7 @@ impl Daemon {
             config.first_run_within,
         );
         let scheduler = fleet::on_grid(scheduler, fleet);
-        let scheduler = tokio::spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
+        let scheduler = runs.spawn(scheduler.run(scheduler_rx, config.shutdown_grace));
         health.set_ready(true);
         tracing::info!(listen = %bound, journeys = count, state_dir = %config.state_dir.display(), "journeyd started.");
         notify::ready(&format!("monitoring {count} journeys"));
@@ -268,6 +273,7 @@ impl Daemon {
             scheduler_tx,
             control_rx,
             scheduler,
+            runs,
             server,
             stop,
             scheduler_stop,
@@ -348,6 +354,8 @@ impl Daemon {
         if let Ok(Err(e)) = self.server.await {
             tracing::error!(error = %e, "The HTTP server failed.");
         }
+        // Last: connections that runs opened served everything above.
+        drop(self.runs);
         tracing::info!("journeyd stopped.");
     }
 }

@@ -55,9 +55,10 @@
 //!
 //! - One writer thread ([`writer`]) owns the only read-write connection and is
 //!   fed by a bounded queue; [`Store::record`] never stalls the scheduler for
-//!   more than [`RECORD_WAIT`]. Each run is written in one transaction; the
-//!   runs queued behind a busy writer share one (group commit, at most 64);
-//!   the row and its `INSERT` are in [`row`].
+//!   more than [`RECORD_WAIT`]. Runs queued behind a busy writer share one
+//!   transaction (group commit, at most 64), and a passing run waits up to
+//!   [`writer::PASS_WINDOW`] for others to share it; a failing run is
+//!   committed at once. The row and its `INSERT` are in [`row`].
 //! - Reads ([`read`]) use read-only connections in `spawn_blocking`; WAL lets
 //!   them run while the writer commits.
 //! - Retention ([`prune`]) runs on the writer thread in small batches.
@@ -69,7 +70,9 @@
 //! killer) every committed run survives, so everything [`Store::flush`] has
 //! confirmed is on disk. A power loss or kernel crash can also lose the last
 //! few committed transactions. Neither corrupts the file. Runs still in the
-//! queue are lost in both cases; shutdown calls [`Store::close`] to avoid that.
+//! queue are lost in both cases, and so are passes waiting in the commit window
+//! (at most [`writer::PASS_WINDOW`] of them; failures do not wait); shutdown
+//! calls [`Store::close`] to avoid that.
 //!
 //! [`AlertDb`]: crate::alert::outbox::AlertDb
 
@@ -78,6 +81,7 @@ mod cleanup;
 mod error;
 mod obligation;
 mod obligations;
+mod options;
 mod pending;
 pub mod postgres;
 mod prune;
@@ -93,8 +97,6 @@ mod tests;
 pub(crate) mod testutil;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -105,117 +107,20 @@ use crate::runner::{JourneyRun, RunSummary};
 pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
+pub use options::{Backend, OnLost, Retention, StoreOptions};
 pub use pending::PendingWork;
 pub use postgres::{PgTarget, Replica};
 use read::ReadPool;
 pub use row::Fence;
 use row::RunRow;
-pub use writer::REOPEN_EVERY;
 use writer::{Cadence, Command, Counters};
+pub use writer::{PASS_WINDOW, REOPEN_EVERY};
 
 /// How long [`Store::record`] waits for queue space before dropping the run.
 pub const RECORD_WAIT: Duration = Duration::from_secs(1);
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = schema::HISTORY.version();
-
-/// Where a database lives; see the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    /// A SQLite file, created with its directory when missing.
-    Sqlite(PathBuf),
-    /// A PostgreSQL database (run history, pending work, alert database).
-    Postgres(PgTarget),
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Backend::Sqlite(path) => write!(f, "{}", path.display()),
-            Backend::Postgres(target) => f.write_str(&target.describe()),
-        }
-    }
-}
-
-impl Backend {
-    /// The SQLite file, for the databases that live only in SQLite; a PostgreSQL
-    /// backend is refused for them.
-    pub fn sqlite_path(&self, database: Database) -> Result<&Path, OpenError> {
-        match self {
-            Backend::Sqlite(path) => Ok(path),
-            Backend::Postgres(target) => Err(OpenError::Other {
-                location: target.describe(),
-                database,
-                source: "this database is kept in SQLite only (docs/scaling.md)".into(),
-            }),
-        }
-    }
-}
-
-impl From<PathBuf> for Backend {
-    fn from(path: PathBuf) -> Self {
-        Backend::Sqlite(path)
-    }
-}
-
-impl From<&PathBuf> for Backend {
-    fn from(path: &PathBuf) -> Self {
-        Backend::Sqlite(path.clone())
-    }
-}
-
-impl From<&Path> for Backend {
-    fn from(path: &Path) -> Self {
-        Backend::Sqlite(path.to_path_buf())
-    }
-}
-
-/// How long history is kept.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// Runs older than this are pruned.
-    pub max_age: Duration,
-    /// At most this many runs per journey are kept.
-    pub max_runs_per_journey: usize,
-    /// Owed cleanup is retried this long, then abandoned (counted as test data left behind).
-    pub cleanup_max_age: Duration,
-}
-
-impl Default for Retention {
-    /// 30 days, 10 000 runs per journey; owed cleanup retried for 24 hours.
-    fn default() -> Self {
-        Self {
-            max_age: Duration::from_secs(30 * 24 * 3600),
-            max_runs_per_journey: 10_000,
-            cleanup_max_age: Duration::from_secs(24 * 3600),
-        }
-    }
-}
-
-/// Called with `(journey, run_id)` for every run lost from the history (queue
-/// full, write failed), so whoever shows runs can stop linking to it.
-#[derive(Clone)]
-pub struct OnLost(Arc<LostFn>);
-
-/// What [`OnLost`] calls: `(journey, run_id)`.
-type LostFn = dyn Fn(&str, uuid::Uuid) + Send + Sync;
-
-impl OnLost {
-    /// Wraps `f`.
-    pub fn new(f: impl Fn(&str, uuid::Uuid) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(f))
-    }
-
-    fn call(&self, journey: &str, run_id: uuid::Uuid) {
-        (self.0)(journey, run_id);
-    }
-}
-
-impl fmt::Debug for OnLost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OnLost(..)")
-    }
-}
 
 /// The run history's health, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,39 +133,6 @@ pub struct StoreStatus {
     pub write_failed: u64,
     /// The database is open and its last write succeeded.
     pub up: bool,
-}
-
-/// Store settings.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// Where the history lives.
-    pub backend: Backend,
-    /// Retention.
-    pub retention: Retention,
-    /// Capacity of the write queue.
-    pub queue_capacity: usize,
-    /// The writer runs a retention pass at least this often (minimum 1 s).
-    pub prune_interval: Duration,
-    /// ... and after this many writes, so a burst cannot outgrow the cap for long.
-    pub prune_every_writes: u64,
-    /// Told about every lost run.
-    pub on_lost: Option<OnLost>,
-}
-
-impl StoreOptions {
-    /// A history in the SQLite file `path`, with defaults: 30 days, 10 000
-    /// runs per journey, a queue of 1024, a retention pass every 5 minutes or
-    /// 500 writes.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self {
-            backend: Backend::Sqlite(path.into()),
-            retention: Retention::default(),
-            queue_capacity: 1024,
-            prune_interval: Duration::from_secs(300),
-            prune_every_writes: 500,
-            on_lost: None,
-        }
-    }
 }
 
 /// What the store remembers of a journey, to rebuild the status board at start-up.
@@ -410,6 +282,7 @@ impl Store {
             Arc::clone(&counters),
             opts.retention,
             cadence,
+            opts.pass_window,
         )
         .map_err(|e| OpenError::Other {
             location: path.display().to_string(),
@@ -485,6 +358,7 @@ impl Store {
             Readers::Sqlite(r) => r,
             Readers::Postgres(pg) => return pg.recent_runs(journey, limit).await,
         };
+        self.settle().await;
         let journey = journey.to_string();
         readers
             .run(move |conn| read::recent_runs(conn, &journey, limit))
@@ -494,7 +368,10 @@ impl Store {
     /// One full run, exactly as recorded.
     pub async fn get_run(&self, id: uuid::Uuid) -> Result<Option<JourneyRun>, StoreError> {
         match &self.inner.readers {
-            Readers::Sqlite(r) => r.run(move |conn| read::get_run(conn, id)).await,
+            Readers::Sqlite(r) => {
+                self.settle().await;
+                r.run(move |conn| read::get_run(conn, id)).await
+            }
             Readers::Postgres(pg) => pg.get_run(id).await,
         }
     }
@@ -505,7 +382,10 @@ impl Store {
         recent: usize,
     ) -> Result<BTreeMap<String, JourneyHistory>, StoreError> {
         match &self.inner.readers {
-            Readers::Sqlite(r) => r.run(move |conn| read::histories(conn, recent)).await,
+            Readers::Sqlite(r) => {
+                self.settle().await;
+                r.run(move |conn| read::histories(conn, recent)).await
+            }
             Readers::Postgres(pg) => pg.histories(recent).await,
         }
     }
@@ -592,6 +472,16 @@ impl Store {
 
     /// Sends a command carrying a reply channel through the queue, waiting
     /// for space (unlike `record`: a flush must not be dropped), then for the reply.
+    /// Before a read of the SQLite history: commits the runs queued or held in
+    /// the commit window ([`PASS_WINDOW`]), so a run on the status board is in
+    /// the history the API reads. Waits at most [`RECORD_WAIT`]: a writer stuck
+    /// on its disk must not hold the read as well.
+    async fn settle(&self) {
+        if self.queue_depth() > 0 {
+            let _ = tokio::time::timeout(RECORD_WAIT, self.round_trip(Command::Commit)).await;
+        }
+    }
+
     async fn round_trip(&self, make: impl FnOnce(oneshot::Sender<()>) -> Command) {
         let (tx, rx) = oneshot::channel();
         if self.inner.queue.send(make(tx)).await.is_ok() {

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::prune::Pruner;
 use super::row::{MAX_BATCH, RunRow, insert, insert_all};
 use super::{Access, OnLost, Retention, schema, sqlite};
+use crate::runner::Verdict;
 
 /// What the writer is asked to do, in queue order.
 pub(super) enum Command {
@@ -25,6 +26,9 @@ pub(super) enum Command {
     Write(Box<RunRow>),
     /// Reply once everything queued before (and any running prune) is done.
     Flush(oneshot::Sender<()>),
+    /// Reply once every run queued before is committed (a read wants them);
+    /// unlike `Flush`, a retention pass under way goes on in its own time.
+    Commit(oneshot::Sender<()>),
     /// Run a complete retention pass now, then reply.
     Prune(oneshot::Sender<()>),
     /// Test hook: reply on `paused`, then block until `resume` is dropped.
@@ -41,6 +45,19 @@ pub(super) enum Command {
 /// A closed database is re-opened at most this often.
 pub const REOPEN_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a passing run may wait for company before it is committed
+/// ([`StoreOptions::pass_window`](super::StoreOptions::pass_window)).
+///
+/// A commit costs about as much as the rest of a run's bookkeeping (seven WAL
+/// frames, two of them the shared index leaves, and six lock calls): with each
+/// pass committed alone, the history was a fifth of the daemon's CPU per run in
+/// the peers benchmark (docs/benchmarks.md, "Tenth pass"). Passes that arrive
+/// within this window share one transaction. A failing run, a flush, a shutdown
+/// or a full batch commits at once, with every pass held before it, so what
+/// on-call needs is never held; a `kill -9` loses at most this much of passing
+/// history, as it loses the runs under way (the next pass shows the same).
+pub const PASS_WINDOW: Duration = Duration::from_millis(250);
+
 /// Counters shared by the handles and the writer.
 #[derive(Debug, Default)]
 pub(super) struct Counters {
@@ -55,6 +72,12 @@ pub(super) struct Counters {
     pub(super) down: AtomicBool,
     /// Told about every lost run.
     pub(super) on_lost: Option<OnLost>,
+    /// Test hook: runs the writer has taken from the queue.
+    #[cfg(test)]
+    pub(super) taken: AtomicU64,
+    /// Test hook: transactions that wrote runs.
+    #[cfg(test)]
+    pub(super) commits: AtomicU64,
 }
 
 impl Counters {
@@ -96,6 +119,7 @@ pub(super) fn spawn(
     counters: Arc<Counters>,
     retention: Retention,
     cadence: Cadence,
+    pass_window: Duration,
 ) -> std::io::Result<JoinHandle<()>> {
     // A private current-thread runtime only to wait on the queue with a
     // timeout; everything else on this thread is plain blocking code.
@@ -116,6 +140,7 @@ pub(super) fn spawn(
         },
         last_prune: None,
         writes_since_prune: 0,
+        pass_window,
     };
     std::thread::Builder::new()
         .name("journeyd-store".into())
@@ -134,6 +159,8 @@ struct Writer {
     cadence: Cadence,
     last_prune: Option<Instant>,
     writes_since_prune: u64,
+    /// [`PASS_WINDOW`], or the store's own.
+    pass_window: Duration,
 }
 
 impl Writer {
@@ -168,7 +195,9 @@ impl Writer {
                 }
             };
             match next {
-                Some(Command::Write(row)) if !row.alert_only => deferred = self.write_queued(row),
+                Some(Command::Write(row)) if !row.alert_only => {
+                    deferred = self.write_queued(row, rt);
+                }
                 Some(cmd) => self.handle(cmd),
                 None => {}
             }
@@ -233,6 +262,9 @@ impl Writer {
                 self.writes_since_prune += 1;
                 self.pruner.written(row.journey());
             }
+            Command::Commit(done) => {
+                let _ = done.send(());
+            }
             Command::Flush(done) => {
                 // A flush settles the store, so tests and shutdown see the
                 // result of a pass that had already started.
@@ -268,20 +300,43 @@ impl Writer {
 
     /// Writes `first` and the runs queued behind it in one transaction (group
     /// commit: when runs arrive faster than single commits go, each commit
-    /// carries more of them and rewrites the shared index pages once). Returns
-    /// the command that ended the batch, for the next round: retention
-    /// advances between the two, as between any two commands.
-    fn write_queued(&mut self, first: Box<RunRow>) -> Option<Command> {
+    /// carries more of them and rewrites the shared index pages once). A batch
+    /// of passes waits up to [`PASS_WINDOW`] for more runs, and ends at once with
+    /// a failing run. Returns the command that ended the batch, for the next
+    /// round: retention advances between the two, as between any two commands.
+    fn write_queued(
+        &mut self,
+        first: Box<RunRow>,
+        rt: &tokio::runtime::Runtime,
+    ) -> Option<Command> {
+        let deadline = tokio::time::Instant::now() + self.pass_window;
+        let mut open = passed(&first);
+        #[cfg(test)]
+        self.counters.taken.fetch_add(1, Ordering::Relaxed);
         let mut batch = vec![first];
         let mut after = None;
         while batch.len() < MAX_BATCH {
-            match self.rx.try_recv() {
-                Ok(Command::Write(row)) if !row.alert_only => batch.push(row),
-                Ok(other) => {
+            let next = match self.rx.try_recv() {
+                Ok(cmd) => Some(cmd),
+                Err(mpsc::error::TryRecvError::Empty) if open => {
+                    let recv = async { tokio::time::timeout_at(deadline, self.rx.recv()).await };
+                    // `None` also when the window ends.
+                    rt.block_on(recv).unwrap_or_default()
+                }
+                Err(_) => None,
+            };
+            match next {
+                Some(Command::Write(row)) if !row.alert_only => {
+                    open &= passed(&row);
+                    #[cfg(test)]
+                    self.counters.taken.fetch_add(1, Ordering::Relaxed);
+                    batch.push(row);
+                }
+                Some(other) => {
                     after = Some(other);
                     break;
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         self.reopen();
@@ -301,6 +356,8 @@ impl Writer {
         }
         if together {
             self.counters.down.store(false, Ordering::Relaxed);
+            #[cfg(test)]
+            self.counters.commits.fetch_add(1, Ordering::Relaxed);
         }
         after
     }
@@ -317,9 +374,18 @@ impl Writer {
             )),
         };
         self.counters.down.store(result.is_err(), Ordering::Relaxed);
+        #[cfg(test)]
+        if result.is_ok() {
+            self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(e) = result {
             let why = format!("cannot write it: {e}");
             self.counters.lost(false, row.run_id(), row.journey(), &why);
         }
     }
+}
+
+/// A passing run: it may wait in the window (a failure never does).
+fn passed(row: &RunRow) -> bool {
+    row.summary.verdict == Verdict::Pass
 }

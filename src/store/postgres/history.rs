@@ -169,7 +169,7 @@ impl Writer {
                 self.writes_since_prune += 1;
                 self.checks.written(row.journey());
             }
-            Command::Flush(done) => {
+            Command::Flush(done) | Command::Commit(done) => {
                 let _ = done.send(());
             }
             Command::Prune(done) => {

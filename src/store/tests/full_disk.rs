@@ -5,12 +5,11 @@
 //! matters; `max_page_count` where a SQLite-level `SQLITE_FULL` is enough.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tempfile::TempDir;
 
 use super::fixtures::sample_run;
-use super::{at, options, options_at, with_writer_conn};
+use super::{at, eventually, options, options_at, with_writer_conn};
 use crate::runner::Verdict;
 use crate::store::testutil::Tmpfs;
 use crate::store::{OnLost, OpenError, Store, StoreOptions};
@@ -24,18 +23,6 @@ fn lost_log() -> (OnLost, LostLog) {
     let to = Arc::clone(&log);
     let hook = OnLost::new(move |journey, id| to.lock().unwrap().push((journey.to_string(), id)));
     (hook, log)
-}
-
-/// Polls `cond` every 50 ms for up to 30 s (the writer retries every 5 s).
-async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !cond().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub(super) mod obligation;
 mod open;
 mod queue;
 mod retention;
+mod window;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tempfile::TempDir;
@@ -37,6 +38,18 @@ fn stored_summary(run: &JourneyRun) -> RunSummary {
     let mut s = run.summary();
     s.started_at = millis(s.started_at);
     s
+}
+
+/// Polls `cond` every 50 ms for up to 30 s (the writer retries every 5 s).
+async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !cond().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Long enough that `at()` times, fixed in 2025, are never pruned for age.

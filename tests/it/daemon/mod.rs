@@ -9,6 +9,7 @@ mod obligation;
 mod reload;
 mod restart;
 mod secrets;
+mod threads;
 
 use std::collections::BTreeSet;
 use std::path::Path;

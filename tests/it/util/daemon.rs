@@ -219,6 +219,11 @@ impl TestDaemon {
         }
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:PORT`
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
