@@ -89,6 +89,7 @@ mod read;
 mod row;
 mod schema;
 pub mod sqlite;
+mod window;
 mod writer;
 
 #[cfg(test)]
@@ -103,7 +104,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::runner::{JourneyRun, RunSummary};
+use crate::runner::{JourneyRun, RunSummary, Verdict};
 pub use cleanup::{DueCleanup, PendingCleanup};
 pub use error::{Access, BoxError, Damage, Database, OpenError, StoreError};
 pub use obligation::{DueObligation, ObligationRow, ObligationState, next_poll};
@@ -329,10 +330,22 @@ impl Store {
             }
         };
         // Counted before sending so the writer's decrement can never come first.
-        let depth = &self.inner.counters.depth;
+        let counters = &self.inner.counters;
+        let depth = &counters.depth;
         depth.fetch_add(1, Ordering::Relaxed);
+        let mut row = Box::new(row);
+        if run.verdict == Verdict::Pass && !alert_only {
+            match counters.window.join(row) {
+                Ok(()) => {
+                    #[cfg(test)]
+                    counters.taken.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(back) => row = back,
+            }
+        }
         let queue = &self.inner.queue;
-        let sent = match queue.try_send(Command::Write(Box::new(row))) {
+        let sent = match queue.try_send(Command::Write(row)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(cmd)) => queue
                 .send_timeout(cmd, RECORD_WAIT)

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::prune::Pruner;
 use super::row::{MAX_BATCH, RunRow, insert, insert_all};
+use super::window::Window;
 use super::{Access, OnLost, Retention, schema, sqlite};
 use crate::runner::Verdict;
 
@@ -72,6 +73,8 @@ pub(super) struct Counters {
     pub(super) down: AtomicBool,
     /// Told about every lost run.
     pub(super) on_lost: Option<OnLost>,
+    /// Passes handed to the writer's open commit window.
+    pub(super) window: Window,
     /// Test hook: runs the writer has taken from the queue.
     #[cfg(test)]
     pub(super) taken: AtomicU64,
@@ -301,42 +304,38 @@ impl Writer {
     /// Writes `first` and the runs queued behind it in one transaction (group
     /// commit: when runs arrive faster than single commits go, each commit
     /// carries more of them and rewrites the shared index pages once). A batch
-    /// of passes waits up to [`PASS_WINDOW`] for more runs, and ends at once with
-    /// a failing run. Returns the command that ended the batch, for the next
+    /// that starts with a pass waits up to [`PASS_WINDOW`] for more passes; a
+    /// failing run or a command ends the wait. Returns the command that ended the batch, for the next
     /// round: retention advances between the two, as between any two commands.
     fn write_queued(
         &mut self,
         first: Box<RunRow>,
         rt: &tokio::runtime::Runtime,
     ) -> Option<Command> {
-        let deadline = tokio::time::Instant::now() + self.pass_window;
-        let mut open = passed(&first);
-        #[cfg(test)]
-        self.counters.taken.fetch_add(1, Ordering::Relaxed);
         let mut batch = vec![first];
         let mut after = None;
-        while batch.len() < MAX_BATCH {
-            let next = match self.rx.try_recv() {
-                Ok(cmd) => Some(cmd),
-                Err(mpsc::error::TryRecvError::Empty) if open => {
-                    let recv = async { tokio::time::timeout_at(deadline, self.rx.recv()).await };
-                    // `None` also when the window ends.
-                    rt.block_on(recv).unwrap_or_default()
-                }
-                Err(_) => None,
-            };
-            match next {
-                Some(Command::Write(row)) if !row.alert_only => {
-                    open &= passed(&row);
-                    #[cfg(test)]
-                    self.counters.taken.fetch_add(1, Ordering::Relaxed);
-                    batch.push(row);
-                }
-                Some(other) => {
-                    after = Some(other);
-                    break;
-                }
-                None => break,
+        if passed(&batch[0]) {
+            // Passes join through `window` meanwhile; anything through the queue
+            // (a failure, a command, a pass that found the window full) ends it.
+            self.counters.window.open();
+            #[cfg(test)]
+            self.counters.taken.fetch_add(1, Ordering::Relaxed);
+            let deadline = tokio::time::Instant::now() + self.pass_window;
+            let recv = async { tokio::time::timeout_at(deadline, self.rx.recv()).await };
+            match rt.block_on(recv) {
+                Ok(Some(Command::Write(row))) if !row.alert_only => batch.push(row),
+                Ok(Some(other)) => after = Some(other),
+                // Every handle is gone (the queue drains next round), or the window ended.
+                Ok(None) | Err(_) => {}
+            }
+            batch.extend(self.counters.window.close());
+        }
+        // Whatever queued up meanwhile rides along, up to the command that ends it.
+        while after.is_none() && batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(Command::Write(row)) if !row.alert_only => batch.push(row),
+                Ok(other) => after = Some(other),
+                Err(_) => break,
             }
         }
         self.reopen();

@@ -120,3 +120,22 @@ async fn a_read_commits_the_passes_in_the_window_first() {
     store.record(&later).await;
     assert_eq!(store.recent_runs("purchase", 10).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_full_window_is_committed_at_once() {
+    let dir = TempDir::new().unwrap();
+    let store = store_with_window(&dir, HOUR);
+    // The first opens the window, a full batch joins it, the next finds it full.
+    let n = crate::store::row::MAX_BATCH + 2;
+    for m in 0..n {
+        let minute = i64::try_from(m).unwrap();
+        store
+            .record(&sample_run("purchase", at(minute), Verdict::Pass))
+            .await;
+    }
+    eventually("a full window is committed", async || {
+        store.queue_depth() == 0
+    })
+    .await;
+    assert_eq!(store.recent_runs("purchase", 1000).await.unwrap().len(), n);
+}
