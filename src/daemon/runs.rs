@@ -13,7 +13,8 @@
 //!   one worker does without, and CPU per run fell by a third
 //!   (docs/benchmarks.md, "Tenth pass").
 //!
-//! One core runs about 2,000 five-step runs a second on the benchmark machine.
+//! One core has the CPU for about 3,000 five-step runs a second on the benchmark
+//! machine (0.2 to 0.33 ms each).
 //! When the journeys need more, [`THREADS_ENV`] gives the runtime more workers.
 
 use anyhow::bail;

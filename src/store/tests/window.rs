@@ -126,7 +126,7 @@ async fn a_full_window_is_committed_at_once() {
     let dir = TempDir::new().unwrap();
     let store = store_with_window(&dir, HOUR);
     // The first opens the window, a full batch joins it, the next finds it full.
-    let n = crate::store::row::MAX_BATCH + 2;
+    let n = crate::store::window::WINDOW_ROWS + 2;
     for m in 0..n {
         let minute = i64::try_from(m).unwrap();
         store
