@@ -34,6 +34,20 @@ use crate::status::control::RunNowError;
 /// The scheduler loop wakes at least this often (health and watchdog ticks).
 pub const TICK: Duration = Duration::from_secs(1);
 
+/// Runs due within this long after a wake-up start on it, early (never late),
+/// so runs close together share one wake-up of the process instead of one each.
+/// A journey starts at most a tenth of its interval early ([`slack`]). The
+/// same trade as systemd's `AccuracySec=` and the kernel's timer slack: a run
+/// that starts after the process idled pays for cold caches and an idle CPU
+/// (docs/benchmarks.md, eleventh pass).
+pub const SLACK: Duration = Duration::from_millis(200);
+
+/// How early a journey of this interval may start: [`SLACK`], at most a tenth
+/// of the interval, so a short interval keeps its rhythm.
+pub fn slack(interval: Duration) -> Duration {
+    SLACK.min(interval / 10)
+}
+
 /// What the scheduler does with a due journey; implemented by the daemon
 /// (run, store, metrics, board) and by tests.
 pub trait Hooks: Send + Sync + 'static {
@@ -219,10 +233,16 @@ impl<H: Hooks> Scheduler<H> {
         self.drain(grace).await
     }
 
+    /// Starts every journey due by now, and with them those due within their
+    /// [`slack`] of now.
     fn start_due(&mut self) {
         let now = Instant::now();
-        while let Some(Reverse((at, _))) = self.due.peek() {
-            if *at > now {
+        while let Some(Reverse((at, name))) = self.due.peek() {
+            let early = self
+                .entries
+                .get(name)
+                .map_or(Duration::ZERO, |e| slack(e.journey.interval));
+            if *at > now + early {
                 break;
             }
             let Some(Reverse((at, name))) = self.due.pop() else {
@@ -238,7 +258,9 @@ impl<H: Hooks> Scheduler<H> {
             }
             let scheduled = entry.next;
             let interval = entry.journey.interval;
-            // Skip slots missed entirely (suspend, a very late tick) instead of bursting.
+            // This slot is taken (perhaps a little early); skip slots missed entirely
+            // (suspend, a very late tick) instead of bursting.
+            entry.next = later(entry.next, interval);
             while entry.next <= now {
                 entry.next = later(entry.next, interval);
             }

@@ -17,6 +17,8 @@ fn journey(name: &str, interval: &str) -> Arc<Journey> {
 /// Records what the scheduler asked for; each run takes `run_for` of (paused) time.
 struct Recorder {
     runs: Mutex<Vec<String>>,
+    /// Each run's journey and start time.
+    starts: Mutex<Vec<(String, Instant)>>,
     skips: Mutex<Vec<(String, String)>>,
     lags: Mutex<Vec<f64>>,
     active: Arc<AtomicUsize>,
@@ -28,6 +30,7 @@ impl Recorder {
     fn new(run_for: Duration) -> Arc<Self> {
         Arc::new(Self {
             runs: Mutex::default(),
+            starts: Mutex::default(),
             skips: Mutex::default(),
             lags: Mutex::default(),
             active: Arc::default(),
@@ -56,6 +59,10 @@ impl Recorder {
 impl Hooks for Recorder {
     fn run(&self, journey: Arc<Journey>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         self.runs.lock().unwrap().push(journey.name.clone());
+        self.starts
+            .lock()
+            .unwrap()
+            .push((journey.name.clone(), Instant::now()));
         let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_active.fetch_max(now, Ordering::SeqCst);
         let (active, d) = (self.active.clone(), self.run_for);
@@ -119,6 +126,8 @@ async fn advance(total: Duration) {
         done += step;
     }
 }
+
+mod slack;
 
 #[test]
 fn phase_is_deterministic_within_the_interval_and_spreads_names() {
