@@ -9,6 +9,9 @@
 //! reported as scheduling lag. Everything uses `tokio::time`, so tests pause
 //! and advance the clock instead of sleeping.
 //!
+//! Runs due within [`SLACK`] of a wake-up start on it, a little early, so that
+//! runs close together share one wake-up of the process.
+//!
 //! Due journeys come from a min-heap of next start times, so a wake-up costs
 //! O(log n) per started run and nothing per idle journey: with 10,000 journeys the
 //! loop wakes for every start and every finished run, and a scan of all entries
@@ -242,7 +245,7 @@ impl<H: Hooks> Scheduler<H> {
                 .entries
                 .get(name)
                 .map_or(Duration::ZERO, |e| slack(e.journey.interval));
-            if *at > now + early {
+            if *at > later(now, early) {
                 break;
             }
             let Some(Reverse((at, name))) = self.due.pop() else {
